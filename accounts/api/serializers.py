@@ -1,0 +1,164 @@
+"""Input and output shapes for /api/v1/auth/. Rules live in accounts.services."""
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from ..models import Role
+from ..nhs import is_valid_nhs_number, normalise_nhs_number, normalise_phone, normalise_postcode
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects fields it does not know instead of silently ignoring them.
+
+    A client that sends ``role`` or another privileged field learns at once that it was not
+    applied, rather than believing it was.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [_("This field cannot be set here.")] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class NhsNumberField(serializers.CharField):
+    default_error_messages = {
+        "invalid_nhs_number": _("Enter a valid 10-digit NHS number."),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 14)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = normalise_nhs_number(super().to_internal_value(data))
+        if not is_valid_nhs_number(value):
+            self.fail("invalid_nhs_number")
+        return value
+
+
+class PhoneField(serializers.CharField):
+    default_error_messages = {
+        "invalid_phone": _("Enter a mobile number such as 07700 900123 or +447700900123."),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value == "":
+            return value
+        phone = normalise_phone(value)
+        if phone is None:
+            self.fail("invalid_phone")
+        return phone
+
+
+class PostcodeField(serializers.CharField):
+    default_error_messages = {"invalid_postcode": _("Enter a UK postcode such as LS1 4AP.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 10)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value == "":
+            return value
+        postcode = normalise_postcode(value)
+        if postcode is None:
+            self.fail("invalid_postcode")
+        return postcode
+
+
+class ProfileFieldsMixin(serializers.Serializer):
+    """The patient profile fields, shared by registration and profile updates."""
+
+    nhs_number = NhsNumberField()
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    phone = PhoneField()
+    address_line_1 = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    address_line_2 = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    town = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    postcode = PostcodeField()
+    notify_by_email = serializers.BooleanField(required=False)
+    notify_by_sms = serializers.BooleanField(required=False)
+
+
+class RegisterInputSerializer(StrictSerializer, ProfileFieldsMixin):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    role = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default=Role.PATIENT
+    )
+    given_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    family_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class ProfileUpdateSerializer(StrictSerializer, ProfileFieldsMixin):
+    given_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    family_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class MeSerializer(serializers.Serializer):
+    """The caller's own account; patient fields are null for staff."""
+
+    id = serializers.UUIDField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    role = serializers.ChoiceField(choices=Role.choices, read_only=True)
+    given_name = serializers.CharField(read_only=True)
+    family_name = serializers.CharField(read_only=True)
+    nhs_number = serializers.CharField(
+        source="patient_profile.nhs_number", read_only=True, allow_null=True
+    )
+    date_of_birth = serializers.DateField(
+        source="patient_profile.date_of_birth", read_only=True, allow_null=True
+    )
+    phone = serializers.CharField(source="patient_profile.phone", read_only=True, allow_null=True)
+    address_line_1 = serializers.CharField(
+        source="patient_profile.address_line_1", read_only=True, allow_null=True
+    )
+    address_line_2 = serializers.CharField(
+        source="patient_profile.address_line_2", read_only=True, allow_null=True
+    )
+    town = serializers.CharField(source="patient_profile.town", read_only=True, allow_null=True)
+    postcode = serializers.CharField(
+        source="patient_profile.postcode", read_only=True, allow_null=True
+    )
+    notify_by_email = serializers.BooleanField(
+        source="patient_profile.notify_by_email", read_only=True, allow_null=True
+    )
+    notify_by_sms = serializers.BooleanField(
+        source="patient_profile.notify_by_sms", read_only=True, allow_null=True
+    )
+
+
+class LoginInputSerializer(StrictSerializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class RefreshInputSerializer(StrictSerializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    id_token = serializers.CharField()
+    token_type = serializers.CharField(default="Bearer")
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")

@@ -1,0 +1,158 @@
+"""Thin views for /api/v1/auth/ and the JWKS document."""
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.http.throttling import ScopedRateThrottle
+
+from .. import services
+from ..keys import public_jwk
+from ..tokens import TokenSet, issue_tokens
+from .serializers import (
+    LoginInputSerializer,
+    MeSerializer,
+    ProfileUpdateSerializer,
+    RefreshInputSerializer,
+    RegisterInputSerializer,
+    TokenOutputSerializer,
+)
+
+
+def _token_response(tokens: TokenSet) -> Response:
+    return Response(
+        TokenOutputSerializer(
+            {
+                "access": tokens.access,
+                "refresh": tokens.refresh,
+                "id_token": tokens.id_token,
+                "token_type": "Bearer",
+                "expires_in": tokens.expires_in,
+            }
+        ).data
+    )
+
+
+class RegisterView(APIView):
+    """Self-service sign-up, for patients only."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
+
+    @extend_schema(request=RegisterInputSerializer, responses={201: MeSerializer}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = RegisterInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        user = services.register_patient(
+            email=fields.pop("email"),
+            password=fields.pop("password"),
+            role=fields.pop("role"),
+            given_name=fields.pop("given_name", ""),
+            family_name=fields.pop("family_name", ""),
+            profile=fields,
+        )
+        return Response(
+            MeSerializer(user).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("accounts:me")},
+        )
+
+
+class LoginView(APIView):
+    """Exchange email and password for Cognito-shaped tokens."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(
+        request=LoginInputSerializer, responses={200: TokenOutputSerializer}, tags=["auth"]
+    )
+    def post(self, request: Request) -> Response:
+        data = LoginInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.log_in(**data.validated_data)
+        return _token_response(issue_tokens(user=user))
+
+
+class RefreshView(APIView):
+    """Exchange a refresh token (used up) for new tokens."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "refresh"
+
+    @extend_schema(
+        request=RefreshInputSerializer, responses={200: TokenOutputSerializer}, tags=["auth"]
+    )
+    def post(self, request: Request) -> Response:
+        data = RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _token_response(services.refresh_session(refresh=data.validated_data["refresh"]))
+
+
+class LogoutView(APIView):
+    """Revoke a refresh token. Access tokens expire on their own within minutes."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "refresh"
+
+    @extend_schema(
+        request=RefreshInputSerializer,
+        responses={204: OpenApiResponse(description="Signed out")},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.log_out(refresh=data.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    """The caller's own account and patient profile."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: MeSerializer}, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)
+
+    @extend_schema(request=ProfileUpdateSerializer, responses={200: MeSerializer}, tags=["auth"])
+    def patch(self, request: Request) -> Response:
+        data = ProfileUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = services.update_profile(user=request.user, changes=data.validated_data)
+        return Response(MeSerializer(user).data)
+
+
+class JwksView(APIView):
+    """Public keys that verify our tokens, in the JWKS format Cognito also serves."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Jwks", fields={"keys": serializers.ListField(child=serializers.DictField())}
+            )
+        },
+        tags=["auth"],
+    )
+    def get(self, request: Request) -> Response:
+        response = Response({"keys": [public_jwk(settings.JWT_PRIVATE_KEY)]})
+        response["Cache-Control"] = "public, max-age=3600"
+        return response

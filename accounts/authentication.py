@@ -1,0 +1,67 @@
+"""Bearer-token authentication for the API: our own RS256 tokens and, when configured,
+access tokens from an Amazon Cognito user pool."""
+
+from typing import Any
+
+import jwt
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from config.exceptions import NotAuthenticated
+
+from . import cognito, services
+from .models import User
+
+
+class BearerTokenAuthentication(JWTAuthentication):
+    """Routes a bearer token by its issuer; each issuer's tokens are then fully verified."""
+
+    www_authenticate_realm = "api"
+
+    def authenticate(self, request: Request) -> tuple[User, Any] | None:
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw = self.get_raw_token(header)
+        if raw is None:
+            return None
+        pool = cognito.configured_pool()
+        if pool is not None and _unverified_issuer(raw) == pool.issuer:
+            return self._authenticate_cognito(raw.decode(), pool)
+        return super().authenticate(request)
+
+    def _authenticate_cognito(self, raw: str, pool: cognito.CognitoPool) -> tuple[User, Any]:
+        try:
+            claims = cognito.verify_access_token(raw, pool=pool)
+        except cognito.CognitoTokenError as exc:
+            raise exceptions.AuthenticationFailed(str(exc), code="token_not_valid") from exc
+        role = services.role_from_groups(claims.get("cognito:groups"))
+        user = User.objects.filter(pk=claims["sub"]).first()
+        if user is None:
+            try:
+                attributes = cognito.fetch_user_attributes(
+                    pool=pool, username=claims.get("username", claims["sub"])
+                )
+                user = services.provision_cognito_user(
+                    sub=claims["sub"], role=role, attributes=attributes
+                )
+            except (cognito.CognitoTokenError, NotAuthenticated) as exc:
+                raise exceptions.AuthenticationFailed(str(exc), code="token_not_valid") from exc
+        elif user.role != role and not user.is_superuser:
+            # Group membership is managed in Cognito; follow it.
+            user.role = role
+            user.save(update_fields=["role"])
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed("User is inactive", code="user_inactive")
+        return user, claims
+
+
+def _unverified_issuer(raw: bytes) -> str | None:
+    # Only to choose which verifier to run; the chosen one checks the signature.
+    try:
+        claims = jwt.decode(raw, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    issuer = claims.get("iss")
+    return issuer if isinstance(issuer, str) else None

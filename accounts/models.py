@@ -1,0 +1,134 @@
+import uuid
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+def normalise_email(email: str) -> str:
+    """Emails are case-insensitive logins: store and look them up in lower case."""
+    return email.strip().lower()
+
+
+class Role(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    CLINICIAN = "clinician", "Clinician"
+    ADMIN = "admin", "Practice administrator"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        # The admin login form and ModelBackend pass the email as typed.
+        return self.get(email=normalise_email(username or ""))
+
+    def create_user(self, email: str, password: str | None = None, **fields: object) -> "User":
+        user = self.model(email=normalise_email(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: object) -> "User":
+        fields.setdefault("role", Role.ADMIN)
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Anyone who signs in: a patient, a clinician, a practice administrator or an operator."""
+
+    # The UUID is the JWT "sub"; for users first seen through Cognito it is Cognito's sub.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Stored in lower case (checked by the database), so plain uniqueness is case-insensitive.
+    email = models.EmailField(max_length=254, unique=True)
+    given_name = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="accounts_user_email_lower_case"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=[r.value for r in Role]),
+                name="accounts_user_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == Role.PATIENT
+
+
+class PatientProfile(models.Model):
+    """What the NHS needs to know about a patient: identity, contact and message preferences."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="patient_profile"
+    )
+    # Optional at sign-up (many patients do not know it); unique once given.
+    nhs_number = models.CharField(max_length=10, null=True, blank=True, unique=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    phone = models.CharField("mobile phone (E.164)", max_length=16, blank=True)
+    address_line_1 = models.CharField(max_length=100, blank=True)
+    address_line_2 = models.CharField(max_length=100, blank=True)
+    town = models.CharField(max_length=60, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    notify_by_email = models.BooleanField(default=True)
+    notify_by_sms = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(nhs_number__isnull=True)
+                | models.Q(nhs_number__regex=r"^[0-9]{10}$"),
+                name="accounts_patient_nhs_number_digits",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(phone="") | models.Q(phone__regex=r"^\+[1-9][0-9]{7,14}$"),
+                name="accounts_patient_phone_e164",
+            ),
+            # SMS needs a number to send to.
+            models.CheckConstraint(
+                condition=models.Q(notify_by_sms=False) | ~models.Q(phone=""),
+                name="accounts_patient_sms_needs_phone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Patient profile of {self.user_id}"
+
+
+class LoginLockout(models.Model):
+    """Failed sign-ins per email address, known or not, so a lock reveals no account."""
+
+    email = models.CharField(max_length=254, unique=True)
+    failed_attempts = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.email
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now

@@ -1,0 +1,46 @@
+"""Formats used in the NHS: NHS numbers (Modulus 11), UK postcodes and phone numbers."""
+
+import re
+
+_NHS_WEIGHTS = range(10, 1, -1)
+_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
+_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
+
+
+def normalise_nhs_number(value: str) -> str:
+    """Drop the spaces and dashes people type ("943 476 5919" -> "9434765919")."""
+    return re.sub(r"[\s-]", "", value)
+
+
+def is_valid_nhs_number(value: str) -> bool:
+    """Ten digits whose last is the Modulus 11 check digit of the first nine."""
+    if len(value) != 10 or not value.isascii() or not value.isdigit():
+        return False
+    total = sum(int(digit) * weight for digit, weight in zip(value[:9], _NHS_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    # A remainder giving 10 means the number was never issued.
+    return check != 10 and check == int(value[9])
+
+
+def format_nhs_number(value: str) -> str:
+    """The 3 3 4 grouping used on NHS letters and screens."""
+    return f"{value[:3]} {value[3:6]} {value[6:]}" if len(value) == 10 else value
+
+
+def normalise_postcode(value: str) -> str | None:
+    """Upper-case with one space before the inward code, or None if it is not a UK postcode."""
+    compact = re.sub(r"\s+", "", value).upper()
+    match = _POSTCODE.match(compact)
+    return f"{match.group(1)} {match.group(2)}" if match else None
+
+
+def normalise_phone(value: str) -> str | None:
+    """E.164 form; UK numbers typed as 07... become +447.... None if not a phone number."""
+    compact = re.sub(r"[\s()-]", "", value)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    elif compact.startswith("0"):
+        compact = "+44" + compact[1:]
+    return compact if _E164.match(compact) else None

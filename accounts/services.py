@@ -1,0 +1,263 @@
+"""State changes for accounts: registration, sign-in with lockout, profile updates."""
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from config.exceptions import InvalidInput, NotAuthenticated, TooManyRequests
+
+from .models import LoginLockout, PatientProfile, Role, User, normalise_email
+from .tokens import RefreshToken, TokenSet, issue_tokens
+
+EMAIL_TAKEN = "An account with this email address already exists."
+NHS_NUMBER_TAKEN = (
+    "This NHS number is already linked to an account. Please contact your GP practice."
+)
+NHS_NUMBER_LOCKED = "Your NHS number cannot be changed online. Please contact your GP practice."
+ROLE_NOT_ALLOWED = (
+    "Only patients can register themselves; staff accounts are created by a practice administrator."
+)
+INVALID_CREDENTIALS = "Incorrect email address or password."
+ACCOUNT_LOCKED = "Too many failed sign-in attempts. Try again later."
+DATE_OF_BIRTH_IN_FUTURE = "Date of birth cannot be in the future."
+SMS_NEEDS_PHONE = "Add a mobile phone number to receive text messages."
+NOT_A_PATIENT = "Only patients have these details."
+
+PROFILE_FIELDS = (
+    "nhs_number",
+    "date_of_birth",
+    "phone",
+    "address_line_1",
+    "address_line_2",
+    "town",
+    "postcode",
+    "notify_by_email",
+    "notify_by_sms",
+)
+USER_FIELDS = ("given_name", "family_name")
+
+
+def _check_date_of_birth(value: dt.date | None) -> None:
+    if value is not None and value > timezone.localdate():
+        raise InvalidInput(
+            DATE_OF_BIRTH_IN_FUTURE, errors={"date_of_birth": [DATE_OF_BIRTH_IN_FUTURE]}
+        )
+
+
+def _check_password(password: str, *, user: User) -> None:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "The password is not strong enough.", errors={"password": exc.messages}
+        ) from exc
+
+
+@transaction.atomic
+def register_patient(
+    *,
+    email: str,
+    password: str,
+    role: str = Role.PATIENT,
+    given_name: str = "",
+    family_name: str = "",
+    profile: Mapping[str, Any] | None = None,
+) -> User:
+    """Create a patient account with its profile; the only self-service sign-up."""
+    if role != Role.PATIENT:
+        raise InvalidInput(
+            ROLE_NOT_ALLOWED, code="role_not_allowed", errors={"role": [ROLE_NOT_ALLOWED]}
+        )
+    email = normalise_email(email)
+    profile = dict(profile or {})
+    _check_date_of_birth(profile.get("date_of_birth"))
+    if profile.get("notify_by_sms") and not profile.get("phone"):
+        raise InvalidInput(SMS_NEEDS_PHONE, errors={"notify_by_sms": [SMS_NEEDS_PHONE]})
+
+    user = User(email=email, role=Role.PATIENT, given_name=given_name, family_name=family_name)
+    _check_password(password, user=user)
+    user.set_password(password)
+
+    # The pre-checks give the friendly message; the unique constraints decide races between
+    # two sign-ups with the same email or NHS number.
+    _raise_if_taken(email=email, nhs_number=profile.get("nhs_number"))
+    try:
+        with transaction.atomic():
+            user.save()
+            PatientProfile.objects.create(user=user, **profile)
+    except IntegrityError:
+        _raise_if_taken(email=email, nhs_number=profile.get("nhs_number"))
+        raise
+    return user
+
+
+def _raise_if_taken(
+    *, email: str | None = None, nhs_number: str | None = None, exclude: User | None = None
+) -> None:
+    if email and User.objects.filter(email=email).exclude(pk=getattr(exclude, "pk", None)).exists():
+        raise InvalidInput(EMAIL_TAKEN, code="email_taken", errors={"email": [EMAIL_TAKEN]})
+    if nhs_number and (
+        PatientProfile.objects.filter(nhs_number=nhs_number)
+        .exclude(user_id=getattr(exclude, "pk", None))
+        .exists()
+    ):
+        raise InvalidInput(
+            NHS_NUMBER_TAKEN, code="nhs_number_taken", errors={"nhs_number": [NHS_NUMBER_TAKEN]}
+        )
+
+
+@transaction.atomic
+def update_profile(*, user: User, changes: Mapping[str, Any]) -> User:
+    """Change the caller's own names and, for patients, their profile. Never the role."""
+    profile_changes = {k: v for k, v in changes.items() if k in PROFILE_FIELDS}
+    user_changes = {k: v for k, v in changes.items() if k in USER_FIELDS}
+    unknown = set(changes) - set(profile_changes) - set(user_changes)
+    if unknown:
+        raise InvalidInput(
+            "Some fields cannot be changed here.",
+            errors={name: ["This field cannot be changed here."] for name in sorted(unknown)},
+        )
+
+    if profile_changes:
+        if not user.is_patient:
+            raise InvalidInput(NOT_A_PATIENT, errors={k: [NOT_A_PATIENT] for k in profile_changes})
+        # Lock the profile: two concurrent edits must not interleave the SMS/phone check.
+        profile = PatientProfile.objects.select_for_update().get(user=user)
+        if "nhs_number" in profile_changes:
+            new = profile_changes["nhs_number"]
+            # Identity is verified by the practice; once set, patients cannot swap it.
+            if profile.nhs_number and new != profile.nhs_number:
+                raise InvalidInput(
+                    NHS_NUMBER_LOCKED,
+                    code="nhs_number_locked",
+                    errors={"nhs_number": [NHS_NUMBER_LOCKED]},
+                )
+            _raise_if_taken(nhs_number=new, exclude=user)
+        _check_date_of_birth(profile_changes.get("date_of_birth"))
+        for name, value in profile_changes.items():
+            setattr(profile, name, value)
+        if profile.notify_by_sms and not profile.phone:
+            raise InvalidInput(SMS_NEEDS_PHONE, errors={"notify_by_sms": [SMS_NEEDS_PHONE]})
+        profile.save()
+        user.patient_profile = profile
+
+    if user_changes:
+        for name, value in user_changes.items():
+            setattr(user, name, value)
+        user.save(update_fields=list(user_changes))
+    return user
+
+
+def log_in(*, email: str, password: str) -> User:
+    """The user with these credentials, counting failures towards a temporary lock."""
+    email = normalise_email(email)
+    now = timezone.now()
+    lockout = LoginLockout.objects.filter(email=email).first()
+    if lockout is not None and lockout.is_locked(now):
+        raise TooManyRequests(
+            ACCOUNT_LOCKED,
+            code="account_locked",
+            retry_after=int((lockout.locked_until - now).total_seconds()) + 1,
+        )
+
+    user = authenticate(email=email, password=password)
+    if user is None:
+        _record_failed_login(email=email, now=now)
+        raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
+    if lockout is not None:
+        lockout.delete()
+    return user
+
+
+@transaction.atomic
+def _record_failed_login(*, email: str, now: dt.datetime) -> None:
+    # Row lock: concurrent wrong guesses must all count, not overwrite each other.
+    lockout, _ = LoginLockout.objects.select_for_update().get_or_create(email=email)
+    lockout.failed_attempts += 1
+    lockout.last_failed_at = now
+    if lockout.failed_attempts >= settings.LOGIN_LOCKOUT_THRESHOLD:
+        lockout.locked_until = now + dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+        lockout.failed_attempts = 0
+    lockout.save()
+
+
+ROLE_PRECEDENCE = (Role.ADMIN, Role.CLINICIAN, Role.PATIENT)
+
+
+def role_from_groups(groups: list[str] | None) -> str:
+    """The role named by Cognito groups; the most privileged wins, none means patient."""
+    names = set(groups or [])
+    return next((role for role in ROLE_PRECEDENCE if role.value in names), Role.PATIENT)
+
+
+@transaction.atomic
+def provision_cognito_user(*, sub: str, role: str, attributes: Mapping[str, str]) -> User:
+    """Create the local user for a Cognito user seen for the first time.
+
+    The local id is Cognito's ``sub``. An email already held by a different local account is
+    refused rather than linked: linking would let whoever controls the Cognito user take over
+    the existing account.
+    """
+    email = normalise_email(attributes.get("email", ""))
+    if not email:
+        raise NotAuthenticated(
+            "The user pool did not provide an email address.", code="cognito_user_invalid"
+        )
+    if User.objects.filter(email=email).exists():
+        raise NotAuthenticated(
+            "This email address belongs to another account.", code="cognito_user_conflict"
+        )
+    user = User(
+        id=sub,
+        email=email,
+        role=role,
+        given_name=attributes.get("given_name", "")[:100],
+        family_name=attributes.get("family_name", "")[:100],
+    )
+    user.set_unusable_password()
+    user.save(force_insert=True)
+    if user.is_patient:
+        PatientProfile.objects.create(user=user)
+    return user
+
+
+TOKEN_NOT_VALID = "The refresh token is invalid, expired or already used."  # noqa: S105 (a message, not a secret)
+
+
+def _consume_refresh_token(raw: str) -> tuple[User, RefreshToken]:
+    try:
+        token = RefreshToken(raw)  # signature, issuer, expiry, token_use and blacklist
+    except TokenError as exc:
+        raise NotAuthenticated(TOKEN_NOT_VALID, code="token_not_valid") from exc
+    # Row lock: two requests racing with the same refresh token must not both succeed, or a
+    # stolen token could be replayed alongside the real client without either noticing.
+    outstanding = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).first()
+    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+        raise NotAuthenticated(TOKEN_NOT_VALID, code="token_not_valid")
+    user = User.objects.filter(pk=token["sub"], is_active=True).first()
+    if user is None:
+        raise NotAuthenticated(TOKEN_NOT_VALID, code="token_not_valid")
+    BlacklistedToken.objects.create(token=outstanding)
+    return user, token
+
+
+@transaction.atomic
+def refresh_session(*, refresh: str) -> TokenSet:
+    """New tokens for a refresh token, which is used up (rotation)."""
+    user, old = _consume_refresh_token(refresh)
+    return issue_tokens(user=user, auth_time=old.get("auth_time"))
+
+
+@transaction.atomic
+def log_out(*, refresh: str) -> None:
+    """Revoke a refresh token so it can never be used again."""
+    _consume_refresh_token(refresh)

@@ -1,0 +1,122 @@
+"""JWTs shaped like Amazon Cognito's, issued and verified with djangorestframework-simplejwt.
+
+Access tokens carry ``sub``, ``cognito:groups``, ``token_use: access``, ``client_id``,
+``scope``, ``auth_time``, ``iss``, ``exp``, ``iat``, ``jti`` and ``username``; ID tokens carry
+``aud``, ``token_use: id``, ``email``, ``email_verified`` and the names. A frontend written
+against a Cognito user pool can therefore talk to us unchanged.
+"""
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jwt
+from django.conf import settings
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.tokens import AccessToken as SimpleAccessToken
+from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
+from rest_framework_simplejwt.tokens import Token
+
+from .keys import public_jwk
+from .models import User
+
+COGNITO_SCOPE = "aws.cognito.signin.user.admin"
+
+
+class KeyIdTokenBackend(TokenBackend):
+    """simplejwt's backend, plus the ``kid`` header that JWKS consumers need to pick a key."""
+
+    def __init__(self, *, private_key_pem: str, issuer: str) -> None:
+        self.public_jwk = public_jwk(private_key_pem)
+        verifying_key = jwt.algorithms.RSAAlgorithm.from_jwk(self.public_jwk)
+        super().__init__(algorithm="RS256", signing_key=private_key_pem, issuer=issuer)
+        self.verifying_key = verifying_key  # type: ignore[assignment]
+
+    @property
+    def prepared_verifying_key(self) -> Any:  # type: ignore[override]
+        return self.verifying_key
+
+    def encode(self, payload: dict[str, Any]) -> str:
+        claims = {**payload, "iss": self.issuer} if self.issuer else dict(payload)
+        return jwt.encode(
+            claims,
+            self.prepared_signing_key,
+            algorithm=self.algorithm,
+            headers={"kid": self.public_jwk["kid"]},
+        )
+
+
+@lru_cache(maxsize=4)
+def _backend(private_key_pem: str, issuer: str) -> KeyIdTokenBackend:
+    return KeyIdTokenBackend(private_key_pem=private_key_pem, issuer=issuer)
+
+
+def token_backend() -> KeyIdTokenBackend:
+    """The backend for the current settings (tests may override key or issuer)."""
+    return _backend(settings.JWT_PRIVATE_KEY, settings.JWT_ISSUER)
+
+
+class _OurBackendMixin:
+    @property
+    def token_backend(self) -> KeyIdTokenBackend:
+        return token_backend()
+
+
+class AccessToken(_OurBackendMixin, SimpleAccessToken):
+    """The bearer token the API accepts."""
+
+
+class RefreshToken(_OurBackendMixin, SimpleRefreshToken):
+    """Long-lived, single-use (rotated on refresh) and revocable (blacklisted on logout)."""
+
+    access_token_class = AccessToken
+
+
+class IdToken(_OurBackendMixin, Token):
+    """Who the user is, for the frontend to display; never accepted as an access token."""
+
+    token_type = "id"  # noqa: S105 (a token kind, not a secret)
+    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access: str
+    refresh: str
+    id_token: str
+    expires_in: int
+
+
+def issue_tokens(*, user: User, auth_time: int | None = None) -> TokenSet:
+    """A fresh access, refresh and ID token for ``user``.
+
+    ``auth_time`` is when the user last typed their password; a refresh keeps the original.
+    """
+    auth_time = auth_time or int(time.time())
+    refresh = RefreshToken.for_user(user)
+    refresh["cognito:groups"] = [user.role]
+    refresh["client_id"] = settings.JWT_CLIENT_ID
+    refresh["scope"] = COGNITO_SCOPE
+    refresh["auth_time"] = auth_time
+    refresh["username"] = str(user.id)
+    access = refresh.access_token
+
+    id_token = IdToken()
+    id_token["sub"] = str(user.id)
+    id_token["aud"] = settings.JWT_CLIENT_ID
+    id_token["auth_time"] = auth_time
+    id_token["email"] = user.email
+    # We never send a verification email, so we do not claim the address is verified.
+    id_token["email_verified"] = False
+    id_token["given_name"] = user.given_name
+    id_token["family_name"] = user.family_name
+    id_token["cognito:groups"] = [user.role]
+    id_token["cognito:username"] = str(user.id)
+
+    return TokenSet(
+        access=str(access),
+        refresh=str(refresh),
+        id_token=str(id_token),
+        expires_in=int(AccessToken.lifetime.total_seconds()),
+    )

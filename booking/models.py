@@ -1,0 +1,1 @@
+"""Appointments and their lifecycle (see the appointments issue)."""

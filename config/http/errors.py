@@ -1,0 +1,126 @@
+"""One error body for the whole API, in the style of RFC 9457 (Problem Details):
+
+    {"type": "urn:gp-booking:problem:<code>", "title": ..., "status": ..., "detail": ...,
+     "code": ..., "errors": {field: [messages]}}
+
+``code`` is stable for clients and tests; ``errors`` appears for field-level problems.
+"""
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.exceptions import DomainError, TooManyRequests
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_body(
+    *, status: int, code: str, detail: str, errors: Mapping[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"urn:gp-booking:problem:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
+def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error structures as {"field.sub": [messages]}."""
+    if isinstance(errors, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in errors.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(errors, list) and errors and all(isinstance(e, Mapping | list) for e in errors):
+        flat = {}
+        for index, value in enumerate(errors):
+            flat.update(_flatten(value, f"{prefix}.{index}" if prefix else str(index)))
+        return flat
+    messages = errors if isinstance(errors, list) else [errors]
+    return {prefix or "non_field_errors": [str(m) for m in messages]}
+
+
+def _first_code(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    while isinstance(codes, dict | list) and codes:
+        codes = next(iter(codes.values())) if isinstance(codes, dict) else codes[0]
+    return codes if isinstance(codes, str) else exc.default_code
+
+
+def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
+    """DRF's handler, reshaped into problem details; domain errors mapped by their class."""
+    if isinstance(exc, DomainError):
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
+        return Response(
+            problem_body(
+                status=exc.http_status,
+                code=exc.code,
+                detail=exc.detail,
+                errors=exc.errors,
+                **exc.extra,
+            ),
+            status=exc.http_status,
+            headers=headers,
+            content_type=PROBLEM_CONTENT_TYPE,
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a bug: Django's handler500 answers with a generic problem body
+    if isinstance(exc, exceptions.ValidationError):
+        body = problem_body(
+            status=response.status_code,
+            code="validation_error",
+            detail="The request has invalid fields.",
+            errors=_flatten(response.data),
+        )
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        body = problem_body(
+            status=response.status_code,
+            code=_first_code(exc) if isinstance(exc, exceptions.APIException) else "error",
+            detail=str(detail) or HTTPStatus(response.status_code).phrase,
+        )
+    response.data = body
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def _problem_view(status: int, code: str, detail: str):  # type: ignore[no-untyped-def]
+    def view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+        return JsonResponse(
+            problem_body(status=status, code=code, detail=detail),
+            status=status,
+            content_type=PROBLEM_CONTENT_TYPE,
+        )
+
+    return view
+
+
+# Django-level handlers for what never reaches a DRF view (unknown URLs, crashes).
+bad_request = _problem_view(400, "bad_request", "The request could not be understood.")
+permission_denied = _problem_view(403, "permission_denied", "You may not do this.")
+page_not_found = _problem_view(404, "not_found", "There is nothing at this address.")
+server_error = _problem_view(500, "server_error", "Something went wrong on our side.")

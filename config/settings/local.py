@@ -1,0 +1,15 @@
+"""Developer machine: DEBUG on, SQLite by default, a signing key generated on first run."""
+
+from accounts.keys import load_or_create_dev_key
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret")  # noqa: S105
+
+JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", multiline=True, default="") or (
+    load_or_create_dev_key(BASE_DIR / ".local" / "jwt-signing-key.pem")
+)
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -1,0 +1,25 @@
+"""Production: every secret must come from the environment; a missing one stops start-up."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+# No defaults: ECS injects these from Secrets Manager, and a missing one must fail loudly.
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", multiline=True)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+JWT_ISSUER = env("JWT_ISSUER")
+SIMPLE_JWT = {**SIMPLE_JWT, "ISSUER": JWT_ISSUER}  # noqa: F405
+
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://django_cache")}
+
+# TLS ends at the load balancer, which tells us the original scheme in this header.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)  # noqa: F405

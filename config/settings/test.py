@@ -1,0 +1,28 @@
+"""Test settings: fast hashing, in-memory mail and cache, a throwaway signing key."""
+
+from accounts.keys import generate_private_key_pem
+
+from .base import *  # noqa: F403
+from .base import REST_FRAMEWORK
+
+DEBUG = False
+SECRET_KEY = "test-only-not-secret"  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+JWT_PRIVATE_KEY = generate_private_key_pem()
+JWT_ISSUER = "http://testserver"
+SIMPLE_JWT = {**SIMPLE_JWT, "ISSUER": JWT_ISSUER}  # noqa: F405
+
+# Throttles stay on in tests (they are behaviour under test) but high enough that only the
+# tests that aim at them trip them.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"login": "1000/min", "register": "1000/min", "refresh": "1000/min"},
+}
+
+# Cognito stays off unless a test configures it.
+COGNITO_REGION = ""
+COGNITO_USER_POOL_ID = ""
+COGNITO_APP_CLIENT_IDS = []

@@ -1,0 +1,1 @@
+"""GP practices, clinicians, sessions and slots (see the practices issue)."""

@@ -1,0 +1,122 @@
+import pytest
+from django.urls import reverse
+
+from accounts import services
+from accounts.models import PatientProfile
+from tests.conftest import client_for
+from tests.factories import PatientFactory, fake_nhs_number
+
+pytestmark = pytest.mark.django_db
+
+ME = reverse("accounts:me")
+
+
+def test_a_patient_sees_their_own_account_and_profile(alice):
+    response = client_for(alice).get(ME)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(alice.id)
+    assert body["email"] == "alice@example.com"
+    assert body["role"] == "patient"
+    assert body["nhs_number"] == alice.patient_profile.nhs_number
+    assert body["phone"] == "+447700900123"
+
+
+def test_staff_see_null_patient_fields(carol):
+    body = client_for(carol).get(ME).json()
+
+    assert body["role"] == "clinician"
+    assert body["nhs_number"] is None
+    assert body["notify_by_email"] is None
+
+
+def test_anonymous_callers_get_401_with_a_bearer_challenge(api):
+    response = api.get(ME)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_patient_updates_names_and_preferences(alice):
+    response = client_for(alice).patch(
+        ME,
+        {"given_name": "Ally", "postcode": "ls1 4ap", "notify_by_email": False},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["given_name"] == "Ally"
+    alice.refresh_from_db()
+    profile = PatientProfile.objects.get(user=alice)
+    assert alice.given_name == "Ally"
+    assert (profile.postcode, profile.notify_by_email) == ("LS1 4AP", False)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("role", "admin"), ("email", "new@example.com"), ("is_staff", True), ("id", "x")],
+)
+def test_privileged_or_read_only_fields_are_refused(alice, field, value):
+    response = client_for(alice).patch(ME, {field: value}, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    alice.refresh_from_db()
+    assert (alice.role, alice.email, alice.is_staff) == ("patient", "alice@example.com", False)
+
+
+def test_a_patient_without_an_nhs_number_can_add_one(db):
+    patient = PatientFactory(profile__nhs_number=None)
+    number = fake_nhs_number()
+
+    response = client_for(patient).patch(ME, {"nhs_number": number}, format="json")
+
+    assert response.status_code == 200
+    assert PatientProfile.objects.get(user=patient).nhs_number == number
+
+
+def test_an_nhs_number_once_set_cannot_be_changed_online(alice):
+    original = alice.patient_profile.nhs_number
+
+    response = client_for(alice).patch(ME, {"nhs_number": fake_nhs_number()}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "nhs_number_locked"
+    assert PatientProfile.objects.get(user=alice).nhs_number == original
+
+
+def test_an_nhs_number_of_another_patient_is_refused(alice, bob):
+    PatientProfile.objects.filter(user=alice).update(nhs_number=None)
+
+    response = client_for(alice).patch(
+        ME, {"nhs_number": bob.patient_profile.nhs_number}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "nhs_number_taken"
+
+
+def test_sms_needs_a_phone_number_on_update(alice):
+    client = client_for(alice)
+
+    response = client.patch(ME, {"phone": "", "notify_by_sms": True}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["notify_by_sms"] == [services.SMS_NEEDS_PHONE]
+    assert PatientProfile.objects.get(user=alice).phone == "+447700900123"
+
+
+def test_staff_cannot_set_patient_fields(carol):
+    response = client_for(carol).patch(ME, {"phone": "07700900123"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["phone"] == [services.NOT_A_PATIENT]
+
+
+def test_get_me_costs_two_queries(alice, django_assert_num_queries):
+    client = client_for(alice)
+    # 1. the user for the token's sub  2. the patient profile
+    with django_assert_num_queries(2):
+        client.get(ME)

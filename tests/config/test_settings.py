@@ -1,0 +1,108 @@
+"""Settings come from the environment with safe defaults; production fails fast."""
+
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from accounts.keys import generate_private_key_pem
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_python(code, settings_module, **env):
+    # A clean environment, so nothing from the developer's shell or CI leaks in.
+    clean = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": settings_module, **env}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tempfile.gettempdir(),
+        env={**clean, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def production_env():
+    return {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_PRIVATE_KEY": generate_private_key_pem(),
+        "DJANGO_ALLOWED_HOSTS": "api.example.nhs.uk",
+        "JWT_ISSUER": "https://api.example.nhs.uk",
+        "DATABASE_URL": "postgres://app@db.internal:5432/gp",
+    }
+
+
+SETUP = "import django; django.setup(); from django.conf import settings as s; "
+# The base module is never run on its own (it has no secret key), so only read from it.
+READ = "from django.conf import settings as s; "
+
+
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "JWT_PRIVATE_KEY", "DJANGO_ALLOWED_HOSTS"]
+)
+def test_production_refuses_to_start_without_a_secret(missing):
+    env = production_env()
+    del env[missing]
+
+    result = run_python(SETUP + "print('started')", "config.settings.production", **env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert missing in result.stderr
+
+
+def test_production_starts_with_its_secrets_and_debug_off():
+    result = run_python(SETUP + "print(s.DEBUG)", "config.settings.production", **production_env())
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_debug_is_off_unless_the_local_settings_turn_it_on():
+    base = run_python(READ + "print(s.DEBUG)", "config.settings.base")
+    local = run_python(SETUP + "print(s.DEBUG)", "config.settings.local")
+
+    assert base.stdout.strip() == "False", base.stderr
+    assert local.stdout.strip() == "True", local.stderr
+
+
+def test_without_database_url_the_database_is_sqlite_in_the_project_folder():
+    code = READ + "d = s.DATABASES['default']; print(d['ENGINE'], d['NAME'])"
+
+    result = run_python(code, "config.settings.base")
+
+    engine, name = result.stdout.split()
+    assert engine == "django.db.backends.sqlite3"
+    assert Path(name) == ROOT / "db.sqlite3"
+
+
+def test_a_postgres_database_url_switches_to_postgresql():
+    code = READ + "d = s.DATABASES['default']; print(d['ENGINE'], d['HOST'], d['NAME'])"
+
+    result = run_python(
+        code, "config.settings.base", DATABASE_URL="postgres://u:p@db.example:5432/gp"
+    )
+
+    assert result.stdout.split() == ["django.db.backends.postgresql", "db.example", "gp"]
+
+
+def test_the_deploy_checklist_is_clean_with_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ["PATH"],
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            **production_env(),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
