@@ -1,8 +1,11 @@
 import jwt
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from accounts.tokens import issue_tokens
+from tests.concurrency import postgres_only, run_concurrently
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +88,17 @@ def test_logout_leaves_other_sessions_alone(api, alice):
     api.post(LOGOUT, {"refresh": phone.refresh}, format="json")
 
     assert api.post(REFRESH, {"refresh": laptop.refresh}, format="json").status_code == 200
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_token_replayed_concurrently_succeeds_exactly_once():
+    user = PatientFactory()
+    refresh = issue_tokens(user=user).refresh
+
+    def attempt():
+        return APIClient().post(REFRESH, {"refresh": refresh}, format="json").status_code
+
+    statuses = run_concurrently(attempt, times=10)
+
+    assert sorted(statuses) == [200] + [401] * 9
