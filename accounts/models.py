@@ -96,6 +96,14 @@ class PatientProfile(models.Model):
     postcode = models.CharField(max_length=8, blank=True)
     notify_by_email = models.BooleanField(default=True)
     notify_by_sms = models.BooleanField(default=False)
+    # Referenced by name so accounts does not import practices; the patient's GP practice.
+    registered_practice = models.ForeignKey(
+        "practices.Practice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="registered_patients",
+    )
 
     class Meta:
         constraints = [

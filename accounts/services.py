@@ -42,6 +42,7 @@ PROFILE_FIELDS = (
     "postcode",
     "notify_by_email",
     "notify_by_sms",
+    "registered_practice",
 )
 USER_FIELDS = ("given_name", "family_name")
 

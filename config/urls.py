@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/auth/", include("accounts.api.urls")),
+    path("api/v1/", include("practices.api.urls")),
 ]
 
 handler400 = "config.http.errors.bad_request"

@@ -1,1 +1,384 @@
-"""GP practices, clinicians, sessions and slots (see the practices issue)."""
+"""GP practices, their staff and clinicians, rota sessions and bookable slots.
+
+Follows the GP Connect Appointment Management shape: a clinician's sessions (schedules) are cut
+into slots, and an appointment (booking app) takes one slot.
+"""
+
+import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Channel(models.TextChoices):
+    """How the patient meets the clinician (GP Connect's delivery channel)."""
+
+    IN_PERSON = "in_person", "In person"
+    TELEPHONE = "telephone", "Telephone"
+    VIDEO = "video", "Video"
+
+
+class PracticeQuerySet(models.QuerySet):
+    def active(self) -> "PracticeQuerySet":
+        return self.filter(is_active=True)
+
+    def staffed_by(self, user) -> "PracticeQuerySet":  # type: ignore[no-untyped-def]
+        """The practices where ``user`` works; every practice for operators."""
+        if user.is_superuser:
+            return self
+        if not user.is_authenticated or not user.is_staff:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Practice(models.Model):
+    """A GP practice, known to the public by its ODS code, with its booking rules."""
+
+    ods_code = models.CharField("ODS code", max_length=9, unique=True)
+    name = models.CharField(max_length=200)
+    address_line_1 = models.CharField(max_length=100, blank=True)
+    address_line_2 = models.CharField(max_length=100, blank=True)
+    town = models.CharField(max_length=60, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    email = models.EmailField(blank=True)
+    timezone = models.CharField(max_length=64, default="Europe/London")
+    is_active = models.BooleanField(default=True)
+
+    # Booking rules, with the defaults most practices use for online booking.
+    booking_horizon_days = models.PositiveSmallIntegerField(
+        default=28, help_text="How many days ahead patients may book."
+    )
+    min_notice_minutes = models.PositiveIntegerField(
+        default=120, help_text="How soon before its start a slot can still be booked online."
+    )
+    cancellation_cutoff_minutes = models.PositiveIntegerField(
+        default=120, help_text="Patients may cancel online until this long before the start."
+    )
+    max_future_appointments = models.PositiveSmallIntegerField(
+        default=4, help_text="Most upcoming appointments one patient may hold here."
+    )
+    registered_patients_only = models.BooleanField(
+        default=True, help_text="Only patients registered at this practice may book."
+    )
+
+    objects = PracticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ods_code__regex=r"^[A-Z0-9]{1,9}$"), name="practices_ods_code_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(booking_horizon_days__gte=1), name="practices_horizon_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_future_appointments__gte=1), name="practices_max_future_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.ods_code})"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def address(self) -> str:
+        parts = (self.address_line_1, self.address_line_2, self.town)
+        return ", ".join(part for part in parts if part)
+
+    def online_booking_window(self, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """Earliest and latest slot start a patient may book online at ``now``."""
+        earliest = now + dt.timedelta(minutes=self.min_notice_minutes)
+        latest = now + dt.timedelta(days=self.booking_horizon_days)
+        return earliest, latest
+
+
+class OpeningHours(models.Model):
+    """One opening period on a weekday (two rows for a day with a lunchtime closure)."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday ... 6 = Sunday")
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="practices_hours_weekday"),
+            models.CheckConstraint(
+                condition=Q(opens__lt=models.F("closes")), name="practices_hours_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice.ods_code} day {self.weekday} {self.opens}-{self.closes}"
+
+
+class Closure(models.Model):
+    """A period the practice is closed: a bank holiday, a training afternoon."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="closures")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("end")), name="practices_closure_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice.ods_code} closed {self.start:%Y-%m-%d %H:%M}: {self.reason}"
+
+
+class PracticeMembership(models.Model):
+    """A staff member (clinician or practice administrator) working at a practice."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="practice_memberships"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "user"], name="practices_membership_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.practice.ods_code}"
+
+
+class Profession(models.TextChoices):
+    GP = "gp", "GP"
+    NURSE = "nurse", "Practice nurse"
+    HCA = "healthcare_assistant", "Healthcare assistant"
+    PHARMACIST = "pharmacist", "Clinical pharmacist"
+    PHYSIOTHERAPIST = "physiotherapist", "Physiotherapist"
+    PARAMEDIC = "paramedic", "Paramedic"
+    MENTAL_HEALTH = "mental_health_practitioner", "Mental health practitioner"
+    OTHER = "other", "Other clinician"
+
+
+class Gender(models.TextChoices):
+    """Administrative gender, shown to patients as GP Connect requires."""
+
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Not stated"
+
+
+class ClinicianQuerySet(models.QuerySet):
+    def at(self, practice: Practice) -> "ClinicianQuerySet":
+        return self.filter(user__practice_memberships__practice=practice, user__is_active=True)
+
+
+class Clinician(models.Model):
+    """A person patients book with: the clinical side of a staff user."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="clinician"
+    )
+    display_name = models.CharField(
+        max_length=100, help_text='As patients see it, e.g. "Dr A Patel".'
+    )
+    profession = models.CharField(max_length=32, choices=Profession.choices)
+    gender = models.CharField(max_length=8, choices=Gender.choices, default=Gender.UNKNOWN)
+
+    objects = ClinicianQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(profession__in=Profession.values), name="practices_clinician_profession"
+            ),
+            models.CheckConstraint(
+                condition=Q(gender__in=Gender.values), name="practices_clinician_gender"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class SlotFields(models.Model):
+    """What a template, a session and a slot share: how long, what kind, how delivered."""
+
+    slot_minutes = models.PositiveSmallIntegerField(default=10)
+    slot_type = models.CharField(
+        max_length=40, default="routine", help_text="routine, urgent, follow_up or a practice's own"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.IN_PERSON)
+    online_bookable = models.BooleanField(
+        default=True, help_text="Released for patients to book online; otherwise staff only."
+    )
+
+    class Meta:
+        abstract = True
+
+
+class SessionTemplate(SlotFields):
+    """A weekly rota line, e.g. "Dr Patel, Mondays 09:00-12:00, 10-minute routine slots"."""
+
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, related_name="session_templates"
+    )
+    clinician = models.ForeignKey(
+        Clinician, on_delete=models.CASCADE, related_name="session_templates"
+    )
+    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday ... 6 = Sunday")
+    start_time = models.TimeField(help_text="Local time at the practice")
+    end_time = models.TimeField(help_text="Local time at the practice")
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="practices_template_weekday"),
+            models.CheckConstraint(
+                condition=Q(start_time__lt=models.F("end_time")), name="practices_template_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5, slot_minutes__lte=240),
+                name="practices_template_slot_minutes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinician} day {self.weekday} {self.start_time}-{self.end_time}"
+
+
+class Session(SlotFields):
+    """A clinician's block of time at a practice on one day, cut into slots."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="sessions")
+    clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, related_name="sessions")
+    template = models.ForeignKey(
+        SessionTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+    )
+    date = models.DateField(help_text="Local date at the practice")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    slots_generated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("end")), name="practices_session_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5, slot_minutes__lte=240),
+                name="practices_session_slot_minutes",
+            ),
+            # Generating sessions from a template twice must not create the day twice.
+            models.UniqueConstraint(
+                fields=["template", "date"],
+                condition=Q(template__isnull=False),
+                name="practices_session_once_per_template_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["clinician", "start"], name="practices_session_clin_start")]
+
+    def __str__(self) -> str:
+        return f"{self.clinician} {self.start:%Y-%m-%d %H:%M}"
+
+
+class SlotStatus(models.TextChoices):
+    FREE = "free", "Free"
+    BOOKED = "booked", "Booked"
+    BLOCKED = "blocked", "Blocked"
+
+
+class SlotQuerySet(models.QuerySet):
+    def free(self) -> "SlotQuerySet":
+        return self.filter(status=SlotStatus.FREE)
+
+    def between(self, start: dt.datetime, end: dt.datetime) -> "SlotQuerySet":
+        """Slots wholly inside [start, end)."""
+        return self.filter(start__gte=start, end__lte=end)
+
+    def bookable_by(self, user, practice: Practice, *, now: dt.datetime) -> "SlotQuerySet":  # type: ignore[no-untyped-def]
+        """Free slots of ``practice`` that ``user`` could book at ``now``.
+
+        The practice's own staff see every future free slot, staff-only ones included. Everyone
+        else sees only slots released for online booking, inside the booking window and
+        minimum notice: a patient never sees a slot they could not book.
+        """
+        slots = self.free().filter(practice=practice)
+        if Practice.objects.staffed_by(user).filter(pk=practice.pk).exists():
+            return slots.filter(start__gt=now)
+        earliest, latest = practice.online_booking_window(now)
+        return slots.filter(online_bookable=True, start__gte=earliest, start__lte=latest)
+
+
+class Slot(models.Model):
+    """A bookable period of one clinician's time, stored in UTC."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="slots")
+    clinician = models.ForeignKey(Clinician, on_delete=models.PROTECT, related_name="slots")
+    session = models.ForeignKey(
+        Session, on_delete=models.SET_NULL, null=True, blank=True, related_name="slots"
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    slot_type = models.CharField(max_length=40, default="routine")
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.IN_PERSON)
+    status = models.CharField(max_length=8, choices=SlotStatus.choices, default=SlotStatus.FREE)
+    online_bookable = models.BooleanField(default=True)
+
+    objects = SlotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("end")), name="practices_slot_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=SlotStatus.values), name="practices_slot_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="practices_slot_channel"
+            ),
+            models.UniqueConstraint(
+                fields=["clinician", "start"], name="practices_slot_clinician_start"
+            ),
+            # No two overlapping slots per clinician: an exclusion constraint on PostgreSQL and
+            # triggers on SQLite, both created in migration 0002 (they are vendor-specific).
+        ]
+        indexes = [
+            # Availability: free slots of one practice in a time range. Partial, so booked and
+            # blocked slots (most of the past) do not bloat it.
+            models.Index(
+                fields=["practice", "start"],
+                condition=Q(status=SlotStatus.FREE),
+                name="practices_slot_free_by_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinician} {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)

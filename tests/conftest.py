@@ -1,4 +1,7 @@
-"""Fixtures and named personas shared by the suite."""
+"""Fixtures and named personas shared by the suite.
+
+Riverside Surgery (A81001) is the practice under test; Hilltop (B82002) is another practice.
+"""
 
 import pytest
 from django.core.cache import cache
@@ -7,7 +10,14 @@ from rest_framework.test import APIClient
 from accounts import cognito
 from accounts.tokens import issue_tokens
 
-from .factories import ClinicianFactory, PatientFactory, PracticeAdminFactory
+from .factories import (
+    ClinicianFactory,
+    ClinicianUserFactory,
+    MembershipFactory,
+    PatientFactory,
+    PracticeAdminFactory,
+    PracticeFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -32,24 +42,58 @@ def client_for(user) -> APIClient:
 
 
 @pytest.fixture
-def alice(db):
-    """Alice: a patient; owns the records under test."""
-    return PatientFactory(email="alice@example.com", given_name="Alice", family_name="Smith")
+def riverside(db):
+    """The practice under test."""
+    return PracticeFactory(ods_code="A81001", name="Riverside Surgery", postcode="LS1 4AP")
 
 
 @pytest.fixture
-def bob(db):
-    """Bob: another patient, who must never see Alice's data."""
-    return PatientFactory(email="bob@example.com", given_name="Bob", family_name="Jones")
+def hilltop(db):
+    """Another practice, whose staff must not act on Riverside's data."""
+    return PracticeFactory(ods_code="B82002", name="Hilltop Health Centre", postcode="M1 1AE")
 
 
 @pytest.fixture
-def carol(db):
-    """Carol: a clinician (staff, no patient profile)."""
-    return ClinicianFactory(email="carol@example.com", given_name="Carol", family_name="Patel")
+def alice(riverside):
+    """Alice: a patient registered at Riverside; owns the records under test."""
+    return PatientFactory(
+        email="alice@example.com",
+        given_name="Alice",
+        family_name="Smith",
+        profile__registered_practice=riverside,
+    )
 
 
 @pytest.fixture
-def dave(db):
-    """Dave: a practice administrator."""
-    return PracticeAdminFactory(email="dave@example.com", given_name="Dave", family_name="Brown")
+def bob(riverside):
+    """Bob: another patient at Riverside, who must never see Alice's data."""
+    return PatientFactory(
+        email="bob@example.com",
+        given_name="Bob",
+        family_name="Jones",
+        profile__registered_practice=riverside,
+    )
+
+
+@pytest.fixture
+def carol(riverside):
+    """Carol: a GP at Riverside (staff, no patient profile)."""
+    user = ClinicianUserFactory(email="carol@example.com", given_name="Carol", family_name="Patel")
+    ClinicianFactory(user=user, display_name="Dr C Patel", practice=riverside)
+    return user
+
+
+@pytest.fixture
+def dave(riverside):
+    """Dave: Riverside's practice administrator."""
+    user = PracticeAdminFactory(email="dave@example.com", given_name="Dave", family_name="Brown")
+    MembershipFactory(practice=riverside, user=user)
+    return user
+
+
+@pytest.fixture
+def erin(hilltop):
+    """Erin: Hilltop's practice administrator: staff, but of another practice."""
+    user = PracticeAdminFactory(email="erin@example.com", given_name="Erin", family_name="Wood")
+    MembershipFactory(practice=hilltop, user=user)
+    return user

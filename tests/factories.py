@@ -1,10 +1,23 @@
 """factory_boy factories shared by every test module."""
 
+import datetime as dt
 import random
 
 import factory
+from django.utils import timezone
 
 from accounts.models import PatientProfile, Role, User
+from practices.models import (
+    Clinician,
+    Closure,
+    OpeningHours,
+    Practice,
+    PracticeMembership,
+    Profession,
+    Session,
+    SessionTemplate,
+    Slot,
+)
 
 DEFAULT_PASSWORD = "Correct-Horse-42"
 
@@ -46,7 +59,7 @@ class PatientFactory(UserFactory):
     profile = factory.RelatedFactory(PatientProfileFactory, factory_related_name="user")
 
 
-class ClinicianFactory(UserFactory):
+class ClinicianUserFactory(UserFactory):
     role = Role.CLINICIAN
     is_staff = True
 
@@ -54,3 +67,104 @@ class ClinicianFactory(UserFactory):
 class PracticeAdminFactory(UserFactory):
     role = Role.ADMIN
     is_staff = True
+
+
+class PracticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Practice
+        django_get_or_create = ("ods_code",)
+
+    ods_code = factory.Sequence(lambda n: f"Y{n:05d}")
+    name = factory.Sequence(lambda n: f"Practice {n} Medical Centre")
+    address_line_1 = "1 High Street"
+    town = "Leeds"
+    postcode = "LS1 4AP"
+    phone = "0113 496 0000"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PracticeMembership
+
+    practice = factory.SubFactory(PracticeFactory)
+    user = factory.SubFactory(PracticeAdminFactory)
+
+
+class ClinicianFactory(factory.django.DjangoModelFactory):
+    """A clinician with a staff login; ``ClinicianFactory(practice=p)`` makes them work at p."""
+
+    class Meta:
+        model = Clinician
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(ClinicianUserFactory)
+    display_name = factory.LazyAttribute(
+        lambda c: f"Dr {c.user.given_name[0]} {c.user.family_name}"
+    )
+    profession = Profession.GP
+    gender = "female"
+
+    @factory.post_generation
+    def practice(obj, create, extracted, **kwargs):  # noqa: N805
+        if create and extracted is not None:
+            PracticeMembership.objects.get_or_create(practice=extracted, user=obj.user)
+
+
+def next_hour(hours_ahead: int = 24) -> dt.datetime:
+    """A whole hour at least ``hours_ahead`` hours from now, in UTC."""
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    return now + dt.timedelta(hours=hours_ahead + 1)
+
+
+class SlotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Slot
+
+    practice = factory.SubFactory(PracticeFactory)
+    clinician = factory.LazyAttribute(lambda o: ClinicianFactory(practice=o.practice))
+    start = factory.Sequence(lambda n: next_hour() + dt.timedelta(minutes=10 * n))
+    end = factory.LazyAttribute(lambda s: s.start + dt.timedelta(minutes=10))
+    slot_type = "routine"
+    channel = "in_person"
+
+
+class SessionTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SessionTemplate
+
+    practice = factory.SubFactory(PracticeFactory)
+    clinician = factory.LazyAttribute(lambda o: ClinicianFactory(practice=o.practice))
+    weekday = 0
+    start_time = dt.time(9, 0)
+    end_time = dt.time(12, 0)
+    slot_minutes = 10
+    valid_from = dt.date(2020, 1, 1)
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Session
+
+    practice = factory.SubFactory(PracticeFactory)
+    clinician = factory.LazyAttribute(lambda o: ClinicianFactory(practice=o.practice))
+    date = factory.LazyAttribute(lambda s: s.start.date())
+    start = factory.LazyFunction(next_hour)
+    end = factory.LazyAttribute(lambda s: s.start + dt.timedelta(hours=1))
+
+
+class ClosureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Closure
+
+    practice = factory.SubFactory(PracticeFactory)
+    reason = "Bank holiday"
+
+
+class OpeningHoursFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OpeningHours
+
+    practice = factory.SubFactory(PracticeFactory)
+    weekday = 0
+    opens = dt.time(8, 0)
+    closes = dt.time(18, 30)

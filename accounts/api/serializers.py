@@ -3,9 +3,10 @@
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Role
+from ..models import PatientProfile, Role
 from ..nhs import is_valid_nhs_number, normalise_nhs_number, normalise_phone, normalise_postcode
 
 
@@ -85,6 +86,29 @@ class PostcodeField(serializers.CharField):
         return postcode
 
 
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z0-9]{1,9}$", "nullable": True})
+class PracticeCodeField(serializers.SlugRelatedField):
+    """A GP practice given by its ODS code, in any case; only active practices."""
+
+    default_error_messages = {
+        "does_not_exist": _("No active GP practice has the ODS code {value}."),
+        "invalid": _("Enter an ODS code such as A81001."),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="ods_code", **kwargs)
+
+    def get_queryset(self) -> Any:
+        # Through the relation, so accounts does not import the practices app.
+        practice_model = PatientProfile._meta.get_field("registered_practice").related_model
+        return practice_model.objects.filter(is_active=True)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data.strip().upper())
+
+
 class ProfileFieldsMixin(serializers.Serializer):
     """The patient profile fields, shared by registration and profile updates."""
 
@@ -97,6 +121,9 @@ class ProfileFieldsMixin(serializers.Serializer):
     postcode = PostcodeField()
     notify_by_email = serializers.BooleanField(required=False)
     notify_by_sms = serializers.BooleanField(required=False)
+    practice_id = PracticeCodeField(
+        source="registered_practice", required=False, allow_null=True, help_text="ODS code"
+    )
 
 
 class RegisterInputSerializer(StrictSerializer, ProfileFieldsMixin):
@@ -144,6 +171,12 @@ class MeSerializer(serializers.Serializer):
     )
     notify_by_sms = serializers.BooleanField(
         source="patient_profile.notify_by_sms", read_only=True, allow_null=True
+    )
+    practice_id = serializers.CharField(
+        source="patient_profile.registered_practice.ods_code",
+        read_only=True,
+        allow_null=True,
+        help_text="ODS code of the patient's registered GP practice",
     )
 
 

@@ -13,6 +13,7 @@ from config.http.throttling import ScopedRateThrottle
 
 from .. import services
 from ..keys import public_jwk
+from ..models import User
 from ..tokens import TokenSet, issue_tokens
 from .serializers import (
     LoginInputSerializer,
@@ -128,7 +129,10 @@ class MeView(APIView):
 
     @extend_schema(responses={200: MeSerializer}, tags=["auth"])
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(request.user).data)
+        user = User.objects.select_related("patient_profile__registered_practice").get(
+            pk=request.user.pk
+        )
+        return Response(MeSerializer(user).data)
 
     @extend_schema(request=ProfileUpdateSerializer, responses={200: MeSerializer}, tags=["auth"])
     def patch(self, request: Request) -> Response:

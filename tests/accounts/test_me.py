@@ -117,6 +117,54 @@ def test_staff_cannot_set_patient_fields(carol):
 
 def test_get_me_costs_two_queries(alice, django_assert_num_queries):
     client = client_for(alice)
-    # 1. the user for the token's sub  2. the patient profile
+    # 1. the user for the token's sub  2. the user again with profile and practice (joined)
     with django_assert_num_queries(2):
         client.get(ME)
+
+
+def test_a_patient_registers_with_a_practice_by_ods_code(api, riverside):
+    response = api.post(
+        reverse("accounts:register"),
+        {"email": "new@example.com", "password": "Tr1cky-Pass!", "practice_id": "a81001"},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["practice_id"] == "A81001"
+    assert (
+        PatientProfile.objects.get(user__email="new@example.com").registered_practice == riverside
+    )
+
+
+def test_registration_with_an_unknown_practice_is_refused(api, db):
+    response = api.post(
+        reverse("accounts:register"),
+        {"email": "new@example.com", "password": "Tr1cky-Pass!", "practice_id": "NOPE1"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "practice_id" in response.json()["errors"]
+    assert not PatientProfile.objects.exists()
+
+
+def test_a_patient_moves_to_another_practice(alice, hilltop):
+    response = client_for(alice).patch(ME, {"practice_id": "B82002"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["practice_id"] == "B82002"
+    assert PatientProfile.objects.get(user=alice).registered_practice == hilltop
+
+
+def test_an_inactive_practice_cannot_be_chosen(alice, hilltop):
+    hilltop.is_active = False
+    hilltop.save()
+
+    response = client_for(alice).patch(ME, {"practice_id": "B82002"}, format="json")
+
+    assert response.status_code == 400
+    assert PatientProfile.objects.get(user=alice).registered_practice.ods_code == "A81001"
+
+
+def test_me_shows_the_registered_practice(alice):
+    assert client_for(alice).get(ME).json()["practice_id"] == "A81001"

@@ -1,0 +1,134 @@
+"""Input and output shapes for /api/v1/practices/."""
+
+import datetime as dt
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from config.http.fields import DateOrAwareDateTimeField
+
+from ..models import Channel, Clinician, Closure, OpeningHours, Practice, Profession, Slot
+
+MAX_AVAILABILITY_DAYS = 14
+RANGE_TOO_WIDE = f"The range may span at most {MAX_AVAILABILITY_DAYS} days."
+RANGE_BACKWARDS = "The end must be after the start."
+
+
+class PracticeSerializer(serializers.ModelSerializer):
+    address = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Practice
+        fields = ["ods_code", "name", "address", "postcode", "phone"]
+
+
+class OpeningHoursSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OpeningHours
+        fields = ["weekday", "opens", "closes"]
+
+
+class ClosureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Closure
+        fields = ["start", "end", "reason"]
+
+
+class BookingRulesSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Practice
+        fields = [
+            "booking_horizon_days",
+            "min_notice_minutes",
+            "cancellation_cutoff_minutes",
+            "max_future_appointments",
+            "registered_patients_only",
+        ]
+
+
+class PracticeDetailSerializer(PracticeSerializer):
+    opening_hours = OpeningHoursSerializer(many=True, read_only=True)
+    closures = serializers.SerializerMethodField()
+    booking_rules = BookingRulesSerializer(source="*", read_only=True)
+
+    class Meta(PracticeSerializer.Meta):
+        fields = [
+            *PracticeSerializer.Meta.fields,
+            "address_line_1",
+            "address_line_2",
+            "town",
+            "email",
+            "timezone",
+            "opening_hours",
+            "closures",
+            "booking_rules",
+        ]
+
+    @extend_schema_field(ClosureSerializer(many=True))
+    def get_closures(self, practice: Practice) -> list[dict[str, Any]]:
+        # Prefetched with only upcoming closures by the view.
+        return ClosureSerializer(practice.upcoming_closures, many=True).data
+
+
+class ClinicianSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name")
+    role = serializers.ChoiceField(source="profession", choices=Profession.choices)
+
+    class Meta:
+        model = Clinician
+        fields = ["id", "name", "role", "gender"]
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    """Query parameters of the availability search. Dates are days at the practice."""
+
+    start = DateOrAwareDateTimeField(
+        help_text="Date (from its midnight at the practice) or date-time with offset"
+    )
+    end = DateOrAwareDateTimeField(
+        help_text="Date (inclusive: until the end of that day) or date-time with offset"
+    )
+    type = serializers.CharField(required=False, max_length=40)
+    channel = serializers.ChoiceField(required=False, choices=Channel.choices)
+    clinician = serializers.UUIDField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        tz = self.context["practice"].tz
+        start, end = attrs["start"], attrs["end"]
+        if not isinstance(start, dt.datetime):
+            start = dt.datetime.combine(start, dt.time.min, tzinfo=tz).astimezone(dt.UTC)
+        if not isinstance(end, dt.datetime):
+            end = dt.datetime.combine(
+                end + dt.timedelta(days=1), dt.time.min, tzinfo=tz
+            ).astimezone(dt.UTC)
+        if end <= start:
+            raise serializers.ValidationError({"end": [RANGE_BACKWARDS]})
+        if end - start > dt.timedelta(days=MAX_AVAILABILITY_DAYS):
+            raise serializers.ValidationError({"end": [RANGE_TOO_WIDE]}, code="range_too_wide")
+        return {**attrs, "start": start, "end": end}
+
+
+class AvailableSlotSerializer(serializers.ModelSerializer):
+    duration_minutes = serializers.IntegerField(read_only=True)
+    appointment_type = serializers.CharField(source="slot_type")
+    clinician = ClinicianSerializer()
+    practice_id = serializers.CharField(source="practice.ods_code")
+    practice_name = serializers.CharField(source="practice.name")
+    practice_address = serializers.CharField(source="practice.address")
+
+    class Meta:
+        model = Slot
+        fields = [
+            "id",
+            "start",
+            "end",
+            "duration_minutes",
+            "appointment_type",
+            "channel",
+            "online_bookable",
+            "clinician",
+            "practice_id",
+            "practice_name",
+            "practice_address",
+        ]

@@ -1,0 +1,107 @@
+"""Thin views for /api/v1/practices/."""
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.nhs import normalise_postcode
+
+from ..models import Clinician, Closure, Practice, Slot
+from .serializers import (
+    AvailabilityQuerySerializer,
+    AvailableSlotSerializer,
+    ClinicianSerializer,
+    PracticeDetailSerializer,
+    PracticeSerializer,
+)
+
+
+@extend_schema(tags=["practices"])
+class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
+    """GP practices by ODS code: search, details, clinicians and free slots."""
+
+    permission_classes = [AllowAny]
+    lookup_field = "ods_code"
+    lookup_value_regex = "[A-Za-z0-9]{1,9}"
+    serializer_class = PracticeSerializer
+
+    def get_queryset(self) -> QuerySet[Practice]:
+        practices = Practice.objects.active().order_by("name", "ods_code")
+        if self.action == "retrieve":
+            upcoming = Closure.objects.filter(end__gt=timezone.now()).order_by("start")
+            practices = practices.prefetch_related(
+                "opening_hours",
+                Prefetch("closures", queryset=upcoming, to_attr="upcoming_closures"),
+            )
+        search = self.request.query_params.get("search", "").strip()
+        if self.action == "list" and search:
+            practices = practices.filter(_search(search))
+        return practices
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        return PracticeDetailSerializer if self.action == "retrieve" else PracticeSerializer
+
+    def get_object(self) -> Practice:
+        # ODS codes are upper case; accept them typed in any case.
+        return get_object_or_404(self.get_queryset(), ods_code=self.kwargs["ods_code"].upper())
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "search",
+                OpenApiTypes.STR,
+                description="Name (contains), ODS code or postcode prefix",
+            )
+        ]
+    )
+    def list(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses=ClinicianSerializer(many=True))
+    @action(detail=True)
+    def clinicians(self, request: Request, ods_code: str) -> Response:
+        practice = self.get_object()
+        page = self.paginate_queryset(Clinician.objects.at(practice).order_by("display_name", "id"))
+        return self.get_paginated_response(ClinicianSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[AvailabilityQuerySerializer], responses=AvailableSlotSerializer(many=True)
+    )
+    @action(detail=True, permission_classes=[IsAuthenticated])
+    def availability(self, request: Request, ods_code: str) -> Response:
+        practice = self.get_object()
+        query = AvailabilityQuerySerializer(
+            data=request.query_params, context={"practice": practice}
+        )
+        query.is_valid(raise_exception=True)
+        filters = query.validated_data
+        slots = (
+            Slot.objects.bookable_by(request.user, practice, now=timezone.now())
+            .between(filters["start"], filters["end"])
+            .select_related("clinician")
+            .order_by("start", "clinician__display_name", "id")
+        )
+        if "type" in filters:
+            slots = slots.filter(slot_type=filters["type"])
+        if "channel" in filters:
+            slots = slots.filter(channel=filters["channel"])
+        if "clinician" in filters:
+            slots = slots.filter(clinician_id=filters["clinician"])
+        page = self.paginate_queryset(slots)
+        for slot in page:
+            slot.practice = practice  # already loaded; saves a join per row
+        return self.get_paginated_response(AvailableSlotSerializer(page, many=True).data)
+
+
+def _search(text: str) -> Q:
+    compact = text.replace(" ", "").upper()
+    postcode = normalise_postcode(text)
+    by_postcode = Q(postcode=postcode) if postcode else Q(postcode__istartswith=text.upper())
+    return Q(name__icontains=text) | Q(ods_code=compact) | by_postcode

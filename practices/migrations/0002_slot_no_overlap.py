@@ -1,0 +1,57 @@
+"""A clinician can never hold two overlapping slots, whatever code writes them.
+
+PostgreSQL: an exclusion constraint over (clinician, [start, end)). SQLite has no exclusion
+constraints, so triggers refuse an overlapping insert or update with the same meaning.
+"""
+
+from django.db import migrations
+
+POSTGRES_FORWARD = [
+    "CREATE EXTENSION IF NOT EXISTS btree_gist",
+    """
+    ALTER TABLE practices_slot ADD CONSTRAINT practices_slot_no_overlap
+    EXCLUDE USING gist (clinician_id WITH =, tstzrange("start", "end", '[)') WITH &&)
+    """,
+]
+POSTGRES_BACKWARD = ["ALTER TABLE practices_slot DROP CONSTRAINT practices_slot_no_overlap"]
+
+_SQLITE_OVERLAP = """
+    SELECT RAISE(ABORT, 'practices_slot_no_overlap: clinician already has a slot in this period')
+    WHERE EXISTS (
+        SELECT 1 FROM practices_slot AS other
+        WHERE other.clinician_id = NEW.clinician_id
+          AND other.id != NEW.id
+          AND other."start" < NEW."end"
+          AND other."end" > NEW."start"
+    );
+"""
+SQLITE_FORWARD = [
+    f"""CREATE TRIGGER practices_slot_no_overlap_insert BEFORE INSERT ON practices_slot
+    BEGIN {_SQLITE_OVERLAP} END""",
+    f"""CREATE TRIGGER practices_slot_no_overlap_update
+    BEFORE UPDATE OF clinician_id, "start", "end" ON practices_slot
+    BEGIN {_SQLITE_OVERLAP} END""",
+]
+SQLITE_BACKWARD = [
+    "DROP TRIGGER IF EXISTS practices_slot_no_overlap_insert",
+    "DROP TRIGGER IF EXISTS practices_slot_no_overlap_update",
+]
+
+
+def _run(statements_by_vendor):
+    def run(apps, schema_editor):
+        for statement in statements_by_vendor.get(schema_editor.connection.vendor, []):
+            schema_editor.execute(statement)
+
+    return run
+
+
+class Migration(migrations.Migration):
+    dependencies = [("practices", "0001_initial")]
+
+    operations = [
+        migrations.RunPython(
+            _run({"postgresql": POSTGRES_FORWARD, "sqlite": SQLITE_FORWARD}),
+            _run({"postgresql": POSTGRES_BACKWARD, "sqlite": SQLITE_BACKWARD}),
+        ),
+    ]
