@@ -1,1 +1,194 @@
-"""Appointments and their lifecycle (see the appointments issue)."""
+"""Appointments, their append-only history, and stored responses for idempotent requests."""
+
+import datetime as dt
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Case, F, Q, Value, When
+
+from practices.models import Channel, Clinician, Practice, Slot
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    ARRIVED = "arrived", "Arrived"
+    COMPLETED = "completed", "Completed"
+    DID_NOT_ATTEND = "did_not_attend", "Did not attend"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# An appointment in any status but cancelled holds its slot.
+HOLDS_SLOT = ~Q(status=AppointmentStatus.CANCELLED)
+
+# Crockford's base 32 without I, L, O and U: nothing a receptionist can misread on the phone.
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_reference() -> str:
+    """A booking reference such as "K7M2-QX4D" (40 bits: collisions are refused by the DB)."""
+    chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+class Source(models.TextChoices):
+    """Through which door a change came."""
+
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    COMMAND = "command", "Management command"
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "AppointmentQuerySet":  # type: ignore[no-untyped-def]
+        """Patients see their own; staff their practices'; operators everything."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if user.is_staff:
+            return self.filter(practice__in=Practice.objects.staffed_by(user))
+        return self.filter(patient=user)
+
+    def holding_slots(self) -> "AppointmentQuerySet":
+        return self.filter(HOLDS_SLOT)
+
+    def upcoming_first(self, now: dt.datetime) -> "AppointmentQuerySet":
+        """Upcoming ones soonest first, then past ones most recent first."""
+        upcoming = Q(start__gte=now)
+        return self.annotate(
+            _past=Case(When(upcoming, then=Value(0)), default=Value(1)),
+            _upcoming_start=Case(When(upcoming, then=F("start"))),
+            _past_start=Case(When(~upcoming, then=F("start"))),
+        ).order_by("_past", "_upcoming_start", F("_past_start").desc(), "id")
+
+
+class Appointment(models.Model):
+    """A patient's booking of one slot, kept for ever (cancelled ones too)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=9, unique=True, default=new_reference, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
+    )
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="appointments")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
+    # Copied from the slot when booked, so lists and rules need no join and history survives
+    # later changes to the rota.
+    clinician = models.ForeignKey(Clinician, on_delete=models.PROTECT, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    appointment_type = models.CharField(max_length=40)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    status = models.CharField(
+        max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
+    description = models.CharField(max_length=100, blank=True)
+    comment = models.CharField(max_length=500, blank=True)
+    cancellation_reason = models.CharField(max_length=500, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments_booked"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Bumped on every change; the ETag clients send back in If-Match.
+    version = models.PositiveIntegerField(default=1)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            # The last line of defence against double booking: whatever code path writes the
+            # row, a slot holds at most one appointment that is not cancelled.
+            models.UniqueConstraint(
+                fields=["slot"], condition=HOLDS_SLOT, name="booking_one_appointment_per_slot"
+            ),
+            models.CheckConstraint(
+                condition=Q(start__lt=F("end")), name="booking_appointment_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=AppointmentStatus.values), name="booking_appointment_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=AppointmentStatus.CANCELLED) | Q(cancelled_at__isnull=True),
+                name="booking_cancelled_at_only_when_cancelled",
+            ),
+            # A patient never holds two overlapping appointments: an exclusion constraint on
+            # PostgreSQL and triggers on SQLite, created in a migration (vendor-specific).
+        ]
+        indexes = [
+            models.Index(fields=["patient", "start"], name="booking_appt_patient_start"),
+            models.Index(fields=["practice", "start"], name="booking_appt_practice_start"),
+            models.Index(fields=["clinician", "start"], name="booking_appt_clinician_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == AppointmentStatus.CANCELLED
+
+
+class AppointmentHistory(models.Model):
+    """One change to an appointment: who, when, from which status to which, why, and how.
+
+    Append-only: the database refuses UPDATE and DELETE on this table (migration triggers).
+    """
+
+    class Action(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        ARRIVED = "arrived", "Arrived"
+        COMPLETED = "completed", "Completed"
+        DID_NOT_ATTEND = "did_not_attend", "Did not attend"
+        AMENDED = "amended", "Amended"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="history")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    reason = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "appointment history"
+
+    def __str__(self) -> str:
+        return f"{self.appointment_id} {self.action} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyRecord(models.Model):
+    """The response to a POST sent with an Idempotency-Key, replayed for 24 hours."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body")
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    response_headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="booking_idempotency_user_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

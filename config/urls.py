@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/auth/", include("accounts.api.urls")),
     path("api/v1/", include("practices.api.urls")),
+    path("api/v1/", include("booking.api.urls")),
 ]
 
 handler400 = "config.http.errors.bad_request"

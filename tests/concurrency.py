@@ -1,13 +1,11 @@
-"""Run the same call from many threads at once, each on its own database connection."""
+"""Run calls from many threads at once, each thread on its own database connection."""
 
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 from django.db import connection
-
-T = TypeVar("T")
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -15,21 +13,21 @@ postgres_only = pytest.mark.skipif(
 )
 
 
-def run_concurrently(call: Callable[[], T], *, times: int) -> list[T | BaseException]:
-    """Start ``times`` threads that call ``call`` together; return each result or exception."""
-    barrier = threading.Barrier(times)
-    results: list[T | BaseException] = [None] * times  # type: ignore[list-item]
+def run_concurrently(call: Callable[[Any], Any], inputs: Sequence[Any]) -> list[Any]:
+    """``call(input)`` for every input, all released together; each result or exception."""
+    barrier = threading.Barrier(len(inputs))
+    results: list[Any] = [None] * len(inputs)
 
     def worker(index: int) -> None:
         try:
             barrier.wait(timeout=30)
-            results[index] = call()
+            results[index] = call(inputs[index])
         except BaseException as exc:  # collected and asserted on by the test
             results[index] = exc
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(times)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(inputs))]
     for thread in threads:
         thread.start()
     for thread in threads:

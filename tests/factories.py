@@ -168,3 +168,11 @@ class OpeningHoursFactory(factory.django.DjangoModelFactory):
     weekday = 0
     opens = dt.time(8, 0)
     closes = dt.time(18, 30)
+
+
+def free_slot(practice, *, hours_ahead: int = 24, minutes: int = 10, **fields) -> Slot:
+    """A free slot at ``practice`` starting on a whole hour ``hours_ahead`` from now."""
+    start = fields.pop("start", None) or next_hour(hours_ahead)
+    return SlotFactory(
+        practice=practice, start=start, end=start + dt.timedelta(minutes=minutes), **fields
+    )

@@ -6,26 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.http.fields import StrictSerializer
+
 from ..models import PatientProfile, Role
 from ..nhs import is_valid_nhs_number, normalise_nhs_number, normalise_phone, normalise_postcode
-
-
-class StrictSerializer(serializers.Serializer):
-    """Rejects fields it does not know instead of silently ignoring them.
-
-    A client that sends ``role`` or another privileged field learns at once that it was not
-    applied, rather than believing it was.
-    """
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(set(data) - writable)
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [_("This field cannot be set here.")] for name in unknown}
-                )
-        return super().to_internal_value(data)
 
 
 class NhsNumberField(serializers.CharField):

@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 # In a query string "+01:00" arrives as " 01:00" unless the client encoded the plus sign.
@@ -51,3 +52,21 @@ class DateOrAwareDateTimeField(AwareDateTimeField):
                 self.fail("invalid")
             return day
         return super().to_internal_value(value)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects fields it does not know instead of silently ignoring them.
+
+    A client that sends ``role`` or another privileged field learns at once that it was not
+    applied, rather than believing it was.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [_("This field cannot be set here.")] for name in unknown}
+                )
+        return super().to_internal_value(data)

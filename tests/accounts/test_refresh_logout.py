@@ -96,9 +96,9 @@ def test_a_refresh_token_replayed_concurrently_succeeds_exactly_once():
     user = PatientFactory()
     refresh = issue_tokens(user=user).refresh
 
-    def attempt():
-        return APIClient().post(REFRESH, {"refresh": refresh}, format="json").status_code
+    def attempt(client):
+        return client.post(REFRESH, {"refresh": refresh}, format="json").status_code
 
-    statuses = run_concurrently(attempt, times=10)
+    statuses = run_concurrently(attempt, [APIClient() for _ in range(10)])
 
     assert sorted(statuses) == [200] + [401] * 9

@@ -1,0 +1,102 @@
+"""Races, run for real: many threads, each on its own PostgreSQL connection."""
+
+import random
+from collections import Counter
+
+import pytest
+from django.db.models import Count, Q
+from django.urls import reverse
+
+from booking.models import Appointment
+from practices.models import Slot
+from tests.concurrency import postgres_only, run_concurrently
+from tests.conftest import client_for
+from tests.factories import PatientFactory, free_slot
+
+pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
+
+LIST = reverse("booking:appointment-list")
+
+
+def test_twenty_four_patients_racing_for_one_slot_get_exactly_one_booking(riverside):
+    slot = free_slot(riverside)
+    clients = [
+        client_for(PatientFactory(profile__registered_practice=riverside)) for _ in range(24)
+    ]
+
+    def attempt(client):
+        return client.post(LIST, {"slot_id": str(slot.id)}, format="json").status_code
+
+    statuses = Counter(run_concurrently(attempt, clients))
+
+    assert statuses == {201: 1, 409: 23}
+    assert Appointment.objects.filter(slot=slot).count() == 1
+    assert Slot.objects.get(pk=slot.pk).status == "booked"
+
+
+def test_one_patient_racing_for_overlapping_slots_gets_one(riverside):
+    patient = PatientFactory(profile__registered_practice=riverside)
+    first = free_slot(riverside)
+    slots = [first] + [free_slot(riverside, start=first.start) for _ in range(9)]
+
+    def attempt(slot):
+        return client_for(patient).post(LIST, {"slot_id": str(slot.id)}, format="json").status_code
+
+    statuses = Counter(run_concurrently(attempt, slots))
+
+    assert statuses == {201: 1, 409: 9}
+    assert Slot.objects.filter(status="booked").count() == 1
+
+
+def test_one_patient_racing_past_the_maximum_gets_only_the_maximum(riverside):
+    riverside.max_future_appointments = 2
+    riverside.save()
+    patient = PatientFactory(profile__registered_practice=riverside)
+    slots = [free_slot(riverside, hours_ahead=24 + i) for i in range(8)]
+
+    def attempt(slot):
+        return client_for(patient).post(LIST, {"slot_id": str(slot.id)}, format="json").status_code
+
+    statuses = Counter(run_concurrently(attempt, slots))
+
+    assert statuses == {201: 2, 422: 6}
+
+
+def test_interleaved_reschedules_and_cancels_leave_no_slot_double_booked_or_orphaned(
+    riverside, dave
+):
+    rng = random.Random(20261125)
+    patients = [PatientFactory(profile__registered_practice=riverside) for _ in range(6)]
+    slots = [free_slot(riverside, hours_ahead=24 + i) for i in range(12)]
+    staff = client_for(dave)
+    appointments = [
+        staff.post(
+            LIST, {"slot_id": str(slots[i].id), "patient_id": str(p.id)}, format="json"
+        ).json()["id"]
+        for i, p in enumerate(patients)
+    ]
+    plan = [
+        ("cancel", rng.choice(appointments), None)
+        if rng.random() < 0.25
+        else ("reschedule", rng.choice(appointments), rng.choice(slots))
+        for _ in range(30)
+    ]
+
+    def attempt(step):
+        action, appointment_id, slot = step
+        url = reverse(f"booking:appointment-{action}", kwargs={"pk": appointment_id})
+        body = {"reason": "race"} if action == "cancel" else {"slot_id": str(slot.id)}
+        return staff.post(url, body, format="json").status_code
+
+    statuses = Counter(run_concurrently(attempt, plan))
+
+    assert not [s for s in statuses if s >= 500], statuses
+    assert set(statuses) <= {200, 409, 422}
+    holders = Slot.objects.annotate(
+        live=Count("appointments", filter=~Q(appointments__status="cancelled"))
+    )
+    assert not holders.filter(live__gt=1).exists()  # never double-booked
+    assert not holders.filter(live=1).exclude(status="booked").exists()  # held slot shown free
+    assert not holders.filter(live=0, status="booked").exists()  # orphaned: booked by nobody
+    live = Appointment.objects.exclude(status="cancelled")
+    assert all(a.start == a.slot.start for a in live.select_related("slot"))
