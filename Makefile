@@ -5,10 +5,10 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint fmt check migrate
+.PHONY: help install run test lint fmt check migrate seed
 
 help:
-	@echo "make run    - install, migrate and serve on http://localhost:$(PORT) (SQLite by default)"
+	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT) (SQLite)"
 	@echo "make test   - the test suite (DATABASE_URL=postgres://... runs it on PostgreSQL)"
 	@echo "make lint   - ruff check and format check"
 	@echo "make fmt    - format and autofix"
@@ -23,7 +23,10 @@ install: $(UV)
 migrate: install
 	$(RUN) python manage.py migrate --noinput
 
-run: migrate
+seed: migrate
+	$(RUN) python manage.py seed_data
+
+run: seed
 	$(RUN) python manage.py runserver 127.0.0.1:$(PORT)
 
 check: install

@@ -47,6 +47,9 @@ class Practice(models.Model):
     email = models.EmailField(blank=True)
     timezone = models.CharField(max_length=64, default="Europe/London")
     is_active = models.BooleanField(default=True)
+    # Made by `manage.py seed_data`; only these (and their staff, patients and bookings) are
+    # removed by `seed_data --reset`.
+    is_demo = models.BooleanField(default=False, editable=False)
 
     # Booking rules, with the defaults most practices use for online booking.
     booking_horizon_days = models.PositiveSmallIntegerField(

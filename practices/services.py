@@ -1,11 +1,14 @@
 """State changes for practices: turning weekly templates into sessions, and sessions into slots."""
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Closure, Practice, Session, SessionTemplate, Slot
@@ -94,45 +97,75 @@ def generate_sessions(*, practice: Practice | None = None, start_date: dt.date, 
     return len(new_sessions)
 
 
-@transaction.atomic
-def generate_session_slots(*, session: Session) -> int:
-    """Cut one session into slots, skipping practice closures and periods already taken.
+SESSIONS_PER_BATCH = 500
 
-    Idempotent: running it again creates nothing new, because each candidate slot that
-    overlaps an existing slot of the clinician is skipped (the database would refuse it).
+
+def cut_sessions(sessions: QuerySet[Session]) -> int:
+    """Cut every not-yet-cut session in ``sessions`` into slots; return how many were made.
+
+    Skips practice closures and periods the clinician already has a slot in, so it is
+    idempotent. Works in batches, one transaction each, with a bounded number of queries per
+    batch (memory stays flat however many sessions there are). Batches are claimed with
+    ``FOR UPDATE SKIP LOCKED``, so two generators running at once cut disjoint sessions.
     """
-    # Lock the session so two generators running at once do not both cut it.
-    session = Session.objects.select_for_update().get(pk=session.pk)
-    closures = list(
-        Closure.objects.filter(
-            practice_id=session.practice_id, start__lt=session.end, end__gt=session.start
-        ).values_list("start", "end")
-    )
-    taken = list(
-        Slot.objects.filter(
-            clinician_id=session.clinician_id, start__lt=session.end, end__gt=session.start
-        ).values_list("start", "end")
-    )
-    new_slots = [
-        Slot(
-            practice_id=session.practice_id,
-            clinician_id=session.clinician_id,
-            session=session,
-            start=start,
-            end=end,
-            slot_type=session.slot_type,
-            channel=session.channel,
-            online_bookable=session.online_bookable,
-        )
+    created = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                sessions.filter(slots_generated_at__isnull=True)
+                .select_for_update(skip_locked=True)
+                .order_by("start", "pk")[:SESSIONS_PER_BATCH]
+            )
+            if not batch:
+                return created
+            created += _cut_batch(batch)
+
+
+def _cut_batch(batch: list[Session]) -> int:
+    window_start = min(s.start for s in batch)
+    window_end = max(s.end for s in batch)
+    closures: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    for practice_id, start, end in Closure.objects.filter(
+        practice_id__in={s.practice_id for s in batch}, start__lt=window_end, end__gt=window_start
+    ).values_list("practice_id", "start", "end"):
+        closures[practice_id].append((start, end))
+    taken: dict[UUID, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    for clinician_id, start, end in Slot.objects.filter(
+        clinician_id__in={s.clinician_id for s in batch}, start__lt=window_end, end__gt=window_start
+    ).values_list("clinician_id", "start", "end"):
+        taken[clinician_id].append((start, end))
+
+    new_slots = []
+    for session in batch:
+        busy = taken[session.clinician_id]
         for start, end in slot_periods(
             start=session.start, end=session.end, minutes=session.slot_minutes
-        )
-        if not _overlaps_any(start, end, closures) and not _overlaps_any(start, end, taken)
-    ]
-    Slot.objects.bulk_create(new_slots, batch_size=1000)
-    session.slots_generated_at = timezone.now()
-    session.save(update_fields=["slots_generated_at"])
+        ):
+            if _overlaps_any(start, end, closures[session.practice_id]) or _overlaps_any(
+                start, end, busy
+            ):
+                continue
+            busy.append((start, end))  # two sessions of one clinician may overlap each other
+            new_slots.append(
+                Slot(
+                    practice_id=session.practice_id,
+                    clinician_id=session.clinician_id,
+                    session=session,
+                    start=start,
+                    end=end,
+                    slot_type=session.slot_type,
+                    channel=session.channel,
+                    online_bookable=session.online_bookable,
+                )
+            )
+    Slot.objects.bulk_create(new_slots, batch_size=2000)
+    Session.objects.filter(pk__in=[s.pk for s in batch]).update(slots_generated_at=timezone.now())
     return len(new_slots)
+
+
+def generate_session_slots(*, session: Session) -> int:
+    """Cut one session into slots (nothing if it was cut already)."""
+    return cut_sessions(Session.objects.filter(pk=session.pk))
 
 
 def generate_slots(
@@ -148,5 +181,5 @@ def generate_slots(
     )
     if practice is not None:
         pending = pending.filter(practice=practice)
-    slots_created = sum(generate_session_slots(session=session) for session in pending.iterator())
+    slots_created = cut_sessions(pending)
     return GenerationResult(sessions_created=sessions_created, slots_created=slots_created)

@@ -167,6 +167,10 @@ COGNITO_USER_POOL_ID = env("COGNITO_USER_POOL_ID", default="")
 COGNITO_APP_CLIENT_IDS = env.list("COGNITO_APP_CLIENT_IDS", default=[])
 COGNITO_JWKS_CACHE_SECONDS = env.int("COGNITO_JWKS_CACHE_SECONDS", default=3600)
 
+# `manage.py seed_data` creates accounts with a published password; with DEBUG off it runs
+# only when this says so (demo and test deployments).
+ALLOW_DEMO_DATA = env.bool("ALLOW_DEMO_DATA", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -22,6 +22,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"login": "1000/min", "register": "1000/min", "refresh": "1000/min"},
 }
 
+# Tests make demo data on purpose (with DEBUG off, like production).
+ALLOW_DEMO_DATA = True
+
 # Cognito stays off unless a test configures it.
 COGNITO_REGION = ""
 COGNITO_USER_POOL_ID = ""

@@ -1,0 +1,569 @@
+"""Realistic demo data, made fast enough for benchmark scale (bulk inserts in batches).
+
+Everything here is marked as demo: practices with ``is_demo`` and users whose email is at
+``DEMO_DOMAIN``. ``reset_demo_data`` removes exactly that and nothing else.
+
+Past appointments cannot be booked through the booking rules (they forbid the past), so the
+demo history is loaded directly with the same invariants the database enforces for every
+writer: one live appointment per slot, no overlaps per patient, history rows for each.
+"""
+
+import datetime as dt
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import LoginLockout, PatientProfile, Role, User
+from practices.models import (
+    Channel,
+    Clinician,
+    Closure,
+    OpeningHours,
+    Practice,
+    PracticeMembership,
+    Profession,
+    Session,
+    SessionTemplate,
+    Slot,
+    SlotStatus,
+)
+from practices.services import generate_slots
+
+from .maintenance import history_deletes_allowed
+from .models import Appointment, AppointmentHistory, AppointmentStatus, IdempotencyRecord, Source
+
+DEMO_DOMAIN = "demo.gp-booking.test"
+DEMO_PASSWORD = "Demo-Pass-123!"  # noqa: S105 - printed for people to sign in with; demo only
+DEMO_LOGINS = {
+    "patient": f"patient@{DEMO_DOMAIN}",
+    "clinician": f"clinician@{DEMO_DOMAIN}",
+    "practice admin": f"practice.admin@{DEMO_DOMAIN}",
+    "superuser": f"superuser@{DEMO_DOMAIN}",
+}
+BATCH = 2000
+
+TOWNS = [
+    ("Leeds", "LS"), ("Manchester", "M"), ("Birmingham", "B"), ("Bristol", "BS"),
+    ("Sheffield", "S"), ("Nottingham", "NG"), ("Leicester", "LE"), ("Newcastle upon Tyne", "NE"),
+    ("Liverpool", "L"), ("Norwich", "NR"), ("Exeter", "EX"), ("York", "YO"), ("Derby", "DE"),
+    ("Plymouth", "PL"), ("Reading", "RG"), ("Cambridge", "CB"), ("Oxford", "OX"),
+    ("Southampton", "SO"), ("Hull", "HU"), ("Preston", "PR"),
+]  # fmt: skip
+PRACTICE_NAMES = [
+    "Riverside Surgery", "Park View Medical Centre", "The Health Centre", "Castle Practice",
+    "Abbey Road Surgery", "Church Street Medical Practice", "Meadowbank Surgery",
+    "Springfield Health Centre", "Oak Tree Medical Practice", "Victoria Surgery",
+    "Market Square Practice", "Hillside Family Practice",
+]  # fmt: skip
+STREETS = ["High Street", "Station Road", "Church Lane", "Mill Road", "Park Avenue", "King Street"]
+GIVEN = [
+    "Olivia", "Amelia", "Isla", "Ava", "Mia", "Ivy", "Lily", "Sophia", "Grace", "Freya",
+    "Noah", "Oliver", "George", "Arthur", "Muhammad", "Leo", "Harry", "Oscar", "Jack", "Theo",
+    "Aisha", "Priya", "Chen", "Kwame", "Siobhan", "Rhys", "Ewan", "Fatima", "Tomasz", "Zara",
+]  # fmt: skip
+FAMILY = [
+    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel",
+    "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall",
+    "Khan", "Ahmed", "Singh", "Murphy", "O'Brien", "Kowalski", "Nguyen", "Okafor", "Campbell",
+]  # fmt: skip
+FEMALE_GIVEN = set(GIVEN[:10]) | {"Aisha", "Priya", "Siobhan", "Fatima", "Zara"}
+# (profession, display prefix, slot minutes), cycled through each practice's clinicians.
+CLINICIAN_MIX = [
+    (Profession.GP, "Dr", 10),
+    (Profession.NURSE, "Nurse", 15),
+    (Profession.GP, "Dr", 10),
+    (Profession.PHARMACIST, "", 20),
+    (Profession.HCA, "", 15),
+    (Profession.PHYSIOTHERAPIST, "", 20),
+]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    practices: int = 3
+    clinicians_per_practice: int = 3
+    patients: int = 60
+    days: int = 14
+    past_days: int = 14
+    appointments: int = 200
+    seed: int = 2026
+
+
+@dataclass
+class Report:
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def nhs_numbers(start: int = 0) -> Iterator[str]:
+    """Valid NHS numbers from the never-issued test range 999 000 0000 - 999 999 9999."""
+    stem = 999_000_000 + start
+    while stem <= 999_999_999:
+        digits = str(stem)
+        total = sum(int(d) * w for d, w in zip(digits, range(10, 1, -1), strict=True))
+        check = (11 - total % 11) % 11
+        if check != 10:
+            yield digits + str(check)
+        stem += 1
+
+
+def _chunks(items: list[Any], size: int = BATCH) -> Iterator[list[Any]]:
+    for index in range(0, len(items), size):
+        yield items[index : index + size]
+
+
+def seed_demo_data(sizes: Sizes, *, progress: Callable[[str], None] = lambda _: None) -> Report:
+    """Create the demo data; running it again adds only what is missing."""
+    started = time.monotonic()
+    rng = random.Random(sizes.seed)  # noqa: S311 - reproducible demo data, not secrets
+    password = make_password(DEMO_PASSWORD)  # hashed once: hashing per user would take minutes
+    today = timezone.localdate()
+    report = Report()
+
+    practices = _practices(sizes, rng)
+    if not practices:
+        raise ValueError("Every demo ODS code is taken by a real practice; nothing to seed.")
+    progress(f"{len(practices)} practices")
+    clinicians = _staff(
+        sizes, practices, password, valid_from=today - dt.timedelta(days=sizes.past_days)
+    )
+    progress(f"{sum(len(c) for c in clinicians.values())} clinicians with weekly templates")
+    patients = _patients(sizes, practices, password, rng)
+    progress(f"{sum(len(p) for p in patients.values())} patients")
+    _operator(password)
+
+    weeks = -(-(sizes.days + sizes.past_days) // 7)
+    result = generate_slots(weeks=weeks, today=today - dt.timedelta(days=sizes.past_days))
+    progress(f"{result.sessions_created} sessions and {result.slots_created} slots")
+
+    made = 0
+    if not Appointment.objects.filter(practice__is_demo=True).exists():
+        made = _appointments(sizes, practices, patients, rng, progress=progress)
+    progress(f"{made} appointments")
+
+    report.counts = {
+        "practices": len(practices),
+        "sessions": result.sessions_created,
+        "slots": result.slots_created,
+        "appointments": made,
+    }
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _postcode(area: str, rng: random.Random) -> str:
+    inward_letters = "ABDEFGHJLNPQRSTUWXYZ"  # the letters UK inward codes use
+    return (
+        f"{area}{rng.randint(1, 20)} "
+        f"{rng.randint(1, 9)}{rng.choice(inward_letters)}{rng.choice(inward_letters)}"
+    )
+
+
+def _practices(sizes: Sizes, rng: random.Random) -> list[Practice]:
+    wanted = []
+    for index in range(sizes.practices):
+        town, area = TOWNS[index % len(TOWNS)]
+        name = PRACTICE_NAMES[index % len(PRACTICE_NAMES)]
+        if index >= len(PRACTICE_NAMES):
+            name = f"{name.split()[0]} {town} Surgery"
+        wanted.append(
+            Practice(
+                # ODS-shaped (letter + 5 digits) in a block real practices are not given.
+                ods_code=f"Y{90001 + index}",
+                name=name,
+                address_line_1=f"{rng.randint(1, 250)} {rng.choice(STREETS)}",
+                town=town,
+                postcode=_postcode(area, rng),
+                phone=f"0{rng.randint(113, 199)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                email=f"practice{index + 1}@{DEMO_DOMAIN}",
+                is_demo=True,
+            )
+        )
+    # A real practice that happens to hold one of these codes is left alone (and skipped).
+    Practice.objects.bulk_create(wanted, ignore_conflicts=True)
+    practices = list(
+        Practice.objects.filter(ods_code__in=[p.ods_code for p in wanted], is_demo=True).order_by(
+            "ods_code"
+        )
+    )
+    fresh = [p for p in practices if not p.opening_hours.exists()]
+    OpeningHours.objects.bulk_create(
+        OpeningHours(practice=p, weekday=day, opens=dt.time(8), closes=dt.time(18, 30))
+        for p in fresh
+        for day in range(5)
+    )
+    # Every practice closes for a training afternoon: slots are not generated then.
+    training = timezone.localdate() + dt.timedelta(
+        days=(2 - timezone.localdate().weekday()) % 7 + 7
+    )
+    Closure.objects.bulk_create(
+        Closure(
+            practice=p,
+            start=dt.datetime.combine(training, dt.time(13), tzinfo=p.tz),
+            end=dt.datetime.combine(training, dt.time(18, 30), tzinfo=p.tz),
+            reason="Protected learning time",
+        )
+        for p in fresh
+    )
+    return practices
+
+
+def _bulk_users(users: list[User]) -> dict[str, User]:
+    User.objects.bulk_create(users, ignore_conflicts=True, batch_size=BATCH)
+    emails = [u.email for u in users]
+    found: dict[str, User] = {}
+    for chunk in _chunks(emails):
+        found.update({u.email: u for u in User.objects.filter(email__in=chunk)})
+    return found
+
+
+def _staff(
+    sizes: Sizes, practices: list[Practice], password: str, *, valid_from: dt.date
+) -> dict[int, list[Clinician]]:
+    users = []
+    plan = []
+    for p_index, practice in enumerate(practices):
+        admin_email = (
+            DEMO_LOGINS["practice admin"]
+            if p_index == 0
+            else f"admin.{practice.ods_code.lower()}@{DEMO_DOMAIN}"
+        )
+        users.append(
+            User(
+                email=admin_email,
+                given_name="Pat",
+                family_name=f"Manager {p_index + 1}",
+                role=Role.ADMIN,
+                is_staff=True,
+                password=password,
+            )
+        )
+        plan.append((practice, admin_email, None))
+        for c_index in range(sizes.clinicians_per_practice):
+            email = (
+                DEMO_LOGINS["clinician"]
+                if p_index == 0 and c_index == 0
+                else f"clinician.{practice.ods_code.lower()}.{c_index + 1}@{DEMO_DOMAIN}"
+            )
+            given = GIVEN[(p_index * 7 + c_index * 3) % len(GIVEN)]
+            family = FAMILY[(p_index * 5 + c_index * 11) % len(FAMILY)]
+            users.append(
+                User(
+                    email=email,
+                    given_name=given,
+                    family_name=family,
+                    role=Role.CLINICIAN,
+                    is_staff=True,
+                    password=password,
+                )
+            )
+            plan.append((practice, email, c_index))
+    by_email = _bulk_users(users)
+    PracticeMembership.objects.bulk_create(
+        [
+            PracticeMembership(practice=practice, user=by_email[email])
+            for practice, email, _ in plan
+        ],
+        ignore_conflicts=True,
+    )
+
+    have_clinician = set(
+        Clinician.objects.filter(user__in=list(by_email.values())).values_list("user_id", flat=True)
+    )
+    new_clinicians = []
+    for _, email, c_index in plan:
+        user = by_email[email]
+        if c_index is None or user.pk in have_clinician:
+            continue
+        profession, title, _ = CLINICIAN_MIX[c_index % len(CLINICIAN_MIX)]
+        name = f"{user.given_name} {user.family_name}"
+        new_clinicians.append(
+            Clinician(
+                user=user,
+                display_name=f"{title} {user.given_name[0]} {user.family_name}" if title else name,
+                profession=profession,
+                gender="female" if user.given_name in FEMALE_GIVEN else "male",
+            )
+        )
+    Clinician.objects.bulk_create(new_clinicians)
+    by_user = {c.user_id: c for c in Clinician.objects.filter(user__in=list(by_email.values()))}
+
+    clinicians: dict[int, list[Clinician]] = defaultdict(list)
+    with_templates = set(
+        SessionTemplate.objects.filter(practice__in=practices).values_list(
+            "clinician_id", flat=True
+        )
+    )
+    templates = []
+    for practice, email, c_index in plan:
+        if c_index is None:
+            continue
+        clinician = by_user[by_email[email].pk]
+        clinicians[practice.pk].append(clinician)
+        if clinician.pk not in with_templates:
+            templates += _weekly_templates(practice, clinician, c_index, valid_from=valid_from)
+    SessionTemplate.objects.bulk_create(templates)
+    return clinicians
+
+
+def _weekly_templates(
+    practice: Practice, clinician: Clinician, index: int, *, valid_from: dt.date
+) -> list[SessionTemplate]:
+    """Weekday mornings in person, afternoons by phone or video; the first clinician keeps
+    Monday mornings for urgent, staff-only appointments."""
+    minutes = CLINICIAN_MIX[index % len(CLINICIAN_MIX)][2]
+    templates = []
+    for weekday in range(5):
+        common = {
+            "practice": practice,
+            "clinician": clinician,
+            "weekday": weekday,
+            "slot_minutes": minutes,
+            "valid_from": valid_from,
+        }
+        urgent = weekday == 0 and index == 0
+        templates.append(
+            SessionTemplate(
+                start_time=dt.time(9),
+                end_time=dt.time(12),
+                slot_type="urgent" if urgent else "routine",
+                online_bookable=not urgent,
+                channel=Channel.IN_PERSON,
+                **common,
+            )
+        )
+        templates.append(
+            SessionTemplate(
+                start_time=dt.time(14),
+                end_time=dt.time(17),
+                slot_type="routine" if weekday % 2 == 0 else "follow_up",
+                channel=Channel.TELEPHONE if weekday % 2 == 0 else Channel.VIDEO,
+                **common,
+            )
+        )
+    return templates
+
+
+def _patients(
+    sizes: Sizes, practices: list[Practice], password: str, rng: random.Random
+) -> dict[int, list[User]]:
+    users, profiles_for = [], {}
+    numbers = nhs_numbers()
+    for index in range(sizes.patients):
+        email = DEMO_LOGINS["patient"] if index == 0 else f"patient{index:05d}@{DEMO_DOMAIN}"
+        practice = practices[0] if index == 0 else practices[index % len(practices)]
+        users.append(
+            User(
+                email=email,
+                given_name=rng.choice(GIVEN),
+                family_name=rng.choice(FAMILY),
+                role=Role.PATIENT,
+                password=password,
+            )
+        )
+        town, area = (
+            next(t for t in TOWNS if t[0] == practice.town)
+            if any(t[0] == practice.town for t in TOWNS)
+            else TOWNS[0]
+        )
+        profiles_for[email] = PatientProfile(
+            nhs_number=next(numbers),
+            date_of_birth=dt.date(1940, 1, 1) + dt.timedelta(days=rng.randint(0, 365 * 80)),
+            phone=f"+4477009{rng.randint(0, 99999):05d}",
+            address_line_1=f"{rng.randint(1, 200)} {rng.choice(STREETS)}",
+            town=practice.town,
+            postcode=practice.postcode,
+            notify_by_email=True,
+            notify_by_sms=rng.random() < 0.5,
+            registered_practice=practice,
+        )
+    by_email = _bulk_users(users)
+    have_profile = set(
+        PatientProfile.objects.filter(user__in=list(by_email.values())).values_list(
+            "user_id", flat=True
+        )
+    )
+    new_profiles = []
+    for email, profile in profiles_for.items():
+        user = by_email[email]
+        if user.pk not in have_profile:
+            profile.user = user
+            new_profiles.append(profile)
+    PatientProfile.objects.bulk_create(new_profiles, batch_size=BATCH, ignore_conflicts=True)
+    patients: dict[int, list[User]] = defaultdict(list)
+    for email, profile in profiles_for.items():
+        patients[profile.registered_practice_id].append(by_email[email])
+    return patients
+
+
+def _operator(password: str) -> None:
+    User.objects.get_or_create(
+        email=DEMO_LOGINS["superuser"],
+        defaults={
+            "given_name": "Olive",
+            "family_name": "Operator",
+            "role": Role.ADMIN,
+            "is_staff": True,
+            "is_superuser": True,
+            "password": password,
+        },
+    )
+
+
+def _appointments(
+    sizes: Sizes,
+    practices: list[Practice],
+    patients: dict[int, list[User]],
+    rng: random.Random,
+    *,
+    progress: Callable[[str], None],
+) -> int:
+    """Past, present and future appointments in every status, spread over the slots."""
+    now = timezone.now()
+    admins = {
+        m.practice_id: m.user_id
+        for m in PracticeMembership.objects.filter(practice__in=practices, user__role=Role.ADMIN)
+    }
+    per_practice = max(1, sizes.appointments // max(1, len(practices)))
+    appointments, history, booked_slot_ids = [], [], []
+    for practice in practices:
+        registered = patients.get(practice.pk) or []
+        if not registered:
+            continue
+        slot_rows = list(
+            Slot.objects.filter(practice=practice, status=SlotStatus.FREE).values_list(
+                "id", "clinician_id", "start", "end", "slot_type", "channel"
+            )
+        )
+        rng.shuffle(slot_rows)
+        busy: dict[Any, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+        future_count: dict[Any, int] = defaultdict(int)
+        demo_patient_first = sorted(registered, key=lambda u: u.email != DEMO_LOGINS["patient"])
+        made = 0
+        for slot_id, clinician_id, start, end, slot_type, channel in slot_rows:
+            if made >= per_practice:
+                break
+            patient = (
+                demo_patient_first[0]
+                if made < 3 and demo_patient_first[0].email == DEMO_LOGINS["patient"]
+                else rng.choice(registered)
+            )
+            if any(s < end and e > start for s, e in busy[patient.pk]):
+                continue
+            status = _demo_status(start, end, now, rng)
+            if start > now and status == AppointmentStatus.BOOKED:
+                if future_count[patient.pk] >= practice.max_future_appointments:
+                    continue
+                future_count[patient.pk] += 1
+            if status != AppointmentStatus.CANCELLED:
+                busy[patient.pk].append((start, end))
+                booked_slot_ids.append(slot_id)
+            appointment = Appointment(
+                patient_id=patient.pk,
+                practice_id=practice.pk,
+                slot_id=slot_id,
+                clinician_id=clinician_id,
+                start=start,
+                end=end,
+                appointment_type=slot_type,
+                channel=channel,
+                status=status,
+                booked_by_id=patient.pk,
+                description=rng.choice(
+                    [
+                        "",
+                        "Follow-up",
+                        "Medication review",
+                        "Sore throat",
+                        "Blood test results",
+                        "Back pain",
+                    ]
+                ),
+                cancellation_reason="Feeling better"
+                if status == AppointmentStatus.CANCELLED
+                else "",
+                cancelled_at=min(now, start - dt.timedelta(hours=3))
+                if status == AppointmentStatus.CANCELLED
+                else None,
+            )
+            appointments.append(appointment)
+            history.append(
+                AppointmentHistory(
+                    appointment=appointment,
+                    actor_id=patient.pk,
+                    action=AppointmentHistory.Action.BOOKED,
+                    from_status="",
+                    to_status=AppointmentStatus.BOOKED,
+                    source=Source.COMMAND,
+                )
+            )
+            if status != AppointmentStatus.BOOKED:
+                actor = (
+                    patient.pk if status == AppointmentStatus.CANCELLED else admins.get(practice.pk)
+                )
+                history.append(
+                    AppointmentHistory(
+                        appointment=appointment,
+                        actor_id=actor,
+                        action=status,
+                        from_status=AppointmentStatus.BOOKED,
+                        to_status=status,
+                        reason=appointment.cancellation_reason,
+                        source=Source.COMMAND,
+                    )
+                )
+            made += 1
+    with transaction.atomic():
+        for chunk in _chunks(appointments):
+            Appointment.objects.bulk_create(chunk)
+        for chunk in _chunks(history):
+            AppointmentHistory.objects.bulk_create(chunk)
+        for chunk in _chunks(booked_slot_ids):
+            Slot.objects.filter(pk__in=chunk).update(status=SlotStatus.BOOKED)
+    return len(appointments)
+
+
+def _demo_status(start: dt.datetime, end: dt.datetime, now: dt.datetime, rng: random.Random) -> str:
+    roll = rng.random()
+    if end <= now:
+        if roll < 0.7:
+            return AppointmentStatus.COMPLETED
+        return AppointmentStatus.DID_NOT_ATTEND if roll < 0.8 else AppointmentStatus.CANCELLED
+    if start <= now:
+        return AppointmentStatus.ARRIVED
+    if start.date() == now.date() and roll < 0.3:
+        return AppointmentStatus.ARRIVED
+    return AppointmentStatus.CANCELLED if roll < 0.15 else AppointmentStatus.BOOKED
+
+
+def reset_demo_data() -> dict[str, int]:
+    """Remove demo practices, demo users and everything hanging off them; nothing else."""
+    demo_users = User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}")
+    demo_appointments = Appointment.objects.filter(
+        practice__is_demo=True
+    ) | Appointment.objects.filter(patient__in=demo_users)
+    counts = {}
+    with transaction.atomic(), history_deletes_allowed():
+        counts["history"] = AppointmentHistory.objects.filter(
+            appointment__in=demo_appointments
+        ).delete()[0]
+        counts["appointments"] = demo_appointments.delete()[0]
+        IdempotencyRecord.objects.filter(user__in=demo_users).delete()
+        counts["slots"] = Slot.objects.filter(practice__is_demo=True).delete()[0]
+        Session.objects.filter(practice__is_demo=True).delete()
+        SessionTemplate.objects.filter(practice__is_demo=True).delete()
+        Clinician.objects.filter(user__in=demo_users).delete()
+        PatientProfile.objects.filter(user__in=demo_users).delete()
+        LoginLockout.objects.filter(email__endswith=f"@{DEMO_DOMAIN}").delete()
+        counts["users"] = demo_users.delete()[1].get("accounts.User", 0)
+        counts["practices"] = (
+            Practice.objects.filter(is_demo=True).delete()[1].get("practices.Practice", 0)
+        )
+    return counts

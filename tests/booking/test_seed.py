@@ -1,0 +1,198 @@
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import PatientProfile, User
+from accounts.nhs import is_valid_nhs_number
+from booking.models import Appointment, AppointmentHistory
+from booking.seed import DEMO_LOGINS, DEMO_PASSWORD, Sizes, nhs_numbers, seed_demo_data
+from practices.models import Clinician, Practice, Slot
+from tests.factories import PatientFactory, PracticeFactory
+
+pytestmark = pytest.mark.django_db
+
+SMALL = Sizes(
+    practices=2, clinicians_per_practice=2, patients=20, days=7, past_days=7, appointments=40
+)
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command("seed_data", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_nhs_numbers_come_from_the_test_range_with_valid_check_digits():
+    numbers = [n for n, _ in zip(nhs_numbers(), range(500), strict=False)]
+
+    assert len(set(numbers)) == 500
+    assert all(n.startswith("999") and is_valid_nhs_number(n) for n in numbers)
+
+
+def test_it_creates_practices_clinicians_slots_patients_and_appointments():
+    seed_demo_data(SMALL)
+
+    assert Practice.objects.filter(is_demo=True).count() == 2
+    assert Clinician.objects.count() == 4
+    assert {c.profession for c in Clinician.objects.all()} >= {"gp", "nurse"}
+    assert Slot.objects.filter(
+        start__gt=__import__("django.utils.timezone").utils.timezone.now()
+    ).exists()
+    assert PatientProfile.objects.filter(nhs_number__startswith="999").count() == 20
+    statuses = set(Appointment.objects.values_list("status", flat=True))
+    assert statuses == {"booked", "cancelled", "completed", "did_not_attend"} | (
+        {"arrived"} & statuses
+    )
+
+
+def test_every_seeded_appointment_keeps_the_invariants():
+    seed_demo_data(SMALL)
+
+    for appointment in Appointment.objects.exclude(status="cancelled").select_related("slot"):
+        assert appointment.slot.status == "booked"
+        assert appointment.patient.patient_profile.registered_practice_id == appointment.practice_id
+    assert AppointmentHistory.objects.filter(action="booked").count() == Appointment.objects.count()
+    booked_slots = Slot.objects.filter(status="booked").count()
+    assert booked_slots == Appointment.objects.exclude(status="cancelled").count()
+
+
+def test_the_demo_logins_work_with_the_printed_password():
+    output = run(
+        "--practices",
+        "1",
+        "--patients",
+        "5",
+        "--days",
+        "2",
+        "--past-days",
+        "0",
+        "--appointments",
+        "3",
+    )
+
+    for email in DEMO_LOGINS.values():
+        assert email in output
+        assert User.objects.get(email=email).check_password(DEMO_PASSWORD)
+    assert User.objects.get(email=DEMO_LOGINS["superuser"]).is_superuser
+
+
+def test_running_it_twice_duplicates_nothing():
+    seed_demo_data(SMALL)
+    before = {m: m.objects.count() for m in (Practice, User, Clinician, Slot, Appointment)}
+
+    seed_demo_data(SMALL)
+
+    assert {m: m.objects.count() for m in before} == before
+
+
+def test_the_same_seed_gives_the_same_data():
+    seed_demo_data(SMALL)
+    first = sorted(Appointment.objects.values_list("slot__start", "patient__email", "status"))
+    call_command("seed_data", "--reset", stdout=io.StringIO())
+
+    seed_demo_data(SMALL)
+
+    assert (
+        sorted(Appointment.objects.values_list("slot__start", "patient__email", "status")) == first
+    )
+
+
+def test_reset_removes_demo_data_only(alice, riverside):
+    seed_demo_data(SMALL)
+    mine = PatientFactory(email="real.patient@example.com", profile__registered_practice=riverside)
+
+    run("--reset")
+
+    assert not Practice.objects.filter(is_demo=True).exists()
+    assert not User.objects.filter(email__endswith="@demo.gp-booking.test").exists()
+    assert not Appointment.objects.exists()
+    assert set(Practice.objects.values_list("ods_code", flat=True)) == {"A81001"}
+    assert User.objects.filter(pk__in=[alice.pk, mine.pk]).count() == 2
+
+
+def test_reset_puts_the_history_guard_back():
+    from django.db import IntegrityError, transaction
+
+    seed_demo_data(SMALL)
+    run("--reset")
+    seed_demo_data(SMALL)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AppointmentHistory.objects.all().delete()
+
+
+def test_it_refuses_to_make_demo_accounts_with_debug_off(settings):
+    settings.DEBUG = False
+    settings.ALLOW_DEMO_DATA = False
+
+    with pytest.raises(CommandError, match="ALLOW_DEMO_DATA"):
+        run("--practices", "1")
+    assert not Practice.objects.exists()
+
+
+@pytest.mark.parametrize("args", [["--practices", "0"], ["--patients", "0"]])
+def test_it_refuses_empty_sizes(args):
+    with pytest.raises(CommandError):
+        run(*args)
+
+
+def test_export_then_import_round_trips_into_an_empty_database(tmp_path):
+    seed_demo_data(SMALL)
+    path = tmp_path / "export.json"
+    run("--export", str(path))
+    exported = json.loads(path.read_text())
+    counts = {
+        m: m.objects.count() for m in (Practice, Clinician, Slot, Appointment, AppointmentHistory)
+    }
+    run("--reset")
+    User.objects.all().delete()
+
+    run("--import", str(path))
+
+    assert {m: m.objects.count() for m in counts} == counts
+    assert exported["format"] == "gp-booking-export"
+    assert "password" not in path.read_text()
+    assert not User.objects.get(email=DEMO_LOGINS["patient"]).has_usable_password()
+
+
+def test_import_refuses_a_database_that_is_not_empty(tmp_path):
+    seed_demo_data(SMALL)
+    path = tmp_path / "export.json"
+    run("--export", str(path))
+
+    with pytest.raises(CommandError, match="already holds"):
+        run("--import", str(path))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        '{"format": "something-else"}',
+        '{"format": "gp-booking-export", "version": 1, "practices": [{"hacker": 1}]}',
+    ],
+)
+def test_import_refuses_files_that_are_not_exports(tmp_path, content):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+
+    with pytest.raises(CommandError):
+        run("--import", str(path))
+    assert not Practice.objects.exists()
+
+
+def test_import_of_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="No such file"):
+        run("--import", str(tmp_path / "nope.json"))
+
+
+def test_a_real_practice_holding_a_demo_code_is_left_alone(db):
+    PracticeFactory(ods_code="Y90001", name="A real practice with a Y code")
+
+    seed_demo_data(Sizes(practices=2, clinicians_per_practice=1, patients=2, days=1, past_days=0))
+    assert not Clinician.objects.filter(user__practice_memberships__practice__ods_code="Y90001")
+    run("--reset")
+
+    assert Practice.objects.get(ods_code="Y90001").name == "A real practice with a Y code"
