@@ -3,7 +3,18 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from .models import LoginLockout, PatientProfile, User
+from . import services
+from .models import AuditEvent, LoginLockout, PatientProfile, User
+
+
+class OperatorsOnly:
+    """Accounts, lockouts and the audit trail are for operators (superusers) only."""
+
+    def has_module_permission(self, request):  # type: ignore[no-untyped-def]
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return request.user.is_superuser
 
 
 class PatientProfileInline(admin.StackedInline):
@@ -12,7 +23,7 @@ class PatientProfileInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(OperatorsOnly, DjangoUserAdmin):
     ordering = ("email",)
     list_display = ("email", "given_name", "family_name", "role", "is_staff", "is_active")
     list_filter = ("role", "is_staff", "is_active")
@@ -29,8 +40,43 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),
     )
 
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        # Staff get their role's permission group; patients can never be staff.
+        obj.is_staff = obj.role != "patient" and (obj.is_staff or not change)
+        super().save_model(request, obj, form, change)
+        services.sync_staff_groups(obj)
+
 
 @admin.register(LoginLockout)
-class LoginLockoutAdmin(admin.ModelAdmin):
+class LoginLockoutAdmin(OperatorsOnly, admin.ModelAdmin):
     list_display = ("email", "failed_attempts", "locked_until", "last_failed_at")
     search_fields = ("email",)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(OperatorsOnly, admin.ModelAdmin):
+    """Who looked at which patient's data, and when. Read-only, operators only."""
+
+    list_display = (
+        "at",
+        "actor",
+        "actor_role",
+        "action",
+        "object_type",
+        "object_id",
+        "patient",
+        "allowed",
+        "source_address",
+    )
+    list_filter = ("action", "allowed", "actor_role")
+    search_fields = ("actor__email", "patient__email", "object_id", "request_id")
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

@@ -66,6 +66,11 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(role__in=[r.value for r in Role]),
                 name="accounts_user_role_valid",
             ),
+            # Patients never get into the admin, whatever writes the row.
+            models.CheckConstraint(
+                condition=~models.Q(role=Role.PATIENT, is_staff=True),
+                name="accounts_user_patients_are_not_staff",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -140,3 +145,34 @@ class LoginLockout(models.Model):
 
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
+
+
+class AuditEvent(models.Model):
+    """One access to patient data: who, in which role, did what to which record, from where.
+
+    Append-only: the database refuses UPDATE and DELETE on this table (migration triggers).
+    Readable by operators (superusers) only.
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_role = models.CharField(max_length=16, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="access_events"
+    )
+    allowed = models.BooleanField(default=True)
+    source_address = models.CharField(max_length=45, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["patient", "at"], name="accounts_audit_patient_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_id} {self.action}"

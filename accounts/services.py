@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -262,3 +263,18 @@ def refresh_session(*, refresh: str) -> TokenSet:
 def log_out(*, refresh: str) -> None:
     """Revoke a refresh token so it can never be used again."""
     _consume_refresh_token(refresh)
+
+
+# Created by booking's migration 0004_staff_groups.
+STAFF_GROUPS = {Role.ADMIN: "Practice admin", Role.CLINICIAN: "Clinician"}
+
+
+def sync_staff_groups(*users: User) -> None:
+    """Put staff in the permission group of their role (and out of the other one)."""
+    groups = {role: Group.objects.get(name=name) for role, name in STAFF_GROUPS.items()}
+    for user in users:
+        for role, group in groups.items():
+            if user.role == role and user.is_staff:
+                user.groups.add(group)
+            else:
+                user.groups.remove(group)

@@ -5,6 +5,8 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+TABLE = "booking_appointmenthistory"
+
 
 @contextmanager
 def history_deletes_allowed() -> Iterator[None]:
@@ -18,19 +20,15 @@ def history_deletes_allowed() -> Iterator[None]:
         if connection.vendor == "postgresql":
             # ALTER TABLE refuses while deferred foreign-key checks are queued: run them first.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(
-                "ALTER TABLE booking_appointmenthistory DISABLE TRIGGER booking_history_append_only"
-            )
+            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TABLE}_append_only")
             yield
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(
-                "ALTER TABLE booking_appointmenthistory ENABLE TRIGGER booking_history_append_only"
-            )
+            cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER {TABLE}_append_only")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         else:
             cursor.execute(
-                "SELECT name, sql FROM sqlite_master "
-                "WHERE type = 'trigger' AND name LIKE 'booking_history_no_%'"
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
+                [f"{TABLE}_no_%"],
             )
             triggers = cursor.fetchall()
             for name, _ in triggers:

@@ -101,6 +101,7 @@ class Appointment(models.Model):
 
     class Meta:
         ordering = ["start"]
+        permissions = [("record_outcome", "Can record arrived, completed or did not attend")]
         constraints = [
             # The last line of defence against double booking: whatever code path writes the
             # row, a slot holds at most one appointment that is not cancelled.

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import LoginLockout, PatientProfile, Role, User
+from accounts.services import STAFF_GROUPS
 from practices.models import (
     Channel,
     Clinician,
@@ -266,6 +268,10 @@ def _staff(
             )
             plan.append((practice, email, c_index))
     by_email = _bulk_users(users)
+    for role, group_name in STAFF_GROUPS.items():
+        Group.objects.get(name=group_name).user_set.add(
+            *(u for u in by_email.values() if u.role == role)
+        )
     PracticeMembership.objects.bulk_create(
         [
             PracticeMembership(practice=practice, user=by_email[email])

@@ -44,6 +44,7 @@ BOOK_FOR_SELF_ONLY = "Patients can only book appointments for themselves."
 PATIENT_REQUIRED = "Say which patient the appointment is for."
 PATIENT_NOT_FOUND = "There is no such patient registered at this practice."
 NOT_PRACTICE_STAFF = "Only staff of this practice can do this."
+NOT_YOUR_APPOINTMENT = "Clinicians can only record outcomes of their own appointments."
 APPOINTMENT_NOT_FOUND = "There is no such appointment."
 CANNOT_AMEND_CANCELLED = "A cancelled appointment cannot be changed."
 TOO_LATE_TO_CANCEL = (
@@ -495,6 +496,10 @@ def record_outcome(
     )
     if not (actor.user.is_superuser or _is_staff_of(actor.user, appointment.practice_id)):
         raise Forbidden(NOT_PRACTICE_STAFF, code="not_practice_staff")
+    # Clinicians record outcomes of their own appointments; practice admins of any.
+    own = appointment.clinician.user_id == actor.user.pk
+    if actor.user.role == Role.CLINICIAN and not actor.user.is_superuser and not own:
+        raise Forbidden(NOT_YOUR_APPOINTMENT, code="not_your_appointment")
     allowed_from, needs_start = OUTCOMES[outcome]
     if appointment.status not in allowed_from:
         raise RuleViolation(

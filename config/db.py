@@ -21,3 +21,40 @@ def vendor_sql(
         return run
 
     return migrations.RunPython(runner(forward), runner(backward))
+
+
+def append_only(table: str) -> migrations.RunPython:
+    """Triggers that make ``table`` append-only: UPDATE and DELETE fail on both databases.
+
+    PostgreSQL raises an integrity error from a row trigger; SQLite aborts likewise.
+    (TRUNCATE, a table owner's operation, is not a row change and is not covered.)
+    """
+    message = f"{table} is append-only"
+    postgres = [
+        f"""
+        CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$
+        BEGIN
+            RAISE EXCEPTION '{message}' USING ERRCODE = 'integrity_constraint_violation';
+        END;
+        $$ LANGUAGE plpgsql
+        """,
+        f"""
+        CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+        FOR EACH ROW EXECUTE FUNCTION {table}_append_only()
+        """,
+    ]
+    sqlite = [
+        f"""CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}
+        BEGIN SELECT RAISE(ABORT, '{message}'); END"""
+        for verb in ("UPDATE", "DELETE")
+    ]
+    return vendor_sql(
+        {"postgresql": postgres, "sqlite": sqlite},
+        {
+            "postgresql": [
+                f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+                f"DROP FUNCTION IF EXISTS {table}_append_only()",
+            ],
+            "sqlite": [f"DROP TRIGGER IF EXISTS {table}_no_{v}" for v in ("update", "delete")],
+        },
+    )

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Closure, Practice, Session, SessionTemplate, Slot
+from .models import Closure, Practice, Session, SessionTemplate, Slot, SlotStatus
 
 
 def local_to_utc(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
@@ -112,7 +112,9 @@ def cut_sessions(sessions: QuerySet[Session]) -> int:
     while True:
         with transaction.atomic():
             batch = list(
-                sessions.filter(slots_generated_at__isnull=True)
+                Session.objects.filter(
+                    pk__in=sessions.values("pk"), slots_generated_at__isnull=True
+                )
                 .select_for_update(skip_locked=True)
                 .order_by("start", "pk")[:SESSIONS_PER_BATCH]
             )
@@ -183,3 +185,62 @@ def generate_slots(
         pending = pending.filter(practice=practice)
     slots_created = cut_sessions(pending)
     return GenerationResult(sessions_created=sessions_created, slots_created=slots_created)
+
+
+SLOT_NOT_FREE = "Only a free slot can be blocked."
+SLOT_NOT_BLOCKED = "Only a blocked slot can be released."
+
+
+@transaction.atomic
+def set_slots_blocked(*, slots: QuerySet[Slot], blocked: bool) -> tuple[int, int]:
+    """Block free slots (or release blocked ones); returns (changed, skipped).
+
+    A booked slot is never touched: blocking it would strand its appointment.
+    """
+    # Lock first, so a booking racing with the block either lands before it (and the slot is
+    # skipped as booked) or finds the slot blocked.
+    wanted_from = SlotStatus.FREE if blocked else SlotStatus.BLOCKED
+    locked = list(
+        Slot.objects.filter(pk__in=slots.values("pk"))
+        .select_for_update()
+        .values_list("pk", "status")
+    )
+    eligible = [pk for pk, status in locked if status == wanted_from]
+    Slot.objects.filter(pk__in=eligible).update(
+        status=SlotStatus.BLOCKED if blocked else SlotStatus.FREE
+    )
+    return len(eligible), len(locked) - len(eligible)
+
+
+@transaction.atomic
+def copy_sessions(*, sessions: QuerySet[Session], days: int = 7) -> int:
+    """Copy sessions ``days`` later (a week by default), at the same local times.
+
+    A copy that would overlap a session the clinician already has that day is skipped.
+    """
+    copies = []
+    for session in sessions.select_related("practice"):
+        tz = session.practice.tz
+        day = session.date + dt.timedelta(days=days)
+        start = local_to_utc(day, session.start.astimezone(tz).time(), tz)
+        end = local_to_utc(day, session.end.astimezone(tz).time(), tz)
+        clash = Session.objects.filter(
+            clinician_id=session.clinician_id, start__lt=end, end__gt=start
+        )
+        if clash.exists():
+            continue
+        copies.append(
+            Session(
+                practice_id=session.practice_id,
+                clinician_id=session.clinician_id,
+                date=day,
+                start=start,
+                end=end,
+                slot_minutes=session.slot_minutes,
+                slot_type=session.slot_type,
+                channel=session.channel,
+                online_bookable=session.online_bookable,
+            )
+        )
+    Session.objects.bulk_create(copies)
+    return len(copies)

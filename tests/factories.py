@@ -7,6 +7,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import PatientProfile, Role, User
+from accounts.services import sync_staff_groups
 from practices.models import (
     Clinician,
     Closure,
@@ -59,14 +60,21 @@ class PatientFactory(UserFactory):
     profile = factory.RelatedFactory(PatientProfileFactory, factory_related_name="user")
 
 
-class ClinicianUserFactory(UserFactory):
+class StaffUserFactory(UserFactory):
+    is_staff = True
+
+    @factory.post_generation
+    def staff_groups(obj, create, extracted, **kwargs):  # noqa: N805
+        if create:
+            sync_staff_groups(obj)
+
+
+class ClinicianUserFactory(StaffUserFactory):
     role = Role.CLINICIAN
-    is_staff = True
 
 
-class PracticeAdminFactory(UserFactory):
+class PracticeAdminFactory(StaffUserFactory):
     role = Role.ADMIN
-    is_staff = True
 
 
 class PracticeFactory(factory.django.DjangoModelFactory):

@@ -7,7 +7,7 @@
 
 from django.db import migrations
 
-from config.db import vendor_sql
+from config.db import append_only, vendor_sql
 
 POSTGRES_FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS btree_gist",
@@ -16,23 +16,8 @@ POSTGRES_FORWARD = [
     EXCLUDE USING gist (patient_id WITH =, tstzrange("start", "end", '[)') WITH &&)
     WHERE (status <> 'cancelled')
     """,
-    """
-    CREATE FUNCTION booking_history_append_only() RETURNS trigger AS $$
-    BEGIN
-        RAISE EXCEPTION 'booking_appointmenthistory is append-only'
-            USING ERRCODE = 'integrity_constraint_violation';
-    END;
-    $$ LANGUAGE plpgsql
-    """,
-    """
-    CREATE TRIGGER booking_history_append_only
-    BEFORE UPDATE OR DELETE ON booking_appointmenthistory
-    FOR EACH ROW EXECUTE FUNCTION booking_history_append_only()
-    """,
 ]
 POSTGRES_BACKWARD = [
-    "DROP TRIGGER IF EXISTS booking_history_append_only ON booking_appointmenthistory",
-    "DROP FUNCTION IF EXISTS booking_history_append_only()",
     "ALTER TABLE booking_appointment DROP CONSTRAINT IF EXISTS booking_patient_no_overlap",
 ]
 
@@ -53,16 +38,10 @@ SQLITE_FORWARD = [
     f"""CREATE TRIGGER booking_patient_no_overlap_update
     BEFORE UPDATE OF patient_id, "start", "end", status ON booking_appointment
     BEGIN {_SQLITE_OVERLAP} END""",
-    """CREATE TRIGGER booking_history_no_update BEFORE UPDATE ON booking_appointmenthistory
-    BEGIN SELECT RAISE(ABORT, 'booking_appointmenthistory is append-only'); END""",
-    """CREATE TRIGGER booking_history_no_delete BEFORE DELETE ON booking_appointmenthistory
-    BEGIN SELECT RAISE(ABORT, 'booking_appointmenthistory is append-only'); END""",
 ]
 SQLITE_BACKWARD = [
     "DROP TRIGGER IF EXISTS booking_patient_no_overlap_insert",
     "DROP TRIGGER IF EXISTS booking_patient_no_overlap_update",
-    "DROP TRIGGER IF EXISTS booking_history_no_update",
-    "DROP TRIGGER IF EXISTS booking_history_no_delete",
 ]
 
 
@@ -74,4 +53,5 @@ class Migration(migrations.Migration):
             {"postgresql": POSTGRES_FORWARD, "sqlite": SQLITE_FORWARD},
             {"postgresql": POSTGRES_BACKWARD, "sqlite": SQLITE_BACKWARD},
         ),
+        append_only("booking_appointmenthistory"),
     ]

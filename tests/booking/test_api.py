@@ -418,8 +418,9 @@ def test_a_cancelled_appointment_cannot_be_amended(alice, alices):
     assert response.json()["code"] == "appointment_cancelled"
 
 
-def test_staff_record_an_outcome(carol, riverside, alice):
-    appointment = book_as(alice, free_slot(riverside, start=timezone.now() + dt.timedelta(hours=3)))
+def test_a_clinician_records_the_outcome_of_their_own_appointment(carol, riverside, alice):
+    start = timezone.now() + dt.timedelta(hours=3)
+    appointment = book_as(alice, free_slot(riverside, start=start, clinician=carol.clinician))
 
     response = client_for(carol).post(
         detail(appointment, "outcome"), {"outcome": "arrived"}, format="json"
@@ -557,3 +558,12 @@ def test_booking_costs_a_bounded_number_of_queries(alice, riverside, django_asse
         response = client.post(LIST, {"slot_id": str(slot.id)}, format="json")
 
     assert response.status_code == 201
+
+
+def test_a_clinician_cannot_record_the_outcome_of_a_colleagues_appointment(carol, alices):
+    response = client_for(carol).post(
+        detail(alices, "outcome"), {"outcome": "arrived"}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_your_appointment"

@@ -392,9 +392,10 @@ def outcome(user, appointment, value, now=None):
 
 
 @pytest.fixture
-def todays(alice, riverside):
-    """Alice's appointment three hours from now."""
-    return book(alice, free_slot(riverside, start=timezone.now() + dt.timedelta(hours=3)))
+def todays(alice, carol, riverside):
+    """Alice's appointment with Carol three hours from now."""
+    start = timezone.now() + dt.timedelta(hours=3)
+    return book(alice, free_slot(riverside, start=start, clinician=carol.clinician))
 
 
 def test_staff_mark_arrived_then_completed(carol, todays):
@@ -431,10 +432,10 @@ def test_completed_only_after_the_start(carol, todays):
     )
 
 
-def test_arrived_not_before_the_day_of_the_appointment(carol, alice, riverside):
+def test_arrived_not_before_the_day_of_the_appointment(dave, alice, riverside):
     appointment = book(alice, free_slot(riverside, hours_ahead=72))
 
-    raises_code(RuleViolation, "outcome_too_early", lambda: outcome(carol, appointment, "arrived"))
+    raises_code(RuleViolation, "outcome_too_early", lambda: outcome(dave, appointment, "arrived"))
 
 
 @pytest.mark.parametrize(
@@ -573,3 +574,13 @@ def test_history_rows_cannot_be_changed_or_deleted(alice, riverside):
     with pytest.raises(IntegrityError), transaction.atomic():
         AppointmentHistory.objects.filter(pk=entry.pk).delete()
     assert AppointmentHistory.objects.get().reason == ""
+
+
+def test_a_clinician_records_outcomes_only_for_their_own_appointments(carol, alice, riverside):
+    colleagues = book(alice, free_slot(riverside, start=timezone.now() + dt.timedelta(hours=4)))
+
+    raises_code(Forbidden, "not_your_appointment", lambda: outcome(carol, colleagues, "arrived"))
+
+
+def test_a_practice_admin_records_outcomes_for_anyone(dave, todays):
+    assert outcome(dave, todays, "arrived").status == "arrived"

@@ -1,0 +1,513 @@
+"""The appointment book and patient records for practice staff.
+
+Every change goes through booking.services with source "admin", so the admin cannot
+double-book, book in the past or skip a rule. Appointments are never deleted. Every staff
+view of a patient record or an appointment list is written to the audit trail.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from accounts.audit import record_access
+from accounts.models import PatientProfile, User
+from accounts.nhs import format_nhs_number, normalise_nhs_number
+from config.admin_scoping import PracticeScopedAdmin, ScopedInline
+from config.exceptions import DomainError
+from practices.models import Practice, Slot
+
+from . import services
+from .models import Appointment, AppointmentHistory, AppointmentStatus, Source
+from .services import Actor
+
+SLOT_CHOICE_DAYS = 28
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(user=request.user, source=Source.ADMIN)
+
+
+class SlotChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, slot: Slot) -> str:
+        local = timezone.localtime(slot.start)
+        return (
+            f"{local:%a %d %b %H:%M} - {slot.clinician.display_name} "
+            f"({slot.slot_type}, {slot.get_channel_display().lower()}, {slot.duration_minutes} min)"
+        )
+
+
+def free_slots_for(request: HttpRequest, practices: QuerySet[Practice]) -> QuerySet[Slot]:
+    now = timezone.now()
+    return (
+        Slot.objects.free()
+        .filter(
+            practice__in=practices,
+            start__gt=now,
+            start__lt=now + timezone.timedelta(days=SLOT_CHOICE_DAYS),
+        )
+        .select_related("clinician")
+        .order_by("start", "clinician__display_name")
+    )
+
+
+class BookForm(forms.Form):
+    patient = forms.ModelChoiceField(queryset=User.objects.none())
+    slot = SlotChoiceField(queryset=Slot.objects.none())
+    description = forms.CharField(max_length=100, required=False)
+    comment = forms.CharField(
+        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        practices = Practice.objects.staffed_by(request.user)
+        self.fields["patient"].queryset = User.objects.filter(
+            role="patient", is_active=True, patient_profile__registered_practice__in=practices
+        ).order_by("family_name", "given_name")
+        self.fields["patient"].label_from_instance = _patient_label
+        self.fields["slot"].queryset = free_slots_for(request, practices)
+
+
+class RescheduleForm(forms.Form):
+    slot = SlotChoiceField(queryset=Slot.objects.none(), label="New slot")
+
+    def __init__(
+        self, *args: Any, appointment: Appointment, request: HttpRequest, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slot"].queryset = free_slots_for(
+            request, Practice.objects.filter(pk=appointment.practice_id)
+        )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _patient_label(user: User) -> str:
+    profile = getattr(user, "patient_profile", None)
+    nhs = (
+        format_nhs_number(profile.nhs_number) if profile and profile.nhs_number else "no NHS number"
+    )
+    return f"{user.family_name}, {user.given_name} ({nhs})"
+
+
+class HistoryInline(admin.TabularInline):
+    model = AppointmentHistory
+    extra = 0
+    can_delete = False
+    fields = ("at", "actor", "action", "from_status", "to_status", "reason", "source")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(PracticeScopedAdmin):
+    list_display = (
+        "local_start",
+        "reference",
+        "patient_name",
+        "clinician",
+        "appointment_type",
+        "channel",
+        "status",
+    )
+    list_filter = (
+        ("start", admin.DateFieldListFilter),
+        ("clinician", admin.RelatedOnlyFieldListFilter),
+        "status",
+        "appointment_type",
+        "channel",
+    )
+    date_hierarchy = "start"
+    search_fields = (
+        "reference",
+        "patient__given_name",
+        "patient__family_name",
+        "=patient__patient_profile__nhs_number",
+    )
+    list_select_related = ("patient", "clinician", "practice")
+    ordering = ("start",)
+    inlines = [HistoryInline]
+    actions = ["mark_arrived", "mark_completed", "mark_did_not_attend", "cancel_selected"]
+    fields = (
+        "reference", "status", "patient_name", "nhs_number", "practice", "clinician",
+        "local_start", "end", "appointment_type", "channel", "description", "comment",
+        "cancellation_reason", "cancelled_at", "slot_status", "manage",
+    )  # fmt: skip
+    readonly_fields = fields
+
+    # Display -----------------------------------------------------------------------------
+
+    @admin.display(description="Start", ordering="start")
+    def local_start(self, obj: Appointment) -> str:
+        return f"{timezone.localtime(obj.start):%a %d %b %Y %H:%M}"
+
+    @admin.display(description="Patient", ordering="patient__family_name")
+    def patient_name(self, obj: Appointment) -> str:
+        return f"{obj.patient.given_name} {obj.patient.family_name}".strip() or obj.patient.email
+
+    @admin.display(description="NHS number")
+    def nhs_number(self, obj: Appointment) -> str:
+        profile = getattr(obj.patient, "patient_profile", None)
+        return format_nhs_number(profile.nhs_number) if profile and profile.nhs_number else "-"
+
+    @admin.display(description="Slot")
+    def slot_status(self, obj: Appointment) -> str:
+        return obj.slot.get_status_display()
+
+    @admin.display(description="Manage")
+    def manage(self, obj: Appointment) -> str:
+        if obj.status != AppointmentStatus.BOOKED:
+            return "-"
+        return format_html(
+            '<a class="button" href="{}">Reschedule</a> <a class="button" href="{}">Cancel</a>',
+            reverse("admin:booking_appointment_reschedule", args=[obj.pk]),
+            reverse("admin:booking_appointment_cancel", args=[obj.pk]),
+        )
+
+    # Permissions: shown, never deleted; changes only through the buttons and actions ------
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not request.user.has_perm("booking.record_outcome"):
+            for name in ("mark_arrived", "mark_completed", "mark_did_not_attend"):
+                actions.pop(name, None)
+        if not request.user.has_perm("booking.add_appointment"):
+            actions.pop("cancel_selected", None)
+        return actions
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Appointment], search_term: str
+    ) -> Any:
+        # People type NHS numbers with spaces ("943 476 5919").
+        digits = normalise_nhs_number(search_term)
+        if digits.isdigit() and len(digits) == 10:
+            search_term = digits
+        return super().get_search_results(request, queryset, search_term)
+
+    # Audit -----------------------------------------------------------------------------
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        record_access(request, action="admin.appointment.list", object_type="appointment")
+        return super().changelist_view(request, extra_context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        appointment = self.get_queryset(request).filter(pk=object_id).first()
+        record_access(
+            request,
+            action="admin.appointment.view",
+            object_type="appointment",
+            object_id=object_id,
+            patient=appointment.patient if appointment else None,
+            allowed=appointment is not None,
+        )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # Booking, rescheduling and cancelling through the services ---------------------------
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<uuid:pk>/reschedule/",
+                wrap(self.reschedule_view),
+                name="booking_appointment_reschedule",
+            ),
+            path("<uuid:pk>/cancel/", wrap(self.cancel_view), name="booking_appointment_cancel"),
+            *super().get_urls(),
+        ]
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = BookForm(request.POST or None, request=request)
+        if request.method == "POST" and form.is_valid():
+            try:
+                appointment = services.book_appointment(
+                    actor=_actor(request),
+                    slot_id=form.cleaned_data["slot"].pk,
+                    patient_id=form.cleaned_data["patient"].pk,
+                    description=form.cleaned_data["description"],
+                    comment=form.cleaned_data["comment"],
+                )
+            except DomainError as refusal:
+                form.add_error(None, refusal.detail)
+            else:
+                self.message_user(request, f"Booked {appointment.reference}.")
+                return HttpResponseRedirect(
+                    reverse("admin:booking_appointment_change", args=[appointment.pk])
+                )
+        return self._form_page(request, "Book an appointment", form, None)
+
+    def reschedule_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
+        appointment = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = RescheduleForm(request.POST or None, appointment=appointment, request=request)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.reschedule_appointment(
+                    actor=_actor(request),
+                    appointment_id=appointment.pk,
+                    new_slot_id=form.cleaned_data["slot"].pk,
+                )
+            except DomainError as refusal:
+                form.add_error(None, refusal.detail)
+            else:
+                self.message_user(
+                    request, f"Moved {appointment.reference}; the old slot is free again."
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:booking_appointment_change", args=[appointment.pk])
+                )
+        return self._form_page(request, f"Reschedule {appointment.reference}", form, appointment)
+
+    def cancel_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
+        appointment = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = CancelForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.cancel_appointment(
+                    actor=_actor(request),
+                    appointment_id=appointment.pk,
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as refusal:
+                form.add_error(None, refusal.detail)
+            else:
+                self.message_user(
+                    request, f"Cancelled {appointment.reference}; its slot is free again."
+                )
+                return HttpResponseRedirect(reverse("admin:booking_appointment_changelist"))
+        return self._form_page(request, f"Cancel {appointment.reference}", form, appointment)
+
+    def _form_page(
+        self, request: HttpRequest, title: str, form: forms.Form, appointment: Appointment | None
+    ) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "appointment": appointment,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/booking/appointment/form_page.html", context)
+
+    # Bulk actions ------------------------------------------------------------------------
+
+    def _outcome(self, request: HttpRequest, queryset: QuerySet[Appointment], outcome: str) -> None:
+        done = 0
+        for appointment in queryset:
+            try:
+                services.record_outcome(
+                    actor=_actor(request), appointment_id=appointment.pk, outcome=outcome
+                )
+                done += 1
+            except DomainError as refusal:
+                self.message_user(
+                    request, f"{appointment.reference}: {refusal.detail}", level=messages.ERROR
+                )
+        if done:
+            self.message_user(
+                request, f"Marked {done} as {AppointmentStatus(outcome).label.lower()}."
+            )
+
+    @admin.action(description="Mark arrived")
+    def mark_arrived(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._outcome(request, queryset, AppointmentStatus.ARRIVED)
+
+    @admin.action(description="Mark completed")
+    def mark_completed(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._outcome(request, queryset, AppointmentStatus.COMPLETED)
+
+    @admin.action(description="Mark did not attend")
+    def mark_did_not_attend(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._outcome(request, queryset, AppointmentStatus.DID_NOT_ATTEND)
+
+    @admin.action(description="Cancel with a reason...")
+    def cancel_selected(
+        self, request: HttpRequest, queryset: QuerySet[Appointment]
+    ) -> HttpResponse | None:
+        form = CancelForm(request.POST if "reason" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for appointment in queryset:
+                try:
+                    services.cancel_appointment(
+                        actor=_actor(request),
+                        appointment_id=appointment.pk,
+                        reason=form.cleaned_data["reason"],
+                    )
+                    done += 1
+                except DomainError as refusal:
+                    self.message_user(
+                        request, f"{appointment.reference}: {refusal.detail}", level=messages.ERROR
+                    )
+            if done:
+                self.message_user(request, f"Cancelled {done}; their slots are free again.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel appointments",
+            "form": form,
+            "appointments": queryset,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/booking/appointment/cancel_selected.html", context)
+
+
+class AppointmentsOfPatientInline(admin.TabularInline):
+    model = Appointment
+    fk_name = "patient"
+    extra = 0
+    can_delete = False
+    fields = ("reference", "start", "practice", "clinician", "appointment_type", "status")
+    readonly_fields = fields
+    ordering = ("-start",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RegistrationInline(ScopedInline, admin.StackedInline):
+    """The registered practice is the one thing staff change here (choices: their practices)."""
+
+    model = PatientProfile
+    can_delete = False
+    fields = ("registered_practice",)
+    verbose_name = "registration"
+    verbose_name_plural = "registration"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PatientProxy(User):
+    class Meta:
+        proxy = True
+        verbose_name = "patient"
+        verbose_name_plural = "patients"
+
+
+@admin.register(PatientProxy)
+class PatientAdmin(PracticeScopedAdmin):
+    """Patients registered at the staff member's practices: profile and appointment history."""
+
+    practice_path = "patient_profile__registered_practice"
+    list_display = ("family_name", "given_name", "nhs", "date_of_birth", "registered_practice")
+    search_fields = ("given_name", "family_name", "email", "=patient_profile__nhs_number")
+    list_select_related = ("patient_profile__registered_practice",)
+    fields = (
+        "given_name",
+        "family_name",
+        "email",
+        "nhs",
+        "date_of_birth",
+        "phone",
+        "address",
+        "preferences",
+    )
+    readonly_fields = fields
+    inlines = [RegistrationInline, AppointmentsOfPatientInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).filter(role="patient")
+
+    @admin.display(description="NHS number")
+    def nhs(self, obj: User) -> str:
+        number = getattr(getattr(obj, "patient_profile", None), "nhs_number", None)
+        return format_nhs_number(number) if number else "-"
+
+    @admin.display(description="Date of birth")
+    def date_of_birth(self, obj: User) -> Any:
+        return getattr(getattr(obj, "patient_profile", None), "date_of_birth", None)
+
+    @admin.display(description="Mobile")
+    def phone(self, obj: User) -> str:
+        return getattr(getattr(obj, "patient_profile", None), "phone", "")
+
+    @admin.display(description="Address")
+    def address(self, obj: User) -> str:
+        profile = getattr(obj, "patient_profile", None)
+        if profile is None:
+            return "-"
+        parts = (profile.address_line_1, profile.address_line_2, profile.town, profile.postcode)
+        return ", ".join(p for p in parts if p)
+
+    @admin.display(description="Registered practice")
+    def registered_practice(self, obj: User) -> Any:
+        return getattr(getattr(obj, "patient_profile", None), "registered_practice", None)
+
+    @admin.display(description="Messages")
+    def preferences(self, obj: User) -> str:
+        profile = getattr(obj, "patient_profile", None)
+        if profile is None:
+            return "-"
+        channels = [
+            name
+            for name, on in (("email", profile.notify_by_email), ("SMS", profile.notify_by_sms))
+            if on
+        ]
+        return ", ".join(channels) or "none"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        record_access(request, action="admin.patient.list", object_type="patient")
+        return super().changelist_view(request, extra_context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        patient = self.get_queryset(request).filter(pk=object_id).first()
+        record_access(
+            request,
+            action="admin.patient.view",
+            object_type="patient",
+            object_id=object_id,
+            patient=patient,
+            allowed=patient is not None,
+        )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> Any:
+        digits = normalise_nhs_number(search_term)
+        if digits.isdigit() and len(digits) == 10:
+            search_term = digits
+        return super().get_search_results(request, queryset, search_term)
