@@ -132,6 +132,7 @@ class AppointmentAdmin(PracticeScopedAdmin):
         "appointment_type",
         "channel",
     )
+    list_display_links = ("reference",)
     date_hierarchy = "start"
     search_fields = (
         "reference",

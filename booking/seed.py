@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import LoginLockout, PatientProfile, Role, User
 from accounts.services import STAFF_GROUPS
+from config.db import append_only_lifted
 from practices.models import (
     Channel,
     Clinician,
@@ -38,7 +39,6 @@ from practices.models import (
 )
 from practices.services import generate_slots
 
-from .maintenance import history_deletes_allowed
 from .models import Appointment, AppointmentHistory, AppointmentStatus, IdempotencyRecord, Source
 
 DEMO_DOMAIN = "demo.gp-booking.test"
@@ -556,7 +556,7 @@ def reset_demo_data() -> dict[str, int]:
         practice__is_demo=True
     ) | Appointment.objects.filter(patient__in=demo_users)
     counts = {}
-    with transaction.atomic(), history_deletes_allowed():
+    with transaction.atomic(), append_only_lifted("booking_appointmenthistory"):
         counts["history"] = AppointmentHistory.objects.filter(
             appointment__in=demo_appointments
         ).delete()[0]

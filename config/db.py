@@ -1,8 +1,9 @@
 """Database helpers shared by the apps' migrations."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
-from django.db import migrations
+from django.db import connection, migrations
 
 
 def vendor_sql(
@@ -58,3 +59,37 @@ def append_only(table: str) -> migrations.RunPython:
             "sqlite": [f"DROP TRIGGER IF EXISTS {table}_no_{v}" for v in ("update", "delete")],
         },
     )
+
+
+@contextmanager
+def append_only_lifted(*tables: str) -> Iterator[None]:
+    """Lift the append-only guard (see ``append_only``) on ``tables`` in this transaction.
+
+    Only for removing demo data and emptying test databases. The guard stops application
+    code rewriting the record; a table owner can always lift it, which this does in the
+    open. Both databases have transactional DDL: if anything fails, the guard is back.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # ALTER TABLE refuses while deferred foreign-key checks are queued: run them first.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for table in tables:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+            yield
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for table in tables:
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        else:
+            triggers = []
+            for table in tables:
+                cursor.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
+                    [f"{table}_no_%"],
+                )
+                triggers += cursor.fetchall()
+            for name, _ in triggers:
+                cursor.execute(f'DROP TRIGGER "{name}"')
+            yield
+            for _, sql in triggers:
+                cursor.execute(sql)

@@ -9,9 +9,10 @@ from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from accounts import cognito
+from accounts.models import AuditEvent
 from accounts.tokens import issue_tokens
-from booking.maintenance import history_deletes_allowed
 from booking.models import AppointmentHistory
+from config.db import append_only_lifted
 
 from .factories import (
     ClinicianFactory,
@@ -105,7 +106,7 @@ def erin(hilltop):
 @pytest.fixture(autouse=True)
 def _empty_history_before_flush(request):
     """SQLite empties tables after a transactional test with DELETE, which the append-only
-    history guard refuses; lift it for that clean-up only. (PostgreSQL uses TRUNCATE.)"""
+    guards refuse; lift them for that clean-up only. (PostgreSQL uses TRUNCATE.)"""
     yield
     marker = request.node.get_closest_marker("django_db")
     transactional = "live_server" in request.fixturenames or (
@@ -113,5 +114,9 @@ def _empty_history_before_flush(request):
     )
     if not transactional or connection.vendor != "sqlite":
         return
-    with transaction.atomic(), history_deletes_allowed():
+    with (
+        transaction.atomic(),
+        append_only_lifted("booking_appointmenthistory", "accounts_auditevent"),
+    ):
         AppointmentHistory.objects.all().delete()
+        AuditEvent.objects.all().delete()

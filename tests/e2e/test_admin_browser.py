@@ -1,0 +1,99 @@
+"""A practice administrator runs the day in a real browser: Debian's Chromium, driven by
+Playwright, against a live test server."""
+
+import datetime as dt
+import os
+import shutil
+
+import pytest
+from django.utils import timezone
+
+from booking import services
+from booking.models import Appointment
+from booking.services import Actor
+from config.admin_site import STAFF_TIMEZONE
+from practices.models import Slot
+from tests.factories import DEFAULT_PASSWORD, ClinicianFactory, free_slot
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+# As the machine notes advise for Chromium as root in a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture
+def browser_page(monkeypatch, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright runs an event loop in this thread; the test's own database calls are safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(15_000)
+        yield page
+        page.screenshot(path=str(tmp_path / "last-page.png"), full_page=True)
+        browser.close()
+
+
+def todays_appointment(patient, practice, clinician, at: dt.time):
+    start = dt.datetime.combine(
+        timezone.localdate(timezone=STAFF_TIMEZONE), at, tzinfo=STAFF_TIMEZONE
+    )
+    slot = free_slot(practice, start=start, clinician=clinician)
+    # Booked "three hours earlier" so the setup works at any time of day; the browser part
+    # below runs against the real clock.
+    return services.book_appointment(
+        actor=Actor(user=patient), slot_id=slot.pk, now=start - dt.timedelta(hours=3)
+    )
+
+
+def test_a_practice_admin_filters_today_marks_one_arrived_and_cancels_another(
+    browser_page, live_server, dave, alice, bob, riverside
+):
+    clinician = ClinicianFactory(practice=riverside, display_name="Dr A Khan")
+    arriving = todays_appointment(alice, riverside, clinician, dt.time(12, 0))
+    cancelling = todays_appointment(bob, riverside, clinician, dt.time(12, 30))
+    page = browser_page
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/booking/appointment/")
+    page.fill("#id_username", dave.email)
+    page.fill("#id_password", DEFAULT_PASSWORD)
+    page.click("input[type=submit]")
+    page.get_by_role("link", name="Today").click()
+    page.wait_for_url("**start__gte=*")
+    page.get_by_role("link", name=arriving.reference).wait_for()
+    page.get_by_role("link", name=cancelling.reference).wait_for()
+
+    page.check(f"input[name=_selected_action][value='{arriving.pk}']")
+    page.select_option("select[name=action]", "mark_arrived")
+    page.click("button[name=index]")
+    page.get_by_text("Marked 1 as arrived.").wait_for()
+
+    page.get_by_role("link", name=cancelling.reference).click()
+    page.get_by_role("link", name="Cancel").click()
+    page.fill("textarea[name=reason]", "Clinician called away")
+    page.click("input[type=submit]")
+    page.get_by_text(f"Cancelled {cancelling.reference}; its slot is free again.").wait_for()
+
+    page.goto(f"{live_server.url}/admin/booking/appointment/{cancelling.pk}/change/")
+    slot_row = page.locator(".field-slot_status")
+    assert "Free" in slot_row.inner_text()
+
+    assert Appointment.objects.get(pk=arriving.pk).status == "arrived"
+    assert Appointment.objects.get(pk=cancelling.pk).cancellation_reason == "Clinician called away"
+    assert Slot.objects.get(pk=cancelling.slot_id).status == "free"
