@@ -25,7 +25,7 @@ from config.exceptions import DomainError
 from practices.models import Practice, Slot
 
 from . import services
-from .models import Appointment, AppointmentHistory, AppointmentStatus, Source
+from .models import Appointment, AppointmentHistory, AppointmentStatus, Notification, Source
 from .services import Actor
 
 SLOT_CHOICE_DAYS = 28
@@ -114,6 +114,22 @@ class HistoryInline(admin.TabularInline):
         return False
 
 
+class NotificationInline(admin.TabularInline):
+    """Sending status, so staff can see whether the patient was told."""
+
+    model = Notification
+    extra = 0
+    can_delete = False
+    fields = ("kind", "medium", "status", "attempts", "sent_at", "last_error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(PracticeScopedAdmin):
     list_display = (
@@ -142,7 +158,7 @@ class AppointmentAdmin(PracticeScopedAdmin):
     )
     list_select_related = ("patient", "clinician", "practice")
     ordering = ("start",)
-    inlines = [HistoryInline]
+    inlines = [HistoryInline, NotificationInline]
     actions = ["mark_arrived", "mark_completed", "mark_did_not_attend", "cancel_selected"]
     fields = (
         "reference", "status", "patient_name", "nhs_number", "practice", "clinician",

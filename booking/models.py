@@ -193,3 +193,51 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class Notification(models.Model):
+    """One message to a patient about an appointment: the outbox row, written in the same
+    transaction as the change it announces, then sent after commit by the task worker."""
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", "Booking confirmation"
+        RESCHEDULE = "reschedule", "Appointment moved"
+        CANCELLATION = "cancellation", "Cancellation"
+        REMINDER = "reminder", "Reminder"
+
+    class Medium(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed for good"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    medium = models.CharField(max_length=8, choices=Medium.choices)
+    # What makes this message unique: a reminder is sent once per appointment time, a change
+    # notice once per version of the appointment.
+    dedupe_key = models.CharField(max_length=100, unique=True)
+    recipient = models.CharField(max_length=254)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="booking_notification_due")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.medium} for {self.appointment_id}"

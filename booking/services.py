@@ -25,7 +25,15 @@ from config.exceptions import (
 )
 from practices.models import Practice, Slot, SlotStatus
 
-from .models import HOLDS_SLOT, Appointment, AppointmentHistory, AppointmentStatus, Source
+from .models import (
+    HOLDS_SLOT,
+    Appointment,
+    AppointmentHistory,
+    AppointmentStatus,
+    Notification,
+    Source,
+)
+from .notifications import delivery as notifications
 
 SLOT_NOT_FOUND = "There is no such slot."
 SLOT_TAKEN = "This slot has just been booked by someone else. Please choose another time."
@@ -191,8 +199,10 @@ def _check_slot_rules(
     slot: Slot,
     now: dt.datetime,
     ignoring: Appointment | None = None,
-) -> None:
-    """Every rule a booking into ``slot`` must meet; ``ignoring`` is the appointment being moved."""
+) -> User:
+    """Every rule a booking into ``slot`` must meet; ``ignoring`` is the appointment being moved.
+
+    Returns the patient, locked, with their profile loaded."""
     practice = slot.practice
     if slot.start <= now:
         raise RuleViolation(SLOT_IN_PAST, code="slot_in_past")
@@ -234,6 +244,7 @@ def _check_slot_rules(
         raise RuleViolation(
             TOO_MANY_APPOINTMENTS.format(count=at_practice), code="too_many_appointments"
         )
+    return patient
 
 
 def _lock_slot(slot_id: UUID) -> Slot:
@@ -307,7 +318,7 @@ def book_appointment(
                     appointment_type=slot.slot_type,
                     now=now,
                 )
-            _check_slot_rules(actor=actor, patient=patient, slot=slot, now=now)
+            patient = _check_slot_rules(actor=actor, patient=patient, slot=slot, now=now)
             appointment = Appointment.objects.create(
                 patient=patient,
                 practice=slot.practice,
@@ -325,6 +336,7 @@ def book_appointment(
             _record(
                 appointment, actor=actor, action=AppointmentHistory.Action.BOOKED, from_status=""
             )
+            notifications.queue_for(appointment, Notification.Kind.CONFIRMATION)
     except IntegrityError as exc:
         raise _integrity_conflict(exc) from exc
     return appointment
@@ -407,7 +419,7 @@ def reschedule_appointment(
                     appointment_type=new_slot.slot_type,
                     now=now,
                 )
-            _check_slot_rules(
+            appointment.patient = _check_slot_rules(
                 actor=actor,
                 patient=appointment.patient,
                 slot=new_slot,
@@ -435,6 +447,7 @@ def reschedule_appointment(
                     "to": {"slot_id": str(new_slot.pk), "start": new_slot.start.isoformat()},
                 },
             )
+            notifications.queue_for(appointment, Notification.Kind.RESCHEDULE)
     except IntegrityError as exc:
         raise _integrity_conflict(exc) from exc
     return appointment
@@ -477,6 +490,7 @@ def cancel_appointment(
         from_status=AppointmentStatus.BOOKED,
         reason=reason,
     )
+    notifications.queue_for(appointment, Notification.Kind.CANCELLATION)
     return appointment
 
 

@@ -23,20 +23,24 @@ GROUPS = {
         "view_session", "add_session", "change_session", "delete_session",
         "view_slot", "add_slot", "change_slot", "delete_slot",
         "view_appointment", "add_appointment", "record_outcome",
-        "view_appointmenthistory",
+        "view_appointmenthistory", "view_notification",
         "view_patientproxy", "change_patientproxy",
         "view_patientprofile", "change_patientprofile",
     ],
     CLINICIAN: [
         "view_practice", "view_clinician", "view_sessiontemplate", "view_session", "view_slot",
-        "view_appointment", "record_outcome", "view_appointmenthistory",
+        "view_appointment", "record_outcome", "view_appointmenthistory", "view_notification",
         "view_patientproxy", "view_patientprofile",
     ],
 }  # fmt: skip
 
 
-def ensure_staff_groups(group_model: Any, permission_model: Any) -> None:
-    """Create or update both groups with exactly their permissions."""
+def ensure_staff_groups(group_model: Any, permission_model: Any, *, strict: bool = True) -> None:
+    """Create or update both groups with exactly their permissions.
+
+    ``strict`` (after all migrations) fails on an unknown permission, catching typos; the
+    migration is not strict, as models added by later migrations have no permissions yet.
+    """
     for name, codenames in GROUPS.items():
         group, _ = group_model.objects.get_or_create(name=name)
         permissions = permission_model.objects.filter(
@@ -44,7 +48,7 @@ def ensure_staff_groups(group_model: Any, permission_model: Any) -> None:
             content_type__app_label__in=["practices", "booking", "accounts"],
         )
         missing = set(codenames) - set(permissions.values_list("codename", flat=True))
-        if missing:
+        if missing and strict:
             raise RuntimeError(f"Unknown permissions for {name}: {sorted(missing)}")
         group.permissions.set(permissions)
 

@@ -67,6 +67,9 @@ class Practice(models.Model):
     registered_patients_only = models.BooleanField(
         default=True, help_text="Only patients registered at this practice may book."
     )
+    reminder_hours_before = models.PositiveSmallIntegerField(
+        default=24, help_text="When patients are reminded of an appointment (0: no reminders)."
+    )
 
     objects = PracticeQuerySet.as_manager()
 

@@ -13,7 +13,9 @@ def create_groups(apps, schema_editor):
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
 
-    ensure_staff_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    ensure_staff_groups(
+        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), strict=False
+    )
 
 
 def remove_groups(apps, schema_editor):

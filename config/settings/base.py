@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "practices",
     "booking",
@@ -171,6 +173,28 @@ COGNITO_REGION = env("COGNITO_REGION", default="")
 COGNITO_USER_POOL_ID = env("COGNITO_USER_POOL_ID", default="")
 COGNITO_APP_CLIENT_IDS = env.list("COGNITO_APP_CLIENT_IDS", default=[])
 COGNITO_JWKS_CACHE_SECONDS = env.int("COGNITO_JWKS_CACHE_SECONDS", default=3600)
+
+# Background work (notifications) runs through django-tasks with its database backend:
+# `manage.py db_worker` is the worker.
+TASKS = {
+    "default": {
+        "BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "notifications"],
+    }
+}
+
+# Notifications. Email through Django's email backends (django-ses in production); SMS through
+# booking.notifications.sms backends (SNS in production).
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="GP Booking <no-reply@gp-booking.example>")
+EMAIL_MESSAGE_ID_DOMAIN = env("EMAIL_MESSAGE_ID_DOMAIN", default="gp-booking.local")
+SMS_BACKEND = env("SMS_BACKEND", default="booking.notifications.sms.ConsoleSmsBackend")
+SMS_SENDER_ID = env("SMS_SENDER_ID", default="")
+AWS_REGION = env("AWS_REGION", default="eu-west-2")
+AWS_SES_REGION_NAME = env("AWS_SES_REGION_NAME", default=AWS_REGION)
+AWS_SES_REGION_ENDPOINT = env(
+    "AWS_SES_REGION_ENDPOINT", default=f"email.{AWS_SES_REGION_NAME}.amazonaws.com"
+)
 
 # `manage.py seed_data` creates accounts with a published password; with DEBUG off it runs
 # only when this says so (demo and test deployments).

@@ -11,5 +11,3 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret
 JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", multiline=True, default="") or (
     load_or_create_dev_key(BASE_DIR / ".local" / "jwt-signing-key.pem")
 )
-
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -9,6 +9,9 @@ DEBUG = False
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SMS_BACKEND = "booking.notifications.sms.LocMemSmsBackend"
+DEFAULT_FROM_EMAIL = "GP Booking <no-reply@gp-booking.test>"
+EMAIL_MESSAGE_ID_DOMAIN = "gp-booking.test"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 JWT_PRIVATE_KEY = generate_private_key_pem()

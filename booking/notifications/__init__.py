@@ -1,0 +1,1 @@
+"""Email and SMS about appointments: outbox rows written with the change, sent after commit."""

@@ -1,0 +1,53 @@
+"""Sending SMS through a small backend interface, chosen by the SMS_BACKEND setting."""
+
+from typing import Protocol
+
+import boto3
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class SmsBackend(Protocol):
+    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
+        """Send ``body`` to the E.164 number ``to``; return the provider's message id."""
+
+
+class ConsoleSmsBackend:
+    """Prints messages: for local development."""
+
+    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
+        print(f"SMS to {to}: {body}")  # noqa: T201 - the console is this backend's output
+        return f"console-{idempotency_key}"
+
+
+class LocMemSmsBackend:
+    """Keeps messages in ``outbox``: for tests."""
+
+    outbox: list[dict[str, str]] = []
+
+    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
+        self.outbox.append({"to": to, "body": body, "idempotency_key": idempotency_key})
+        return f"locmem-{len(self.outbox)}"
+
+
+class SnsSmsBackend:
+    """Amazon SNS: publish straight to a phone number as a transactional SMS."""
+
+    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
+        client = boto3.client("sns", region_name=settings.AWS_REGION)
+        attributes = {
+            # Transactional: delivered even to numbers that opted out of marketing, at a
+            # higher priority, as NHS appointment messages must be.
+            "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}
+        }
+        if settings.SMS_SENDER_ID:
+            attributes["AWS.SNS.SMS.SenderID"] = {
+                "DataType": "String",
+                "StringValue": settings.SMS_SENDER_ID,
+            }
+        response = client.publish(PhoneNumber=to, Message=body, MessageAttributes=attributes)
+        return str(response["MessageId"])
+
+
+def get_backend() -> SmsBackend:
+    return import_string(settings.SMS_BACKEND)()
