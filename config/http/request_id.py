@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
 # Only ids that are safe to echo and log: no spaces, quotes or control characters.
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:=-]{1,128}$")
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
 
 

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -39,11 +40,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so load balancer probes by task IP over plain HTTP are answered before host
-    # validation and the HTTPS redirect can refuse them.
-    "config.http.health.HealthCheckMiddleware",
     "config.http.request_id.RequestIdMiddleware",
+    # Before host validation and the HTTPS redirect, so load balancer probes by task IP over
+    # plain HTTP are answered rather than refused.
+    "config.http.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the app container (compressed, cache-busted names).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -107,6 +111,18 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# The web and mobile frontends call the API from their own origins.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_EXPOSE_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed"]
+CORS_ALLOW_HEADERS = [
+    "accept", "authorization", "content-type", "idempotency-key", "if-match", "x-request-id",
+]  # fmt: skip
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
@@ -145,6 +161,10 @@ LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
 # Tokens shaped like Amazon Cognito's, signed with RS256. The private key is a PEM string;
 # local and test settings generate one, production refuses to start without it.
 JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", multiline=True, default="")
+# Or a file holding it (a mounted secret); JWT_PRIVATE_KEY wins when both are set.
+JWT_PRIVATE_KEY_FILE = env("JWT_PRIVATE_KEY_FILE", default="")
+if not JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE:
+    JWT_PRIVATE_KEY = Path(JWT_PRIVATE_KEY_FILE).read_text()
 JWT_ISSUER = env("JWT_ISSUER", default="http://localhost:8000")
 JWT_CLIENT_ID = env("JWT_CLIENT_ID", default="gp-booking-web")
 JWT_ACCESS_TOKEN_MINUTES = env.int("JWT_ACCESS_TOKEN_MINUTES", default=15)
@@ -186,6 +206,8 @@ TASKS = {
 # Notifications. Email through Django's email backends (django-ses in production); SMS through
 # booking.notifications.sms backends (SNS in production).
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="GP Booking <no-reply@gp-booking.example>")
 EMAIL_MESSAGE_ID_DOMAIN = env("EMAIL_MESSAGE_ID_DOMAIN", default="gp-booking.local")
 SMS_BACKEND = env("SMS_BACKEND", default="booking.notifications.sms.ConsoleSmsBackend")
@@ -200,10 +222,14 @@ AWS_SES_REGION_ENDPOINT = env(
 # only when this says so (demo and test deployments).
 ALLOW_DEMO_DATA = env.bool("ALLOW_DEMO_DATA", default=False)
 
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.http.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

@@ -11,3 +11,7 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret
 JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", multiline=True, default="") or (
     load_or_create_dev_key(BASE_DIR / ".local" / "jwt-signing-key.pem")
 )
+
+# runserver serves static files from the apps; nothing is collected locally.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

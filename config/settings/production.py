@@ -6,12 +6,20 @@ from .base import env
 DEBUG = False
 # No defaults: ECS injects these from Secrets Manager, and a missing one must fail loudly.
 SECRET_KEY = env("DJANGO_SECRET_KEY")
-JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", multiline=True)
+# The signing key: JWT_PRIVATE_KEY, or a file named by JWT_PRIVATE_KEY_FILE (see base).
+JWT_PRIVATE_KEY = JWT_PRIVATE_KEY or env.str("JWT_PRIVATE_KEY", multiline=True)  # noqa: F405
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 JWT_ISSUER = env("JWT_ISSUER")
 SIMPLE_JWT = {**SIMPLE_JWT, "ISSUER": JWT_ISSUER}  # noqa: F405
 
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://django_cache")}
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT  # noqa: F405
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env.int("NUM_PROXIES", default=1)}  # noqa: F405
 
 # TLS ends at the load balancer, which tells us the original scheme in this header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -19,7 +27,8 @@ SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
-SESSION_COOKIE_SECURE = True
-CSRF_COOKIE_SECURE = True
+# Off only for a local container stack on plain http (docker compose).
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)  # noqa: F405

@@ -32,3 +32,6 @@ ALLOW_DEMO_DATA = True
 COGNITO_REGION = ""
 COGNITO_USER_POOL_ID = ""
 COGNITO_APP_CLIENT_IDS = []
+
+# No collected static files in tests (WhiteNoise would warn that the folder is missing).
+STATIC_ROOT = None
