@@ -179,3 +179,20 @@ class TokenOutputSerializer(serializers.Serializer):
     id_token = serializers.CharField()
     token_type = serializers.CharField(default="Bearer")
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+
+
+class AccessLogEntrySerializer(serializers.Serializer):
+    """One access to the caller's record, as the patient sees it."""
+
+    at = serializers.DateTimeField()
+    who = serializers.SerializerMethodField()
+    role = serializers.CharField(source="actor_role")
+    action = serializers.CharField()
+    allowed = serializers.BooleanField()
+
+    def get_who(self, event: Any) -> str:
+        if event.actor_id is None:
+            return "unknown"
+        if event.actor_id == self.context["viewer"].pk:
+            return "you"
+        return f"{event.actor.given_name} {event.actor.family_name}".strip() or "a staff member"

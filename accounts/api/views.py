@@ -4,18 +4,21 @@ from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.http.audit import AuditedViewMixin
 from config.http.throttling import ScopedRateThrottle
 
 from .. import services
 from ..keys import public_jwk
-from ..models import User
+from ..models import AuditEvent, User
 from ..tokens import TokenSet, issue_tokens
 from .serializers import (
+    AccessLogEntrySerializer,
     LoginInputSerializer,
     MeSerializer,
     ProfileUpdateSerializer,
@@ -39,9 +42,10 @@ def _token_response(tokens: TokenSet) -> Response:
     )
 
 
-class RegisterView(APIView):
+class RegisterView(AuditedViewMixin, APIView):
     """Self-service sign-up, for patients only."""
 
+    audit_object_type = "profile"
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes = [ScopedRateThrottle]
@@ -60,6 +64,7 @@ class RegisterView(APIView):
             family_name=fields.pop("family_name", ""),
             profile=fields,
         )
+        request.audit_patient = user
         return Response(
             MeSerializer(user).data,
             status=status.HTTP_201_CREATED,
@@ -122,9 +127,10 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(APIView):
+class MeView(AuditedViewMixin, APIView):
     """The caller's own account and patient profile."""
 
+    audit_object_type = "profile"
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: MeSerializer}, tags=["auth"])
@@ -132,12 +138,14 @@ class MeView(APIView):
         user = User.objects.select_related("patient_profile__registered_practice").get(
             pk=request.user.pk
         )
+        request.audit_patient = user if user.is_patient else None
         return Response(MeSerializer(user).data)
 
     @extend_schema(request=ProfileUpdateSerializer, responses={200: MeSerializer}, tags=["auth"])
     def patch(self, request: Request) -> Response:
         data = ProfileUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        request.audit_patient = request.user if request.user.is_patient else None
         user = services.update_profile(user=request.user, changes=data.validated_data)
         return Response(MeSerializer(user).data)
 
@@ -160,3 +168,24 @@ class JwksView(APIView):
         response = Response({"keys": [public_jwk(settings.JWT_PRIVATE_KEY)]})
         response["Cache-Control"] = "public, max-age=3600"
         return response
+
+
+class AccessLogView(ListAPIView):
+    """Who accessed the caller's record, and when (newest first)."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = AccessLogEntrySerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return (
+            AuditEvent.objects.filter(patient=self.request.user)
+            .select_related("actor")
+            .order_by("-at", "-id")
+        )
+
+    def get_serializer_context(self):  # type: ignore[no-untyped-def]
+        return {**super().get_serializer_context(), "viewer": self.request.user}
+
+    @extend_schema(tags=["auth"])
+    def get(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        return super().get(request, *args, **kwargs)

@@ -1,5 +1,6 @@
 """Input and output shapes for /api/v1/appointments. Rules live in booking.services."""
 
+import datetime as dt
 from typing import Any
 
 from rest_framework import serializers
@@ -74,6 +75,10 @@ class AmendSerializer(StrictSerializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
+MAX_LIST_RANGE = dt.timedelta(days=366)
+LIST_RANGE_TOO_WIDE = "The range may span at most 366 days."
+
+
 class AppointmentListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(required=False, choices=AppointmentStatus.choices)
     start = AwareDateTimeField(required=False, help_text="Only appointments starting at or after")
@@ -81,6 +86,11 @@ class AppointmentListQuerySerializer(serializers.Serializer):
     practice = serializers.CharField(required=False, max_length=9, help_text="ODS code")
     clinician = serializers.UUIDField(required=False)
     patient = serializers.UUIDField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "start" in attrs and "end" in attrs and attrs["end"] - attrs["start"] > MAX_LIST_RANGE:
+            raise serializers.ValidationError({"end": [LIST_RANGE_TOO_WIDE]})
+        return attrs
 
 
 class AppointmentClinicianSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.exceptions import InvalidInput
+from config.http.audit import AuditedViewMixin
 
 from .. import services
 from ..models import Appointment
@@ -62,9 +63,10 @@ def _answer(appointment: Appointment, *, status_code: int = status.HTTP_200_OK) 
 
 
 @extend_schema(tags=["appointments"])
-class AppointmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Appointments the caller may see: patients their own, staff their practices'."""
 
+    audit_object_type = "appointment"
     serializer_class = AppointmentSerializer
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
 
@@ -77,6 +79,11 @@ class AppointmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def _actor(self) -> Actor:
         return Actor(user=self.request.user)
+
+    def get_object(self) -> Appointment:
+        appointment = super().get_object()
+        self.request.audit_patient = appointment.patient_id
+        return appointment
 
     @extend_schema(parameters=[AppointmentListQuerySerializer])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -96,6 +103,7 @@ class AppointmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             appointments = appointments.filter(clinician_id=filters["clinician"])
         if "patient" in filters:
             appointments = appointments.filter(patient_id=filters["patient"])
+        request.audit_patient = request.user if request.user.is_patient else filters.get("patient")
         page = self.paginate_queryset(appointments)
         return self.get_paginated_response(AppointmentSerializer(page, many=True).data)
 
@@ -129,6 +137,7 @@ class AppointmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             description=fields.get("description", ""),
             comment=fields.get("comment", ""),
         )
+        request.audit_patient, request.audit_object_id = appointment.patient_id, appointment.pk
         return _answer(appointment, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(

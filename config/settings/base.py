@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.http.request_id.RequestIdMiddleware",
+    "config.http.limits.BodySizeLimitMiddleware",
     # Before host validation and the HTTPS redirect, so load balancer probes by task IP over
     # plain HTTP are answered rather than refused.
     "config.http.health.HealthCheckMiddleware",
@@ -82,6 +83,16 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No query may run away with a connection: 5 s by default (0 turns it off, e.g. for a
+    # migration that builds an index on a large table).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', default=5000)}"
+    )
+
+# Largest request body accepted (API requests are small JSON documents).
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -134,7 +145,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.http.errors.exception_handler",
+    # Per user (signed in) and per client IP (anonymous), counted in the shared cache so the
+    # limits hold across all gunicorn workers and tasks.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.http.throttling.UserRateThrottle",
+        "config.http.throttling.AnonRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
+        "user": env("THROTTLE_USER_RATE", default="600/min"),
+        "anon": env("THROTTLE_ANON_RATE", default="120/min"),
         "login": env("THROTTLE_LOGIN_RATE", default="10/min"),
         "register": env("THROTTLE_REGISTER_RATE", default="5/min"),
         "refresh": env("THROTTLE_REFRESH_RATE", default="30/min"),

@@ -115,10 +115,11 @@ def test_staff_cannot_set_patient_fields(carol):
     assert response.json()["errors"]["phone"] == [services.NOT_A_PATIENT]
 
 
-def test_get_me_costs_two_queries(alice, django_assert_num_queries):
+def test_get_me_costs_three_queries(alice, django_assert_num_queries):
     client = client_for(alice)
     # 1. the user for the token's sub  2. the user again with profile and practice (joined)
-    with django_assert_num_queries(2):
+    # 3. the audit row
+    with django_assert_num_queries(3):
         client.get(ME)
 
 

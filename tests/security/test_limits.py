@@ -1,0 +1,185 @@
+"""Abuse limits: each has a test that would fail without it."""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from accounts.keys import generate_private_key_pem
+from booking.api.serializers import LIST_RANGE_TOO_WIDE
+from tests.concurrency import postgres_only
+from tests.conftest import client_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def with_rates(settings, **rates):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }
+
+
+@pytest.mark.django_db
+def test_a_request_body_over_the_limit_is_refused_before_parsing(api, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 1024
+
+    response = api.post(
+        reverse("accounts:login"), {"email": "a@example.com", "password": "x" * 2000}, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "body_too_large"
+
+
+@pytest.mark.django_db
+def test_a_chunked_body_without_length_is_refused(client):
+    response = client.post(
+        reverse("accounts:login"),
+        data=b"{}",
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+
+    assert response.status_code == 411
+
+
+@pytest.mark.django_db
+def test_an_appointment_list_range_over_a_year_is_refused(alice):
+    response = client_for(alice).get(
+        reverse("booking:appointment-list"),
+        {"start": "2026-01-01T00:00:00Z", "end": "2027-06-01T00:00:00Z"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["end"] == [LIST_RANGE_TOO_WIDE]
+
+
+@pytest.mark.django_db
+def test_each_signed_in_user_is_throttled(alice, bob, settings):
+    with_rates(settings, user="3/min")
+    client = client_for(alice)
+
+    statuses = [client.get(reverse("accounts:me")).status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+    assert client_for(bob).get(reverse("accounts:me")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_anonymous_callers_are_throttled_per_address(api, settings):
+    with_rates(settings, anon="2/min")
+    url = reverse("practices:practice-list")
+
+    statuses = [api.get(url, REMOTE_ADDR="203.0.113.5").status_code for _ in range(3)]
+    other = api.get(url, REMOTE_ADDR="203.0.113.6").status_code
+
+    assert statuses == [200, 200, 429]
+    assert other == 200
+
+
+@pytest.mark.django_db
+def test_behind_the_load_balancer_the_forwarded_address_is_throttled(api, settings):
+    with_rates(settings, anon="1/min")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    url = reverse("practices:practice-list")
+
+    first = api.get(url, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7").status_code
+    second = api.get(url, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.8").status_code
+
+    assert (first, second) == (200, 200)  # same ALB address, different clients
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_postgres_statements_time_out():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "5s"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_throttles_hold_across_gunicorn_processes_with_the_shared_database_cache(tmp_path):
+    # Two gunicorn servers (as two workers or two ECS tasks would be) share one database.
+    # Requests alternate between them: per-process counters would allow five on each.
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_PRIVATE_KEY": generate_private_key_pem(),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "JWT_ISSUER": "http://127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'throttle.sqlite3'}",
+        "CACHE_URL": "dbcache://django_cache",
+        "THROTTLE_ANON_RATE": "5/min",
+        "NUM_PROXIES": "0",
+        "WEB_CONCURRENCY": "1",
+    }
+    python = Path(sys.executable)
+    for command in (["migrate", "--noinput"], ["createcachetable"]):
+        subprocess.run(
+            [python, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+    ports = [_free_port(), _free_port()]
+    servers = [
+        subprocess.Popen(
+            [
+                python.parent / "gunicorn",
+                "--config",
+                "config/gunicorn.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "config.wsgi",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            _wait_until_up(port)
+        statuses = [_status(f"http://127.0.0.1:{ports[i % 2]}/api/v1/practices") for i in range(12)]
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
+
+    assert statuses.count(200) == 5, statuses
+    assert statuses.count(429) == 7
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _wait_until_up(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"gunicorn on port {port} did not start")
