@@ -80,10 +80,25 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+if "DATABASE_URL" not in env.ENVIRON and env("DB_HOST", default=""):
+    # On ECS: the parts come separately, the password from the RDS-managed secret.
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": env("DB_HOST"),
+        "PORT": env.int("DB_PORT", default=5432),
+        "NAME": env("DB_NAME"),
+        "USER": env("DB_USER", default=""),
+        "PASSWORD": env("DB_PASSWORD", default=""),
+        "OPTIONS": {"sslmode": env("DB_SSLMODE", default="require")},
+    }
+    if env("DB_PASSWORD_SECRET_ARN", default=""):
+        # Follows RDS password rotation (config/db_backends/postgresql).
+        DATABASES["default"]["ENGINE"] = "config.db_backends.postgresql"
+        DATABASES["default"]["PASSWORD_SECRET_ARN"] = env("DB_PASSWORD_SECRET_ARN")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if "postgresql" in DATABASES["default"]["ENGINE"]:
     # No query may run away with a connection: 5 s by default (0 turns it off, e.g. for a
     # migration that builds an index on a large table).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (

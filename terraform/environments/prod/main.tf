@@ -1,0 +1,51 @@
+# The prod environment. Values that differ per environment live in variables.tf defaults
+# and in an untracked prod.tfvars (domain, certificate, addresses).
+
+terraform {
+  required_version = ">= 1.11"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.14"
+    }
+  }
+
+  backend "s3" {
+    bucket       = "gp-booking-terraform-state"
+    key          = "prod/terraform.tfstate"
+    region       = "eu-west-2"
+    encrypt      = true
+    use_lockfile = true
+  }
+}
+
+provider "aws" {
+  region = var.region
+  default_tags {
+    tags = {
+      Project     = "gp-booking"
+      Environment = "prod"
+      ManagedBy   = "terraform"
+    }
+  }
+}
+
+module "stack" {
+  source               = "../../modules/stack"
+  name                 = "gp-booking-prod"
+  region               = var.region
+  production           = true
+  nat_per_az           = true
+  vpc_cidr             = "10.22.0.0/16"
+  db_instance_class    = "db.m7g.large"
+  web_min_tasks        = 2
+  web_max_tasks        = 8
+  enable_ecs_exec      = false
+  domain_name          = var.domain_name
+  certificate_arn      = var.certificate_arn
+  from_email_address   = var.from_email_address
+  alert_email          = var.alert_email
+  image_tag            = var.image_tag
+  cors_allowed_origins = var.cors_allowed_origins
+}

@@ -1,0 +1,36 @@
+variable "region" {
+  type    = string
+  default = "eu-west-2"
+}
+
+variable "domain_name" {
+  description = "The API's host name; its certificate is certificate_arn"
+  type        = string
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate ARN (same region) for domain_name"
+  type        = string
+}
+
+variable "from_email_address" {
+  description = "Verified SES sender for patient emails"
+  type        = string
+}
+
+variable "alert_email" {
+  description = "Who receives alarm emails"
+  type        = string
+  default     = ""
+}
+
+variable "image_tag" {
+  description = "Image to run; the deploy script sets it to the git commit"
+  type        = string
+  default     = "bootstrap"
+}
+
+variable "cors_allowed_origins" {
+  type    = list(string)
+  default = []
+}

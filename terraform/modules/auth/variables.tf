@@ -1,0 +1,8 @@
+variable "name" {
+  type = string
+}
+
+variable "deletion_protection" {
+  type    = bool
+  default = false
+}

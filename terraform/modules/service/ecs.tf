@@ -1,0 +1,375 @@
+# ECR, the ECS cluster, and the web, worker, migrate and reminder tasks on Fargate in private
+# subnets. Secrets reach the containers from Secrets Manager at start, never as plain
+# environment values and never through Terraform state.
+
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  region = data.aws_region.current.region
+  image  = "${aws_ecr_repository.app.repository_url}:${var.image_tag}"
+  environment = [
+    for key, value in merge(var.app_environment, {
+      DJANGO_ALLOWED_HOSTS        = var.domain_name
+      DJANGO_CSRF_TRUSTED_ORIGINS = "https://${var.domain_name}"
+      JWT_ISSUER                  = "https://${var.domain_name}"
+      NUM_PROXIES                 = "1"
+      DB_HOST                     = var.db_address
+      DB_PORT                     = tostring(var.db_port)
+      DB_NAME                     = var.db_name
+      DB_PASSWORD_SECRET_ARN      = var.db_secret_arn
+      AWS_REGION                  = local.region
+      EMAIL_BACKEND               = "django_ses.SESBackend"
+      SMS_BACKEND                 = "booking.notifications.sms.SnsSmsBackend"
+      LOG_FORMAT                  = "json"
+    }) : { name = key, value = value }
+  ]
+  secrets = [
+    { name = "DJANGO_SECRET_KEY", valueFrom = aws_secretsmanager_secret.django_secret_key.arn },
+    { name = "JWT_PRIVATE_KEY", valueFrom = aws_secretsmanager_secret.jwt_private_key.arn },
+    { name = "DB_USER", valueFrom = "${var.db_secret_arn}:username::" },
+    { name = "DB_PASSWORD", valueFrom = "${var.db_secret_arn}:password::" },
+  ]
+  container_common = {
+    image                  = local.image
+    essential              = true
+    readonlyRootFilesystem = true
+    user                   = "10001:10001"
+    environment            = local.environment
+    secrets                = local.secrets
+    linuxParameters        = { initProcessEnabled = true }
+    mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+  }
+}
+
+resource "aws_ecr_repository" "app" {
+  name                 = var.name
+  image_tag_mutability = "IMMUTABLE"
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+  encryption_configuration {
+    encryption_type = "KMS"
+    kms_key         = var.logs_kms_key_arn
+  }
+}
+
+resource "aws_ecr_lifecycle_policy" "app" {
+  repository = aws_ecr_repository.app.name
+  policy = jsonencode({
+    rules = [{
+      rulePriority = 1
+      description  = "Keep the last 50 images"
+      selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 50 }
+      action       = { type = "expire" }
+    }]
+  })
+}
+
+# Created here, filled once by scripts/bootstrap-secrets.sh (values never pass Terraform).
+resource "aws_secretsmanager_secret" "django_secret_key" {
+  # checkov:skip=CKV2_AWS_57:Rotated by scripts/bootstrap-secrets.sh --rotate (a new key then a redeploy); a rotation Lambda would add more surface than it removes.
+  name_prefix = "${var.name}/django-secret-key-"
+  kms_key_id  = var.logs_kms_key_arn
+}
+
+resource "aws_secretsmanager_secret" "jwt_private_key" {
+  # checkov:skip=CKV2_AWS_57:Rotated by scripts/bootstrap-secrets.sh --rotate (a new key then a redeploy); a rotation Lambda would add more surface than it removes.
+  name_prefix = "${var.name}/jwt-private-key-"
+  kms_key_id  = var.logs_kms_key_arn
+}
+
+resource "aws_cloudwatch_log_group" "app" {
+  for_each          = toset(["web", "worker", "migrate", "reminders"])
+  name              = "/${var.name}/${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+}
+
+resource "aws_cloudwatch_log_group" "exec" {
+  name              = "/${var.name}/ecs-exec"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+}
+
+resource "aws_ecs_cluster" "this" {
+  name = var.name
+  setting {
+    name  = "containerInsights"
+    value = "enhanced"
+  }
+  configuration {
+    execute_command_configuration {
+      kms_key_id = var.logs_kms_key_arn
+      logging    = "OVERRIDE"
+      log_configuration {
+        cloud_watch_encryption_enabled = true
+        cloud_watch_log_group_name     = aws_cloudwatch_log_group.exec.name
+      }
+    }
+  }
+}
+
+resource "aws_security_group" "tasks" {
+  name        = "${var.name}-tasks"
+  description = "Application tasks: traffic from the load balancer only"
+  vpc_id      = var.vpc_id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "tasks_from_alb" {
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "From the load balancer"
+  referenced_security_group_id = aws_security_group.alb.id
+  ip_protocol                  = "tcp"
+  from_port                    = var.container_port
+  to_port                      = var.container_port
+}
+
+resource "aws_vpc_security_group_egress_rule" "tasks_https" {
+  security_group_id = aws_security_group.tasks.id
+  description       = "HTTPS to AWS APIs (ECR, Secrets Manager, SES, SNS, Cognito) via NAT"
+  cidr_ipv4         = "0.0.0.0/0"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+}
+
+resource "aws_vpc_security_group_egress_rule" "tasks_db" {
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "PostgreSQL"
+  referenced_security_group_id = var.db_security_group_id
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+}
+
+resource "aws_ecs_task_definition" "web" {
+  family                   = "${var.name}-web"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.web_cpu
+  memory                   = var.web_memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+  volume {
+    name = "tmp"
+  }
+  container_definitions = jsonencode([merge(local.container_common, {
+    name         = "web"
+    portMappings = [{ containerPort = var.container_port, protocol = "tcp" }]
+    environment  = concat(local.environment, [{ name = "WEB_CONCURRENCY", value = tostring(var.web_workers) }])
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.app["web"].name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = "web"
+      }
+    }
+  })])
+}
+
+resource "aws_ecs_task_definition" "worker" {
+  family                   = "${var.name}-worker"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = 256
+  memory                   = 512
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  volume {
+    name = "tmp"
+  }
+  container_definitions = jsonencode([merge(local.container_common, {
+    name    = "worker"
+    command = ["python", "manage.py", "db_worker", "--queue-name", "notifications"]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.app["worker"].name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = "worker"
+      }
+    }
+  })])
+}
+
+resource "aws_ecs_task_definition" "migrate" {
+  family                   = "${var.name}-migrate"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = 256
+  memory                   = 512
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  volume {
+    name = "tmp"
+  }
+  container_definitions = jsonencode([merge(local.container_common, {
+    name = "migrate"
+    # No statement timeout: a migration may build an index on a large table.
+    environment = concat(local.environment, [{ name = "DB_STATEMENT_TIMEOUT_MS", value = "0" }])
+    command     = ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable"]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.app["migrate"].name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = "migrate"
+      }
+    }
+  })])
+}
+
+resource "aws_ecs_task_definition" "reminders" {
+  family                   = "${var.name}-reminders"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = 256
+  memory                   = 512
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  volume {
+    name = "tmp"
+  }
+  container_definitions = jsonencode([merge(local.container_common, {
+    name    = "reminders"
+    command = ["python", "manage.py", "send_reminders"]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.app["reminders"].name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = "reminders"
+      }
+    }
+  })])
+}
+
+resource "aws_ecs_service" "web" {
+  name                   = "${var.name}-web"
+  cluster                = aws_ecs_cluster.this.id
+  task_definition        = aws_ecs_task_definition.web.arn
+  desired_count          = var.web_min_tasks
+  launch_type            = "FARGATE"
+  enable_execute_command = var.enable_ecs_exec
+  propagate_tags         = "SERVICE"
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.tasks.id]
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.web.arn
+    container_name   = "web"
+    container_port   = var.container_port
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  health_check_grace_period_seconds  = 30
+
+  lifecycle {
+    # The deploy script moves the service to new task definitions; Terraform keeps the rest.
+    ignore_changes = [task_definition, desired_count]
+  }
+  depends_on = [aws_lb_listener.https]
+}
+
+resource "aws_ecs_service" "worker" {
+  name                   = "${var.name}-worker"
+  cluster                = aws_ecs_cluster.this.id
+  task_definition        = aws_ecs_task_definition.worker.arn
+  desired_count          = 1
+  launch_type            = "FARGATE"
+  enable_execute_command = var.enable_ecs_exec
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.tasks.id]
+    assign_public_ip = false
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  lifecycle {
+    ignore_changes = [task_definition]
+  }
+}
+
+resource "aws_appautoscaling_target" "web" {
+  service_namespace  = "ecs"
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.web.name}"
+  scalable_dimension = "ecs:service:DesiredCount"
+  min_capacity       = var.web_min_tasks
+  max_capacity       = var.web_max_tasks
+}
+
+resource "aws_appautoscaling_policy" "web_cpu" {
+  name               = "${var.name}-web-cpu"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.web.service_namespace
+  resource_id        = aws_appautoscaling_target.web.resource_id
+  scalable_dimension = aws_appautoscaling_target.web.scalable_dimension
+  target_tracking_scaling_policy_configuration {
+    target_value = 60
+    predefined_metric_specification {
+      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+    }
+  }
+}
+
+resource "aws_appautoscaling_policy" "web_requests" {
+  name               = "${var.name}-web-requests"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.web.service_namespace
+  resource_id        = aws_appautoscaling_target.web.resource_id
+  scalable_dimension = aws_appautoscaling_target.web.scalable_dimension
+  target_tracking_scaling_policy_configuration {
+    target_value = var.requests_per_task_target
+    predefined_metric_specification {
+      predefined_metric_type = "ALBRequestCountPerTarget"
+      resource_label         = "${aws_lb.this.arn_suffix}/${aws_lb_target_group.web.arn_suffix}"
+    }
+  }
+}
+
+# send_reminders every five minutes, as a one-off task.
+resource "aws_scheduler_schedule" "reminders" {
+  name                         = "${var.name}-send-reminders"
+  schedule_expression          = "rate(5 minutes)"
+  schedule_expression_timezone = "Europe/London"
+  kms_key_arn                  = var.logs_kms_key_arn
+  flexible_time_window {
+    mode = "OFF"
+  }
+  target {
+    arn      = aws_ecs_cluster.this.arn
+    role_arn = aws_iam_role.scheduler.arn
+    ecs_parameters {
+      task_definition_arn = aws_ecs_task_definition.reminders.arn
+      launch_type         = "FARGATE"
+      network_configuration {
+        subnets          = var.private_subnet_ids
+        security_groups  = [aws_security_group.tasks.id]
+        assign_public_ip = false
+      }
+    }
+    retry_policy {
+      maximum_retry_attempts = 0
+    }
+  }
+}

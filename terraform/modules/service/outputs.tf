@@ -1,0 +1,51 @@
+output "api_url" {
+  value = "https://${var.domain_name}"
+}
+
+output "alb_dns_name" {
+  value = aws_lb.this.dns_name
+}
+
+output "alb_arn_suffix" {
+  value = aws_lb.this.arn_suffix
+}
+
+output "ecr_repository_url" {
+  value = aws_ecr_repository.app.repository_url
+}
+
+output "cluster_name" {
+  value = aws_ecs_cluster.this.name
+}
+
+output "web_service_name" {
+  value = aws_ecs_service.web.name
+}
+
+output "worker_service_name" {
+  value = aws_ecs_service.worker.name
+}
+
+output "tasks_security_group_id" {
+  value = aws_security_group.tasks.id
+}
+
+output "private_subnet_ids" {
+  value = var.private_subnet_ids
+}
+
+output "task_families" {
+  value = {
+    web       = aws_ecs_task_definition.web.family
+    worker    = aws_ecs_task_definition.worker.family
+    migrate   = aws_ecs_task_definition.migrate.family
+    reminders = aws_ecs_task_definition.reminders.family
+  }
+}
+
+output "secret_arns" {
+  value = {
+    django_secret_key = aws_secretsmanager_secret.django_secret_key.arn
+    jwt_private_key   = aws_secretsmanager_secret.jwt_private_key.arn
+  }
+}

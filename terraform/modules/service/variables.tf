@@ -1,0 +1,144 @@
+variable "name" {
+  type = string
+}
+
+variable "vpc_id" {
+  type = string
+}
+
+variable "public_subnet_ids" {
+  type = list(string)
+}
+
+variable "private_subnet_ids" {
+  type = list(string)
+}
+
+variable "domain_name" {
+  description = "The API's public host name, e.g. api.dev.gp-booking.example.nhs.uk"
+  type        = string
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate for domain_name, in this region"
+  type        = string
+}
+
+variable "image_tag" {
+  description = "Image tag to run (the git commit; set by the deploy script)"
+  type        = string
+  default     = "bootstrap"
+}
+
+variable "container_port" {
+  type    = number
+  default = 8000
+}
+
+variable "health_check_path" {
+  description = "Must equal the app's liveness probe"
+  type        = string
+  default     = "/healthz"
+}
+
+variable "web_cpu" {
+  type    = number
+  default = 512
+}
+
+variable "web_memory" {
+  type    = number
+  default = 1024
+}
+
+variable "web_workers" {
+  description = "gunicorn workers per task"
+  type        = number
+  default     = 3
+}
+
+variable "web_min_tasks" {
+  type    = number
+  default = 2
+}
+
+variable "web_max_tasks" {
+  type    = number
+  default = 6
+}
+
+variable "requests_per_task_target" {
+  type    = number
+  default = 500
+}
+
+variable "enable_ecs_exec" {
+  description = "Allow `aws ecs execute-command` into tasks (break-glass debugging)"
+  type        = bool
+  default     = false
+}
+
+variable "enable_waf" {
+  type    = bool
+  default = true
+}
+
+variable "waf_rate_limit" {
+  description = "Requests per 5 minutes per IP before WAF blocks"
+  type        = number
+  default     = 2000
+}
+
+variable "deletion_protection" {
+  type    = bool
+  default = false
+}
+
+variable "log_retention_days" {
+  type    = number
+  default = 365
+}
+
+variable "logs_kms_key_arn" {
+  type = string
+}
+
+variable "db_address" {
+  type = string
+}
+
+variable "db_port" {
+  type = number
+}
+
+variable "db_name" {
+  type = string
+}
+
+variable "db_secret_arn" {
+  description = "RDS-managed secret with the database username and password"
+  type        = string
+}
+
+variable "db_kms_key_arn" {
+  type = string
+}
+
+variable "db_security_group_id" {
+  type = string
+}
+
+variable "cognito_user_pool_arn" {
+  type = string
+}
+
+variable "from_email_address" {
+  description = "The verified SES address patient emails come from"
+  type        = string
+}
+
+variable "app_environment" {
+  description = "Further non-secret settings for the app (see the README's configuration table)"
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,51 @@
+output "api_url" {
+  value = module.service.api_url
+}
+
+output "alb_dns_name" {
+  value = module.service.alb_dns_name
+}
+
+output "user_pool_id" {
+  value = module.auth.user_pool_id
+}
+
+output "user_pool_client_id" {
+  value = module.auth.client_id
+}
+
+output "ecr_repository_url" {
+  value = module.service.ecr_repository_url
+}
+
+output "cluster_name" {
+  value = module.service.cluster_name
+}
+
+output "web_service_name" {
+  value = module.service.web_service_name
+}
+
+output "worker_service_name" {
+  value = module.service.worker_service_name
+}
+
+output "task_families" {
+  value = module.service.task_families
+}
+
+output "private_subnet_ids" {
+  value = module.service.private_subnet_ids
+}
+
+output "tasks_security_group_id" {
+  value = module.service.tasks_security_group_id
+}
+
+output "secret_arns" {
+  value = module.service.secret_arns
+}
+
+output "alerts_topic_arn" {
+  value = module.monitoring.alerts_topic_arn
+}

@@ -1,0 +1,81 @@
+variable "name" {
+  description = "Prefix for every resource, e.g. gp-booking-dev"
+  type        = string
+}
+
+variable "region" {
+  type = string
+}
+
+variable "production" {
+  description = "Multi-AZ database, deletion protection everywhere, longer backups"
+  type        = bool
+}
+
+variable "domain_name" {
+  type = string
+}
+
+variable "certificate_arn" {
+  type = string
+}
+
+variable "from_email_address" {
+  type = string
+}
+
+variable "alert_email" {
+  type    = string
+  default = ""
+}
+
+variable "image_tag" {
+  type    = string
+  default = "bootstrap"
+}
+
+variable "vpc_cidr" {
+  type    = string
+  default = "10.20.0.0/16"
+}
+
+variable "az_count" {
+  type    = number
+  default = 2
+}
+
+variable "nat_per_az" {
+  type = bool
+}
+
+variable "db_instance_class" {
+  type = string
+}
+
+variable "db_storage_gb" {
+  type    = number
+  default = 20
+}
+
+variable "web_min_tasks" {
+  type = number
+}
+
+variable "web_max_tasks" {
+  type = number
+}
+
+variable "enable_ecs_exec" {
+  type    = bool
+  default = false
+}
+
+variable "enable_waf" {
+  type    = bool
+  default = true
+}
+
+variable "cors_allowed_origins" {
+  type    = list(string)
+  default = []
+}
