@@ -5,13 +5,21 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint fmt check migrate seed
+ENV ?= dev
+TF_DIR = terraform/environments/$(ENV)
+
+.PHONY: help install run test lint fmt check migrate seed bench deploy prod-deploy info logs destroy env-file
 
 help:
 	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT) (SQLite)"
 	@echo "make test   - the test suite (DATABASE_URL=postgres://... runs it on PostgreSQL)"
 	@echo "make lint   - ruff check and format check"
 	@echo "make fmt    - format and autofix"
+	@echo "make deploy ENV=dev|staging - build, push, migrate, roll out, smoke test"
+	@echo "make prod-deploy            - the same for prod, after a typed confirmation"
+	@echo "make info ENV=...           - the environment's outputs (API URL, Cognito ids...)"
+	@echo "make logs ENV=...           - follow the web service's logs"
+	@echo "make destroy ENV=...        - tear the environment down, after a typed confirmation"
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -42,3 +50,26 @@ lint: install
 fmt: install
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
+
+deploy:
+	@[ "$(ENV)" != "prod" ] || { echo "Use 'make prod-deploy' for prod."; exit 2; }
+	scripts/deploy.sh $(ENV)
+
+prod-deploy:
+	@read -r -p "Deploy $$(git rev-parse --short=12 HEAD) to PROD? Type 'deploy prod': " answer; \
+	  [ "$$answer" = "deploy prod" ] || { echo "Not confirmed."; exit 1; }
+	scripts/deploy.sh prod
+
+info:
+	terraform -chdir=$(TF_DIR) output
+
+env-file:
+	scripts/write-env.sh $(ENV)
+
+logs:
+	aws logs tail /gp-booking-$(ENV)/web --follow --format short
+
+destroy:
+	@read -r -p "This deletes the $(ENV) environment and its data. Type '$(ENV)' to confirm: " answer; \
+	  [ "$$answer" = "$(ENV)" ] || { echo "Not confirmed."; exit 1; }
+	terraform -chdir=$(TF_DIR) destroy -var-file=$(ENV).tfvars
