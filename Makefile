@@ -15,6 +15,7 @@ help:
 	@echo "make test   - the test suite (DATABASE_URL=postgres://... runs it on PostgreSQL)"
 	@echo "make lint   - ruff check and format check"
 	@echo "make fmt    - format and autofix"
+	@echo "make bench  - benchmark on PostgreSQL with in-run baselines (BENCH_ARGS=--scale 1000000)"
 	@echo "make deploy ENV=dev|staging - build, push, migrate, roll out, smoke test"
 	@echo "make prod-deploy            - the same for prod, after a typed confirmation"
 	@echo "make info ENV=...           - the environment's outputs (API URL, Cognito ids...)"
@@ -50,6 +51,10 @@ lint: install
 fmt: install
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
+
+bench: install
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(RUN) python bench/run.py $(BENCH_ARGS)
 
 deploy:
 	@[ "$(ENV)" != "prod" ] || { echo "Use 'make prod-deploy' for prod."; exit 2; }
