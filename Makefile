@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 ENV ?= dev
 TF_DIR = terraform/environments/$(ENV)
 
-.PHONY: help install run test lint fmt check migrate seed bench deploy prod-deploy info logs destroy env-file
+.PHONY: help install run test lint fmt check migrate seed audit bench deploy prod-deploy info logs destroy env-file
 
 help:
 	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT) (SQLite)"
@@ -51,6 +51,10 @@ lint: install
 fmt: install
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
+
+audit: install
+	$(UV) export --frozen --no-dev --no-hashes --format requirements-txt --output-file .tools/requirements-audit.txt
+	$(RUN) pip-audit --disable-pip --no-deps -r .tools/requirements-audit.txt
 
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
