@@ -53,6 +53,7 @@ fmt: install
 	$(RUN) ruff check --fix .
 
 audit: install
+	mkdir -p .tools
 	$(UV) export --frozen --no-dev --no-hashes --format requirements-txt --output-file .tools/requirements-audit.txt
 	$(RUN) pip-audit --disable-pip --no-deps -r .tools/requirements-audit.txt
 

@@ -224,7 +224,7 @@ def set_up_database(args: argparse.Namespace, env: dict) -> dict:
     sh(PYTHON, "manage.py", "migrate", "--noinput", env={**env, "DB_STATEMENT_TIMEOUT_MS": "0"})
     sh(PYTHON, "manage.py", "createcachetable", env=env)
     # 180 slots per clinician a week; days ahead plus two weeks of history.
-    practices, days, past = 50, 21, 14
+    practices, days, past = 50, 28, 14
     per_practice = max(1, round(args.scale / (practices * 180 * (days + past) / 7)))
     sizes = [
         "--practices",
