@@ -105,11 +105,17 @@ def main() -> None:
         "appointments": fixtures["appointment_count"],
     }
     print(f"Data: {fixtures['slot_count']:,} slots, {fixtures['appointment_count']:,} appointments")
-    bookings_file = fixtures_path.parent / "bookings.txt"
     # pgbench gets slots of its own: the booking scenario leaves its slots booked.
     reserved = min(1500, len(fixtures["bookings"]) // 3)
     for_wrk, for_pgbench = fixtures["bookings"][:-reserved], fixtures["bookings"][-reserved:]
-    bookings_file.write_text("\n".join(f"{t} {s}" for t, s in for_wrk) + "\n")
+    # Each run books its own slots: a slot booked in run 1 would only give 409s in run 2.
+    per_run = len(for_wrk) // args.runs
+    booking_files = []
+    for run in range(args.runs):
+        path = fixtures_path.parent / f"bookings-{run}.txt"
+        chunk = for_wrk[run * per_run : (run + 1) * per_run]
+        path.write_text("\n".join(f"{t} {s}" for t, s in chunk) + "\n")
+        booking_files.append(path)
     prepare_pgbench(args, for_pgbench)
 
     port = free_port()
@@ -166,7 +172,7 @@ def main() -> None:
                     f"{base}/api/v1/appointments",
                     {
                         **env,
-                        "BENCH_BOOKINGS": str(bookings_file),
+                        "BENCH_BOOKINGS": str(booking_files[run - 1]),
                         "BENCH_LUA_DIR": str(ROOT / "bench" / "wrk"),
                         "BENCH_THREADS": str(args.threads),
                     },
