@@ -6,6 +6,7 @@ Run by bench/run.py with the same settings as the server, so the tokens verify t
 import datetime as dt
 import json
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,7 +16,6 @@ from django.contrib.auth.hashers import make_password
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 django.setup()
 
-from django.db.models import Exists, OuterRef  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import PatientProfile, User  # noqa: E402
@@ -25,6 +25,9 @@ from booking.seed import DEMO_DOMAIN, DEMO_LOGINS  # noqa: E402
 from practices.models import Practice, Slot  # noqa: E402
 
 BOOKINGS_WANTED = 9_000
+BOOKERS_PER_PRACTICE = 60
+# Makes this run's patients new even when the database is reused (--reuse).
+RUN = str(int(time.time()))
 HOT_ROUNDS, HOT_CONCURRENCY = 20, 50
 
 
@@ -36,23 +39,11 @@ def main(out: Path) -> None:
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
 
-    busy = Appointment.objects.filter(HOLDS_SLOT, patient=OuterRef("pk"), end__gt=now)
-    idle = (
-        User.objects.filter(role="patient", patient_profile__registered_practice__isnull=False)
-        .exclude(email=DEMO_LOGINS["patient"])
-        .annotate(busy=Exists(busy))
-        .filter(busy=False)
-        .values_list("pk", "patient_profile__registered_practice_id")
-    )
-    idle_by_practice: dict[int, list] = defaultdict(list)
-    for pk, practice_id in idle:
-        idle_by_practice[practice_id].append(pk)
-
     # The hot-slot rounds: each round a different practice and fifty patients of its own,
     # made here so that none already holds an appointment (which would change the answer).
     hot = []
     for round_index, practice in enumerate(practices[1 : 1 + HOT_ROUNDS]):
-        patients = _hot_patients(practice, round_index)
+        patients = _fresh_patients(practice, HOT_CONCURRENCY, f"hot{round_index}")
         slot = (
             Slot.objects.free()
             .filter(practice=practice, online_bookable=True, start__gt=now + dt.timedelta(hours=3))
@@ -66,9 +57,7 @@ def main(out: Path) -> None:
     bookings = []
     window = (now + dt.timedelta(hours=3), now + dt.timedelta(days=27))
     for practice in practices:
-        patients = idle_by_practice[practice.pk]
-        if not patients:
-            continue
+        patients = _fresh_patients(practice, BOOKERS_PER_PRACTICE, "book")
         slots = list(
             Slot.objects.free()
             .filter(practice=practice, online_bookable=True, start__range=window)
@@ -110,8 +99,9 @@ def main(out: Path) -> None:
     )
 
 
-def _hot_patients(practice: Practice, round_index: int) -> list:
-    emails = [f"hot{round_index:02d}.{n:02d}@{DEMO_DOMAIN}" for n in range(HOT_CONCURRENCY)]
+def _fresh_patients(practice: Practice, count: int, tag: str) -> list:
+    """Patients made for this run, registered at ``practice``, holding no appointment."""
+    emails = [f"bench.{RUN}.{tag}.{n}@{DEMO_DOMAIN}" for n in range(count)]
     User.objects.bulk_create(
         [User(email=e, role="patient", password=make_password(None)) for e in emails],
         ignore_conflicts=True,
