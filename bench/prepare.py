@@ -57,7 +57,7 @@ def main(out: Path) -> None:
     bookings = []
     window = (now + dt.timedelta(hours=3), now + dt.timedelta(days=27))
     for practice in practices:
-        patients = _fresh_patients(practice, BOOKERS_PER_PRACTICE, "book")
+        patients = _fresh_patients(practice, BOOKERS_PER_PRACTICE, f"book-{practice.ods_code}")
         slots = list(
             Slot.objects.free()
             .filter(practice=practice, online_bookable=True, start__range=window)
