@@ -374,6 +374,19 @@ def _patient_cutoff_passed(*, actor: Actor, appointment: Appointment, now: dt.da
     return now > cutoff
 
 
+def _check_still_changeable(
+    *, actor: Actor, appointment: Appointment, now: dt.datetime, target: str
+) -> None:
+    """Only a booked appointment moves or is cancelled; patients only until the cut-off."""
+    if appointment.status != AppointmentStatus.BOOKED:
+        current = appointment.get_status_display().lower()
+        raise RuleViolation(
+            INVALID_TRANSITION.format(current=current, target=target), code="invalid_transition"
+        )
+    if _patient_cutoff_passed(actor=actor, appointment=appointment, now=now):
+        raise RuleViolation(TOO_LATE_TO_CANCEL, code="too_late_to_cancel")
+
+
 def reschedule_appointment(
     *,
     actor: Actor,
@@ -389,15 +402,9 @@ def reschedule_appointment(
             appointment = _lock_appointment(
                 actor=actor, appointment_id=appointment_id, expected_version=expected_version
             )
-            if appointment.status != AppointmentStatus.BOOKED:
-                raise RuleViolation(
-                    INVALID_TRANSITION.format(
-                        current=appointment.get_status_display().lower(), target="rescheduled"
-                    ),
-                    code="invalid_transition",
-                )
-            if _patient_cutoff_passed(actor=actor, appointment=appointment, now=now):
-                raise RuleViolation(TOO_LATE_TO_CANCEL, code="too_late_to_cancel")
+            _check_still_changeable(
+                actor=actor, appointment=appointment, now=now, target="rescheduled"
+            )
             if appointment.slot_id == new_slot_id:
                 raise RuleViolation(SAME_SLOT, code="same_slot")
             # Lock both slots in id order, so two reschedules swapping slots cannot deadlock.
@@ -467,15 +474,7 @@ def cancel_appointment(
     appointment = _lock_appointment(
         actor=actor, appointment_id=appointment_id, expected_version=expected_version
     )
-    if appointment.status != AppointmentStatus.BOOKED:
-        raise RuleViolation(
-            INVALID_TRANSITION.format(
-                current=appointment.get_status_display().lower(), target="cancelled"
-            ),
-            code="invalid_transition",
-        )
-    if _patient_cutoff_passed(actor=actor, appointment=appointment, now=now):
-        raise RuleViolation(TOO_LATE_TO_CANCEL, code="too_late_to_cancel")
+    _check_still_changeable(actor=actor, appointment=appointment, now=now, target="cancelled")
     _lock_slot(appointment.slot_id)
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancellation_reason = reason

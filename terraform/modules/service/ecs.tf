@@ -173,33 +173,29 @@ resource "aws_ecs_task_definition" "web" {
   })])
 }
 
-resource "aws_ecs_task_definition" "worker" {
-  family                   = "${var.name}-worker"
-  requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = 256
-  memory                   = 512
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
-  volume {
-    name = "tmp"
-  }
-  container_definitions = jsonencode([merge(local.container_common, {
-    name    = "worker"
-    command = ["python", "manage.py", "db_worker", "--queue-name", "notifications"]
-    logConfiguration = {
-      logDriver = "awslogs"
-      options = {
-        awslogs-group         = aws_cloudwatch_log_group.app["worker"].name
-        awslogs-region        = local.region
-        awslogs-stream-prefix = "worker"
-      }
+# The tasks that are not behind the load balancer: the notification worker (a service), the
+# one-off migration (run by the deploy script) and send_reminders (run by the scheduler).
+locals {
+  background_tasks = {
+    worker = {
+      command     = ["python", "manage.py", "db_worker", "--queue-name", "notifications"]
+      environment = []
     }
-  })])
+    migrate = {
+      command = ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable"]
+      # No statement timeout: a migration may build an index on a large table.
+      environment = [{ name = "DB_STATEMENT_TIMEOUT_MS", value = "0" }]
+    }
+    reminders = {
+      command     = ["python", "manage.py", "send_reminders"]
+      environment = []
+    }
+  }
 }
 
-resource "aws_ecs_task_definition" "migrate" {
-  family                   = "${var.name}-migrate"
+resource "aws_ecs_task_definition" "background" {
+  for_each                 = local.background_tasks
+  family                   = "${var.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = 256
@@ -210,41 +206,15 @@ resource "aws_ecs_task_definition" "migrate" {
     name = "tmp"
   }
   container_definitions = jsonencode([merge(local.container_common, {
-    name = "migrate"
-    # No statement timeout: a migration may build an index on a large table.
-    environment = concat(local.environment, [{ name = "DB_STATEMENT_TIMEOUT_MS", value = "0" }])
-    command     = ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable"]
+    name        = each.key
+    command     = each.value.command
+    environment = concat(local.environment, each.value.environment)
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.app["migrate"].name
+        awslogs-group         = aws_cloudwatch_log_group.app[each.key].name
         awslogs-region        = local.region
-        awslogs-stream-prefix = "migrate"
-      }
-    }
-  })])
-}
-
-resource "aws_ecs_task_definition" "reminders" {
-  family                   = "${var.name}-reminders"
-  requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = 256
-  memory                   = 512
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
-  volume {
-    name = "tmp"
-  }
-  container_definitions = jsonencode([merge(local.container_common, {
-    name    = "reminders"
-    command = ["python", "manage.py", "send_reminders"]
-    logConfiguration = {
-      logDriver = "awslogs"
-      options = {
-        awslogs-group         = aws_cloudwatch_log_group.app["reminders"].name
-        awslogs-region        = local.region
-        awslogs-stream-prefix = "reminders"
+        awslogs-stream-prefix = each.key
       }
     }
   })])
@@ -289,7 +259,7 @@ resource "aws_ecs_service" "web" {
 resource "aws_ecs_service" "worker" {
   name                   = "${var.name}-worker"
   cluster                = aws_ecs_cluster.this.id
-  task_definition        = aws_ecs_task_definition.worker.arn
+  task_definition        = aws_ecs_task_definition.background["worker"].arn
   desired_count          = 1
   launch_type            = "FARGATE"
   enable_execute_command = var.enable_ecs_exec
@@ -360,7 +330,7 @@ resource "aws_scheduler_schedule" "reminders" {
     arn      = aws_ecs_cluster.this.arn
     role_arn = aws_iam_role.scheduler.arn
     ecs_parameters {
-      task_definition_arn = aws_ecs_task_definition.reminders.arn
+      task_definition_arn = aws_ecs_task_definition.background["reminders"].arn
       launch_type         = "FARGATE"
       network_configuration {
         subnets          = var.private_subnet_ids

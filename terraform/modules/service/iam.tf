@@ -141,7 +141,7 @@ resource "aws_iam_role" "scheduler" {
 data "aws_iam_policy_document" "scheduler" {
   statement {
     actions   = ["ecs:RunTask"]
-    resources = ["${trimsuffix(aws_ecs_task_definition.reminders.arn_without_revision, ":")}:*"]
+    resources = ["${trimsuffix(aws_ecs_task_definition.background["reminders"].arn_without_revision, ":")}:*"]
   }
   statement {
     actions   = ["iam:PassRole"]

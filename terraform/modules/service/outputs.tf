@@ -37,9 +37,9 @@ output "private_subnet_ids" {
 output "task_families" {
   value = {
     web       = aws_ecs_task_definition.web.family
-    worker    = aws_ecs_task_definition.worker.family
-    migrate   = aws_ecs_task_definition.migrate.family
-    reminders = aws_ecs_task_definition.reminders.family
+    worker    = aws_ecs_task_definition.background["worker"].family
+    migrate   = aws_ecs_task_definition.background["migrate"].family
+    reminders = aws_ecs_task_definition.background["reminders"].family
   }
 }
 
