@@ -27,6 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "bench"
 PYTHON = sys.executable
+# Seeded clinicians average about 130 slots a week (GPs 10 minutes, nurses and healthcare
+# assistants 15, pharmacists and physiotherapists 20; mornings and afternoons on weekdays).
+SLOTS_PER_CLINICIAN_WEEK = 130
 
 # (ratio name, numerator scenario, denominator, target): printed beside the figures.
 TARGETS = [
@@ -229,9 +232,10 @@ def set_up_database(args: argparse.Namespace, env: dict) -> dict:
     )
     sh(PYTHON, "manage.py", "migrate", "--noinput", env={**env, "DB_STATEMENT_TIMEOUT_MS": "0"})
     sh(PYTHON, "manage.py", "createcachetable", env=env)
-    # 180 slots per clinician a week; days ahead plus two weeks of history.
+    # Days ahead plus two weeks of history.
     practices, days, past = 50, 28, 14
-    per_practice = max(1, round(args.scale / (practices * 180 * (days + past) / 7)))
+    weeks = -(-(days + past) // 7)
+    per_practice = max(1, round(args.scale / (practices * SLOTS_PER_CLINICIAN_WEEK * weeks)))
     sizes = [
         "--practices",
         str(practices),
