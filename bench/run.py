@@ -48,6 +48,16 @@ def sh(
     )
 
 
+def psql(database: str, *arguments: str, stdin: str | None = None) -> None:
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-q", *arguments],
+        input=stdin,
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -218,13 +228,8 @@ def _fortnight(fixtures: dict) -> str:
 
 def set_up_database(args: argparse.Namespace, env: dict) -> dict:
     print(f"Creating database {args.database} ...")
-    sh(
-        "psql",
-        "-h",
-        "127.0.0.1",
-        "-U",
+    psql(
         "postgres",
-        "-q",
         "-c",
         f"DROP DATABASE IF EXISTS {args.database}",
         "-c",
@@ -260,54 +265,19 @@ def set_up_database(args: argparse.Namespace, env: dict) -> dict:
     peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     print(result.stdout.splitlines()[-6] if result.stdout else "")
     print(f"Seeded in {seconds:.1f}s, peak memory {peak_mb:.0f} MB")
-    sh(
-        "psql",
-        "-h",
-        "127.0.0.1",
-        "-U",
-        "postgres",
-        "-d",
-        args.database,
-        "-q",
-        "-c",
-        "VACUUM ANALYZE",
-    )
+    psql(args.database, "-c", "VACUUM ANALYZE")
     return {"seconds": seconds, "peak_memory_mb": peak_mb, "sizes": sizes}
 
 
 def prepare_pgbench(args: argparse.Namespace, bookings: list) -> None:
     # The slots and patients the booking scenario uses, numbered for pgbench's random pick.
     rows = "\n".join(f"{n}\t{slot}\t{_sub(token)}" for n, (token, slot) in enumerate(bookings, 1))
-    sh(
-        "psql",
-        "-h",
-        "127.0.0.1",
-        "-U",
-        "postgres",
-        "-d",
+    psql(
         args.database,
-        "-q",
         "-c",
         "DROP TABLE IF EXISTS bench_slot; CREATE TABLE bench_slot (n int PRIMARY KEY, slot_id uuid, patient_id uuid)",
     )
-    subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            args.database,
-            "-q",
-            "-c",
-            r"\copy bench_slot FROM STDIN",
-        ],
-        input=rows + "\n",
-        text=True,
-        check=True,
-        capture_output=True,
-    )
+    psql(args.database, "-c", r"\copy bench_slot FROM STDIN", stdin=rows + "\n")
     args.pgbench_slots = len(bookings)
 
 

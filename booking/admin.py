@@ -100,6 +100,18 @@ def _patient_label(user: User) -> str:
     return f"{user.family_name}, {user.given_name} ({nhs})"
 
 
+class NhsNumberSearch:
+    """Admin search that also finds NHS numbers typed with spaces ("943 476 5919")."""
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> Any:
+        digits = normalise_nhs_number(search_term)
+        if digits.isdigit() and len(digits) == 10:
+            search_term = digits
+        return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+
+
 class HistoryInline(admin.TabularInline):
     model = AppointmentHistory
     extra = 0
@@ -131,7 +143,7 @@ class NotificationInline(admin.TabularInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(PracticeScopedAdmin):
+class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
     list_display = (
         "local_start",
         "reference",
@@ -212,15 +224,6 @@ class AppointmentAdmin(PracticeScopedAdmin):
         if not request.user.has_perm("booking.add_appointment"):
             actions.pop("cancel_selected", None)
         return actions
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Appointment], search_term: str
-    ) -> Any:
-        # People type NHS numbers with spaces ("943 476 5919").
-        digits = normalise_nhs_number(search_term)
-        if digits.isdigit() and len(digits) == 10:
-            search_term = digits
-        return super().get_search_results(request, queryset, search_term)
 
     # Audit -----------------------------------------------------------------------------
 
@@ -437,7 +440,7 @@ class PatientProxy(User):
 
 
 @admin.register(PatientProxy)
-class PatientAdmin(PracticeScopedAdmin):
+class PatientAdmin(NhsNumberSearch, PracticeScopedAdmin):
     """Patients registered at the staff member's practices: profile and appointment history."""
 
     practice_path = "patient_profile__registered_practice"
@@ -520,11 +523,3 @@ class PatientAdmin(PracticeScopedAdmin):
             allowed=patient is not None,
         )
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> Any:
-        digits = normalise_nhs_number(search_term)
-        if digits.isdigit() and len(digits) == 10:
-            search_term = digits
-        return super().get_search_results(request, queryset, search_term)
