@@ -4,11 +4,12 @@ PORT ?= 8000
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
+FUZZ_ARGS ?=
 
 ENV ?= dev
 TF_DIR = terraform/environments/$(ENV)
 
-.PHONY: help install run test lint fmt check migrate seed audit bench deploy prod-deploy info logs destroy env-file
+.PHONY: help install run test lint fmt check migrate seed audit bench fuzz deploy prod-deploy info logs destroy env-file
 
 help:
 	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT) (SQLite)"
@@ -16,6 +17,7 @@ help:
 	@echo "make lint   - ruff check and format check"
 	@echo "make fmt    - format and autofix"
 	@echo "make bench  - benchmark on PostgreSQL with in-run baselines (BENCH_ARGS=--scale 1000000)"
+	@echo "make fuzz   - Schemathesis against a live server, as patient and staff (FUZZ_ARGS=--max-examples 50)"
 	@echo "make deploy ENV=dev|staging - build, push, migrate, roll out, smoke test"
 	@echo "make prod-deploy            - the same for prod, after a typed confirmation"
 	@echo "make info ENV=...           - the environment's outputs (API URL, Cognito ids...)"
@@ -56,6 +58,9 @@ audit: install
 	mkdir -p .tools
 	$(UV) export --frozen --no-dev --no-hashes --format requirements-txt --output-file .tools/requirements-audit.txt
 	$(RUN) pip-audit --disable-pip --no-deps -r .tools/requirements-audit.txt
+
+fuzz: install
+	$(RUN) python scripts/fuzz.py $(FUZZ_ARGS)
 
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }

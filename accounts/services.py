@@ -14,7 +14,13 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from config.exceptions import InvalidInput, NotAuthenticated, TooManyRequests
+from config.exceptions import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    RuleViolation,
+    TooManyRequests,
+)
 
 from .models import LoginLockout, PatientProfile, Role, User, normalise_email
 from .tokens import RefreshToken, TokenSet, issue_tokens
@@ -50,8 +56,10 @@ USER_FIELDS = ("given_name", "family_name")
 
 def _check_date_of_birth(value: dt.date | None) -> None:
     if value is not None and value > timezone.localdate():
-        raise InvalidInput(
-            DATE_OF_BIRTH_IN_FUTURE, errors={"date_of_birth": [DATE_OF_BIRTH_IN_FUTURE]}
+        raise RuleViolation(
+            DATE_OF_BIRTH_IN_FUTURE,
+            code="date_of_birth_in_future",
+            errors={"date_of_birth": [DATE_OF_BIRTH_IN_FUTURE]},
         )
 
 
@@ -59,8 +67,10 @@ def _check_password(password: str, *, user: User) -> None:
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
-        raise InvalidInput(
-            "The password is not strong enough.", errors={"password": exc.messages}
+        raise RuleViolation(
+            "The password is not strong enough.",
+            code="weak_password",
+            errors={"password": exc.messages},
         ) from exc
 
 
@@ -83,7 +93,9 @@ def register_patient(
     profile = dict(profile or {})
     _check_date_of_birth(profile.get("date_of_birth"))
     if profile.get("notify_by_sms") and not profile.get("phone"):
-        raise InvalidInput(SMS_NEEDS_PHONE, errors={"notify_by_sms": [SMS_NEEDS_PHONE]})
+        raise RuleViolation(
+            SMS_NEEDS_PHONE, code="sms_needs_phone", errors={"notify_by_sms": [SMS_NEEDS_PHONE]}
+        )
 
     user = User(email=email, role=Role.PATIENT, given_name=given_name, family_name=family_name)
     _check_password(password, user=user)
@@ -106,13 +118,13 @@ def _raise_if_taken(
     *, email: str | None = None, nhs_number: str | None = None, exclude: User | None = None
 ) -> None:
     if email and User.objects.filter(email=email).exclude(pk=getattr(exclude, "pk", None)).exists():
-        raise InvalidInput(EMAIL_TAKEN, code="email_taken", errors={"email": [EMAIL_TAKEN]})
+        raise Conflict(EMAIL_TAKEN, code="email_taken", errors={"email": [EMAIL_TAKEN]})
     if nhs_number and (
         PatientProfile.objects.filter(nhs_number=nhs_number)
         .exclude(user_id=getattr(exclude, "pk", None))
         .exists()
     ):
-        raise InvalidInput(
+        raise Conflict(
             NHS_NUMBER_TAKEN, code="nhs_number_taken", errors={"nhs_number": [NHS_NUMBER_TAKEN]}
         )
 
@@ -131,14 +143,18 @@ def update_profile(*, user: User, changes: Mapping[str, Any]) -> User:
 
     if profile_changes:
         if not user.is_patient:
-            raise InvalidInput(NOT_A_PATIENT, errors={k: [NOT_A_PATIENT] for k in profile_changes})
+            raise RuleViolation(
+                NOT_A_PATIENT,
+                code="not_a_patient",
+                errors={k: [NOT_A_PATIENT] for k in profile_changes},
+            )
         # Lock the profile: two concurrent edits must not interleave the SMS/phone check.
         profile = PatientProfile.objects.select_for_update().get(user=user)
         if "nhs_number" in profile_changes:
             new = profile_changes["nhs_number"]
             # Identity is verified by the practice; once set, patients cannot swap it.
             if profile.nhs_number and new != profile.nhs_number:
-                raise InvalidInput(
+                raise RuleViolation(
                     NHS_NUMBER_LOCKED,
                     code="nhs_number_locked",
                     errors={"nhs_number": [NHS_NUMBER_LOCKED]},
@@ -148,7 +164,9 @@ def update_profile(*, user: User, changes: Mapping[str, Any]) -> User:
         for name, value in profile_changes.items():
             setattr(profile, name, value)
         if profile.notify_by_sms and not profile.phone:
-            raise InvalidInput(SMS_NEEDS_PHONE, errors={"notify_by_sms": [SMS_NEEDS_PHONE]})
+            raise RuleViolation(
+                SMS_NEEDS_PHONE, code="sms_needs_phone", errors={"notify_by_sms": [SMS_NEEDS_PHONE]}
+            )
         profile.save()
         user.patient_profile = profile
 

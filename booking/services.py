@@ -18,7 +18,6 @@ from accounts.models import Role, User
 from config.exceptions import (
     Conflict,
     Forbidden,
-    InvalidInput,
     NotFound,
     PreconditionFailed,
     RuleViolation,
@@ -178,7 +177,9 @@ def _resolve_patient(*, actor: Actor, patient_id: UUID | None, practice_id: int)
     if not (user.is_superuser or _is_staff_of(user, practice_id)):
         raise Forbidden(NOT_PRACTICE_STAFF, code="not_practice_staff")
     if patient_id is None:
-        raise InvalidInput(PATIENT_REQUIRED, errors={"patient_id": [PATIENT_REQUIRED]})
+        raise RuleViolation(
+            PATIENT_REQUIRED, code="patient_required", errors={"patient_id": [PATIENT_REQUIRED]}
+        )
     # Staff book only for patients registered at the slot's practice; anyone else is "not
     # found" so staff cannot probe for patients of other practices.
     patient = User.objects.filter(

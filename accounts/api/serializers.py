@@ -10,6 +10,7 @@ from config.http.fields import StrictSerializer
 
 from ..models import PatientProfile, Role
 from ..nhs import is_valid_nhs_number, normalise_nhs_number, normalise_phone, normalise_postcode
+from ..services import ROLE_NOT_ALLOWED
 
 
 class NhsNumberField(serializers.CharField):
@@ -113,8 +114,12 @@ class ProfileFieldsMixin(serializers.Serializer):
 class RegisterInputSerializer(StrictSerializer, ProfileFieldsMixin):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    role = serializers.CharField(
-        max_length=32, required=False, allow_blank=True, default=Role.PATIENT
+    # The original API's contract sends "role": "patient"; only patients sign themselves up.
+    role = serializers.ChoiceField(
+        choices=[Role.PATIENT],
+        required=False,
+        default=Role.PATIENT,
+        error_messages={"invalid_choice": ROLE_NOT_ALLOWED},
     )
     given_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     family_name = serializers.CharField(max_length=100, required=False, allow_blank=True)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.http.audit import AuditedViewMixin
+from config.http.schema import problems
 from config.http.throttling import ScopedRateThrottle
 
 from .. import services
@@ -51,7 +52,11 @@ class RegisterView(AuditedViewMixin, APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "register"
 
-    @extend_schema(request=RegisterInputSerializer, responses={201: MeSerializer}, tags=["auth"])
+    @extend_schema(
+        request=RegisterInputSerializer,
+        responses={201: MeSerializer, **problems(409, 422)},
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -81,7 +86,9 @@ class LoginView(APIView):
     throttle_scope = "login"
 
     @extend_schema(
-        request=LoginInputSerializer, responses={200: TokenOutputSerializer}, tags=["auth"]
+        request=LoginInputSerializer,
+        responses={200: TokenOutputSerializer, **problems(401)},
+        tags=["auth"],
     )
     def post(self, request: Request) -> Response:
         data = LoginInputSerializer(data=request.data)
@@ -99,7 +106,9 @@ class RefreshView(APIView):
     throttle_scope = "refresh"
 
     @extend_schema(
-        request=RefreshInputSerializer, responses={200: TokenOutputSerializer}, tags=["auth"]
+        request=RefreshInputSerializer,
+        responses={200: TokenOutputSerializer, **problems(401)},
+        tags=["auth"],
     )
     def post(self, request: Request) -> Response:
         data = RefreshInputSerializer(data=request.data)
@@ -117,7 +126,7 @@ class LogoutView(APIView):
 
     @extend_schema(
         request=RefreshInputSerializer,
-        responses={204: OpenApiResponse(description="Signed out")},
+        responses={204: OpenApiResponse(description="Signed out"), **problems(401)},
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -141,7 +150,11 @@ class MeView(AuditedViewMixin, APIView):
         request.audit_patient = user if user.is_patient else None
         return Response(MeSerializer(user).data)
 
-    @extend_schema(request=ProfileUpdateSerializer, responses={200: MeSerializer}, tags=["auth"])
+    @extend_schema(
+        request=ProfileUpdateSerializer,
+        responses={200: MeSerializer, **problems(409, 422)},
+        tags=["auth"],
+    )
     def patch(self, request: Request) -> Response:
         data = ProfileUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)

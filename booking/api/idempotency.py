@@ -9,6 +9,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,8 @@ from ..models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 LIFETIME = dt.timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# Printable ASCII, as the schema publishes it.
+KEY_FORM = re.compile(rf"^[ -~]{{1,{MAX_KEY_LENGTH}}}$")
 KEY_REUSED = "This Idempotency-Key was already used for a different request."
 KEY_IN_FLIGHT = "A request with this Idempotency-Key is still being processed."
 KEY_INVALID = f"The Idempotency-Key header must be 1 to {MAX_KEY_LENGTH} printable characters."
@@ -62,7 +65,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         key = request.headers.get(HEADER)
         if key is None:
             return view_method(view, request, *args, **kwargs)
-        if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        if not KEY_FORM.fullmatch(key):
             raise InvalidInput(KEY_INVALID, code="idempotency_key_invalid")
         fingerprint = _fingerprint(request)
         # One transaction for the key and the work: a crash in between leaves neither, so a

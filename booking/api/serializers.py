@@ -3,6 +3,7 @@
 import datetime as dt
 from typing import Any
 
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from config.http.fields import AwareDateTimeField, StrictSerializer
@@ -11,55 +12,72 @@ from practices.models import Channel
 from ..models import Appointment, AppointmentStatus
 from ..services import OUTCOMES
 
-ONE_FORM_ONLY = (
-    "Give either slot_id, or practice_id with appointment_datetime and appointment_type."
-)
-BY_TIME_FIELDS = ("practice_id", "appointment_datetime", "appointment_type")
 
-
-class AppointmentCreateSerializer(StrictSerializer):
-    """Book by ``slot_id``, or by practice, time and type as the original API did."""
-
-    slot_id = serializers.UUIDField(required=False)
-    practice_id = serializers.CharField(required=False, max_length=9, help_text="ODS code")
-    appointment_datetime = AwareDateTimeField(required=False)
-    appointment_type = serializers.CharField(required=False, max_length=40)
-    channel = serializers.ChoiceField(required=False, choices=Channel.choices)
-    clinician_id = serializers.UUIDField(required=False)
+class _BookingSerializer(StrictSerializer):
     patient_id = serializers.UUIDField(
         required=False, help_text="Patients may omit it; staff must give it."
     )
     description = serializers.CharField(required=False, allow_blank=True, max_length=100)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        by_time = [name for name in BY_TIME_FIELDS if name in attrs]
-        if "slot_id" in attrs and by_time:
-            raise serializers.ValidationError({"slot_id": [ONE_FORM_ONLY]})
-        if "slot_id" not in attrs and len(by_time) != len(BY_TIME_FIELDS):
-            missing = [name for name in BY_TIME_FIELDS if name not in attrs]
-            raise serializers.ValidationError(
-                {name: [ONE_FORM_ONLY] for name in missing or ["slot_id"]}
-            )
-        return attrs
+
+class BookBySlotSerializer(_BookingSerializer):
+    """Book a slot from the availability search."""
+
+    slot_id = serializers.UUIDField()
 
 
-class RescheduleSerializer(StrictSerializer):
-    """The new time: a ``slot_id``, or an ``appointment_datetime`` at the same practice."""
+class BookByTimeSerializer(_BookingSerializer):
+    """Book by practice, time and type, as the original API did."""
 
-    slot_id = serializers.UUIDField(required=False)
-    appointment_datetime = AwareDateTimeField(required=False)
+    practice_id = serializers.CharField(max_length=9, help_text="ODS code")
+    appointment_datetime = AwareDateTimeField()
+    appointment_type = serializers.CharField(max_length=40)
+    channel = serializers.ChoiceField(required=False, choices=Channel.choices)
+    clinician_id = serializers.UUIDField(required=False)
+
+
+class RescheduleToSlotSerializer(StrictSerializer):
+    """Move to a slot from the availability search."""
+
+    slot_id = serializers.UUIDField()
+
+
+class RescheduleToTimeSerializer(StrictSerializer):
+    """Move to another time at the same practice."""
+
+    appointment_datetime = AwareDateTimeField()
     appointment_type = serializers.CharField(
         required=False, max_length=40, help_text="Defaults to the current type"
     )
     channel = serializers.ChoiceField(required=False, choices=Channel.choices)
     clinician_id = serializers.UUIDField(required=False)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if ("slot_id" in attrs) == ("appointment_datetime" in attrs):
-            message = "Give either slot_id or appointment_datetime."
-            raise serializers.ValidationError({"slot_id": [message]})
-        return attrs
+
+def _by_slot(data: Any) -> bool:
+    return isinstance(data, dict) and "slot_id" in data
+
+
+def booking_request(data: Any) -> serializers.Serializer:
+    """The form the body takes: with a ``slot_id``, the other form's fields are unknown."""
+    return (BookBySlotSerializer if _by_slot(data) else BookByTimeSerializer)(data=data)
+
+
+def reschedule_request(data: Any) -> serializers.Serializer:
+    return (RescheduleToSlotSerializer if _by_slot(data) else RescheduleToTimeSerializer)(data=data)
+
+
+# The request bodies as the schema shows them: exactly one of the two forms.
+AppointmentCreateRequest = PolymorphicProxySerializer(
+    component_name="AppointmentCreate",
+    serializers=[BookBySlotSerializer, BookByTimeSerializer],
+    resource_type_field_name=None,
+)
+RescheduleRequest = PolymorphicProxySerializer(
+    component_name="Reschedule",
+    serializers=[RescheduleToSlotSerializer, RescheduleToTimeSerializer],
+    resource_type_field_name=None,
+)
 
 
 class CancelSerializer(StrictSerializer):
@@ -89,7 +107,7 @@ class AppointmentListQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "start" in attrs and "end" in attrs and attrs["end"] - attrs["start"] > MAX_LIST_RANGE:
-            raise serializers.ValidationError({"end": [LIST_RANGE_TOO_WIDE]})
+            raise serializers.ValidationError({"end": [LIST_RANGE_TOO_WIDE]}, code="range_too_wide")
         return attrs
 
 

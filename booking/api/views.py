@@ -1,10 +1,10 @@
 """Thin views for /api/v1/appointments: parse, call one service, shape the answer."""
 
+import re
 from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -13,31 +13,37 @@ from rest_framework.response import Response
 
 from config.exceptions import InvalidInput
 from config.http.audit import AuditedViewMixin
+from config.http.fields import query_data
+from config.http.schema import problems
 
 from .. import services
 from ..models import Appointment
 from ..services import Actor
-from .idempotency import idempotent
+from .idempotency import MAX_KEY_LENGTH, idempotent
 from .serializers import (
     AmendSerializer,
-    AppointmentCreateSerializer,
+    AppointmentCreateRequest,
     AppointmentListQuerySerializer,
     AppointmentSerializer,
     CancelSerializer,
     OutcomeSerializer,
-    RescheduleSerializer,
+    RescheduleRequest,
+    booking_request,
+    reschedule_request,
 )
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[ -~]+$"},
     location=OpenApiParameter.HEADER,
     required=False,
     description="Retry-safe POST: the same key and body return the first response for 24 hours.",
 )
+# An ETag as we send it ("3"), weak or bare forms of it, or "*".
+IF_MATCH_FORM = re.compile(r'^ *(?:(?P<any>[*])|(?:W/)?"?(?P<version>[0-9]{1,9})"?) *$')
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": re.sub(r"\?P<\w+>", "", IF_MATCH_FORM.pattern)},
     location=OpenApiParameter.HEADER,
     required=False,
     description="The ETag you read; a stale one is refused with 412.",
@@ -47,12 +53,12 @@ BAD_IF_MATCH = 'If-Match must be an ETag from this API, such as "3".'
 
 def _expected_version(request: Request) -> int | None:
     header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
+    if header is None:
         return None
-    tag = header.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    match = IF_MATCH_FORM.fullmatch(header)
+    if match is None:
         raise InvalidInput(BAD_IF_MATCH, code="invalid_if_match")
-    return int(tag)
+    return None if match["any"] else int(match["version"])
 
 
 def _answer(appointment: Appointment, *, status_code: int = status.HTTP_200_OK) -> Response:
@@ -85,9 +91,12 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
         self.request.audit_patient = appointment.patient_id
         return appointment
 
-    @extend_schema(parameters=[AppointmentListQuerySerializer])
+    @extend_schema(
+        parameters=[AppointmentListQuerySerializer],
+        responses={200: AppointmentSerializer(many=True), **problems(422)},
+    )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        query = AppointmentListQuerySerializer(data=request.query_params)
+        query = AppointmentListQuerySerializer(data=query_data(request))
         query.is_valid(raise_exception=True)
         filters = query.validated_data
         appointments = self.get_queryset()
@@ -103,21 +112,31 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
             appointments = appointments.filter(clinician_id=filters["clinician"])
         if "patient" in filters:
             appointments = appointments.filter(patient_id=filters["patient"])
-        request.audit_patient = request.user if request.user.is_patient else filters.get("patient")
         page = self.paginate_queryset(appointments)
+        if request.user.is_patient:
+            request.audit_patient = request.user
+        elif "patient" in filters:
+            # A row proves the patient exists (the audit row refers to them); an empty page
+            # for an unknown or invisible id is still recorded, by the id asked for.
+            if page:
+                request.audit_patient = filters["patient"]
+            else:
+                request.audit_object_id = f"patient:{filters['patient']}"
         return self.get_paginated_response(AppointmentSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return _answer(self.get_object())
 
     @extend_schema(
-        request=AppointmentCreateSerializer,
-        responses={201: AppointmentSerializer},
+        request=AppointmentCreateRequest,
+        # 404: the slot, practice or patient named in the body; 409: taken, overlapping, or
+        # the same Idempotency-Key still in flight; 422: booking rules, a reused key.
+        responses={201: AppointmentSerializer, **problems(403, 404, 409, 422)},
         parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent
     def create(self, request: Request) -> Response:
-        data = AppointmentCreateSerializer(data=request.data)
+        data = booking_request(request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         slot_id = fields.get("slot_id")
@@ -141,7 +160,9 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
         return _answer(appointment, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=AmendSerializer, responses={200: AppointmentSerializer}, parameters=[IF_MATCH]
+        request=AmendSerializer,
+        responses={200: AppointmentSerializer, **problems(412, 422)},
+        parameters=[IF_MATCH],
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         data = AmendSerializer(data=request.data)
@@ -155,14 +176,14 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
         return _answer(appointment)
 
     @extend_schema(
-        request=RescheduleSerializer,
-        responses={200: AppointmentSerializer},
+        request=RescheduleRequest,
+        responses={200: AppointmentSerializer, **problems(409, 412, 422)},
         parameters=[IDEMPOTENCY_KEY, IF_MATCH],
     )
     @action(detail=True, methods=["post"])
     @idempotent
     def reschedule(self, request: Request, pk: str) -> Response:
-        data = RescheduleSerializer(data=request.data)
+        data = reschedule_request(request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         current = self.get_object()
@@ -186,7 +207,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
 
     @extend_schema(
         request=CancelSerializer,
-        responses={200: AppointmentSerializer},
+        responses={200: AppointmentSerializer, **problems(409, 412, 422)},
         parameters=[IDEMPOTENCY_KEY, IF_MATCH],
     )
     @action(detail=True, methods=["post"])
@@ -204,7 +225,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
 
     @extend_schema(
         request=OutcomeSerializer,
-        responses={200: AppointmentSerializer},
+        responses={200: AppointmentSerializer, **problems(403, 409, 412, 422)},
         parameters=[IDEMPOTENCY_KEY, IF_MATCH],
     )
     @action(detail=True, methods=["post"])

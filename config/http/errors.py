@@ -4,6 +4,11 @@
      "code": ..., "errors": {field: [messages]}}
 
 ``code`` is stable for clients and tests; ``errors`` appears for field-level problems.
+
+400 means the request does not match the published schema (a missing field, a wrong type, an
+unknown field); 422 means it matches but breaks a rule the schema cannot express (an NHS
+number whose check digit is wrong, an end before its start). Field errors are 422 when every
+one of them carries a code from ``RULE_CODES``.
 """
 
 from collections.abc import Mapping
@@ -20,6 +25,22 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from config.exceptions import DomainError, TooManyRequests
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# Validation codes of rules beyond the schema's reach (fields and serializers raise them).
+RULE_CODES = frozenset(
+    {
+        "invalid_nhs_number",
+        "invalid_phone",
+        "invalid_postcode",
+        "does_not_exist",
+        "range_backwards",
+        "range_too_wide",
+        # JSON allows NUL and lone surrogates in strings; we refuse them in text fields.
+        "null_characters_not_allowed",
+        # Text that is only whitespace: the schema's minLength counts the spaces, we do not.
+        "blank",
+        "surrogate_characters_not_allowed",
+    }
+)
 
 
 def problem_body(
@@ -52,6 +73,14 @@ def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
         return flat
     messages = errors if isinstance(errors, list) else [errors]
     return {prefix or "non_field_errors": [str(m) for m in messages]}
+
+
+def _codes(codes: Any) -> list[str]:
+    if isinstance(codes, Mapping):
+        return [c for value in codes.values() for c in _codes(value)]
+    if isinstance(codes, list):
+        return [c for value in codes for c in _codes(value)]
+    return [str(codes)]
 
 
 def _first_code(exc: exceptions.APIException) -> str:
@@ -90,6 +119,9 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     if response is None:
         return None  # a bug: Django's handler500 answers with a generic problem body
     if isinstance(exc, exceptions.ValidationError):
+        codes = _codes(exc.get_codes())
+        if codes and all(code in RULE_CODES for code in codes):
+            response.status_code = 422
         body = problem_body(
             status=response.status_code,
             code="validation_error",

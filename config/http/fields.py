@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 # In a query string "+01:00" arrives as " 01:00" unless the client encoded the plus sign.
@@ -35,6 +36,14 @@ class AwareDateTimeField(serializers.DateTimeField):
         return parsed.astimezone(dt.UTC)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "format": "date"},
+            {"type": "string", "format": "date-time"},
+        ]
+    }
+)
 class DateOrAwareDateTimeField(AwareDateTimeField):
     """A date (``2025-03-30``) or a date-time with offset; the caller decides what a date means."""
 
@@ -54,6 +63,15 @@ class DateOrAwareDateTimeField(AwareDateTimeField):
         return super().to_internal_value(value)
 
 
+def query_data(request: Any) -> dict[str, str]:
+    """The query string as a plain dict (the last value of a repeated name).
+
+    A QueryDict makes DRF treat the input as an HTML form, where an empty optional field counts
+    as absent: ``?status=`` would then list everything instead of being refused.
+    """
+    return {name: request.query_params[name] for name in request.query_params}
+
+
 class StrictSerializer(serializers.Serializer):
     """Rejects fields it does not know instead of silently ignoring them.
 
@@ -69,4 +87,47 @@ class StrictSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: [_("This field cannot be set here.")] for name in unknown}
                 )
+            wrong_type = {
+                name: [_("Expected {kind}.").format(kind=kind)]
+                for name, value in data.items()
+                if value is not None
+                and (kind := _json_type(self.fields[name]))
+                and not isinstance(value, _JSON_TYPES[kind])
+            }
+            if wrong_type:
+                raise serializers.ValidationError(wrong_type)
         return super().to_internal_value(data)
+
+
+# DRF coerces 0 into "0" and "yes" into True; a JSON API should take the types it publishes.
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {"a string": str, "true or false": bool}
+
+
+def _json_type(field: serializers.Field) -> str | None:
+    if isinstance(field, serializers.BooleanField):
+        return "true or false"
+    if isinstance(
+        field,
+        serializers.CharField
+        | serializers.ChoiceField
+        | serializers.UUIDField
+        | serializers.DateField
+        | serializers.DateTimeField
+        | serializers.RelatedField,
+    ):
+        return "a string"
+    return None
+
+
+# OpenAPI's "time" format is RFC 3339's full-time, which needs an offset; a practice's opening
+# hours are wall-clock times in its own timezone, so they are published as a pattern instead.
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$",
+        "example": "08:00:00",
+        "description": "Local time at the practice (HH:MM:SS)",
+    }
+)
+class WallClockTimeField(serializers.TimeField):
+    pass

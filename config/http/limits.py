@@ -1,7 +1,9 @@
-"""Request body limits, enforced before any parser reads the body.
+"""Request size limits, enforced before any view or parser runs.
 
 Django's DATA_UPLOAD_MAX_MEMORY_SIZE only guards ``request.body``; DRF's parsers read the
-stream directly, so the limit is checked here from Content-Length.
+stream directly, so the body limit is checked here from Content-Length. The URL limit is ours
+too (gunicorn's own is lifted in config/gunicorn.py) so that an over-long query string gets
+the same JSON problem body as every other refusal, not a server's HTML page.
 """
 
 from collections.abc import Callable
@@ -12,11 +14,18 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from .errors import PROBLEM_CONTENT_TYPE, problem_body
 
 
-class BodySizeLimitMiddleware:
+class RequestLimitsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        url_length = len(request.META.get("PATH_INFO", "")) + len(
+            request.META.get("QUERY_STRING", "")
+        )
+        if url_length > settings.MAX_URL_LENGTH:
+            return _problem(
+                414, "uri_too_long", f"The URL may be at most {settings.MAX_URL_LENGTH} characters."
+            )
         if request.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return _problem(411, "length_required", "Send a Content-Length header.")
         try:

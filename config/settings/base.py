@@ -41,7 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.http.request_id.RequestIdMiddleware",
-    "config.http.limits.BodySizeLimitMiddleware",
+    "config.http.limits.RequestLimitsMiddleware",
     # Before host validation and the HTTPS redirect, so load balancer probes by task IP over
     # plain HTTP are answered rather than refused.
     "config.http.health.HealthCheckMiddleware",
@@ -108,6 +108,8 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
 # Largest request body accepted (API requests are small JSON documents).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Path plus query string; longer is a 414 (no legitimate request comes near it).
+MAX_URL_LENGTH = 4096
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -158,7 +160,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.http.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.http.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.http.errors.exception_handler",
     # Per user (signed in) and per client IP (anonymous), counted in the shared cache so the
     # limits hold across all gunicorn workers and tasks.

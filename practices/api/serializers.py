@@ -6,7 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.http.fields import DateOrAwareDateTimeField
+from config.http.fields import DateOrAwareDateTimeField, WallClockTimeField
 
 from ..models import Channel, Clinician, Closure, OpeningHours, Practice, Profession, Slot
 
@@ -24,6 +24,9 @@ class PracticeSerializer(serializers.ModelSerializer):
 
 
 class OpeningHoursSerializer(serializers.ModelSerializer):
+    opens = WallClockTimeField(read_only=True)
+    closes = WallClockTimeField(read_only=True)
+
     class Meta:
         model = OpeningHours
         fields = ["weekday", "opens", "closes"]
@@ -80,6 +83,15 @@ class ClinicianSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "role", "gender"]
 
 
+class PracticeSearchQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="Name (contains), ODS code or postcode prefix",
+    )
+
+
 class AvailabilityQuerySerializer(serializers.Serializer):
     """Query parameters of the availability search. Dates are days at the practice."""
 
@@ -103,7 +115,7 @@ class AvailabilityQuerySerializer(serializers.Serializer):
                 end + dt.timedelta(days=1), dt.time.min, tzinfo=tz
             ).astimezone(dt.UTC)
         if end <= start:
-            raise serializers.ValidationError({"end": [RANGE_BACKWARDS]})
+            raise serializers.ValidationError({"end": [RANGE_BACKWARDS]}, code="range_backwards")
         if end - start > dt.timedelta(days=MAX_AVAILABILITY_DAYS):
             raise serializers.ValidationError({"end": [RANGE_TOO_WIDE]}, code="range_too_wide")
         return {**attrs, "start": start, "end": end}

@@ -3,8 +3,7 @@
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -12,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.nhs import normalise_postcode
+from config.http.fields import query_data
+from config.http.schema import problems
 
 from ..models import Clinician, Closure, Practice, Slot
 from .serializers import (
@@ -19,6 +20,7 @@ from .serializers import (
     AvailableSlotSerializer,
     ClinicianSerializer,
     PracticeDetailSerializer,
+    PracticeSearchQuerySerializer,
     PracticeSerializer,
 )
 
@@ -40,9 +42,11 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
                 "opening_hours",
                 Prefetch("closures", queryset=upcoming, to_attr="upcoming_closures"),
             )
-        search = self.request.query_params.get("search", "").strip()
-        if self.action == "list" and search:
-            practices = practices.filter(_search(search))
+        if self.action == "list":
+            query = PracticeSearchQuerySerializer(data=query_data(self.request))
+            query.is_valid(raise_exception=True)
+            if search := query.validated_data.get("search", ""):
+                practices = practices.filter(_search(search))
         return practices
 
     def get_serializer_class(self):  # type: ignore[no-untyped-def]
@@ -52,15 +56,7 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
         # ODS codes are upper case; accept them typed in any case.
         return get_object_or_404(self.get_queryset(), ods_code=self.kwargs["ods_code"].upper())
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "search",
-                OpenApiTypes.STR,
-                description="Name (contains), ODS code or postcode prefix",
-            )
-        ]
-    )
+    @extend_schema(parameters=[PracticeSearchQuerySerializer])
     def list(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         return super().list(request, *args, **kwargs)
 
@@ -72,13 +68,14 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(ClinicianSerializer(page, many=True).data)
 
     @extend_schema(
-        parameters=[AvailabilityQuerySerializer], responses=AvailableSlotSerializer(many=True)
+        parameters=[AvailabilityQuerySerializer],
+        responses={200: AvailableSlotSerializer(many=True), **problems(422)},
     )
     @action(detail=True, permission_classes=[IsAuthenticated])
     def availability(self, request: Request, ods_code: str) -> Response:
         practice = self.get_object()
         query = AvailabilityQuerySerializer(
-            data=request.query_params, context={"practice": practice}
+            data=query_data(request), context={"practice": practice}
         )
         query.is_valid(raise_exception=True)
         filters = query.validated_data

@@ -82,7 +82,7 @@ def test_an_nhs_number_once_set_cannot_be_changed_online(alice):
 
     response = client_for(alice).patch(ME, {"nhs_number": fake_nhs_number()}, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["code"] == "nhs_number_locked"
     assert PatientProfile.objects.get(user=alice).nhs_number == original
 
@@ -94,7 +94,7 @@ def test_an_nhs_number_of_another_patient_is_refused(alice, bob):
         ME, {"nhs_number": bob.patient_profile.nhs_number}, format="json"
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "nhs_number_taken"
 
 
@@ -103,7 +103,7 @@ def test_sms_needs_a_phone_number_on_update(alice):
 
     response = client.patch(ME, {"phone": "", "notify_by_sms": True}, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"]["notify_by_sms"] == [services.SMS_NEEDS_PHONE]
     assert PatientProfile.objects.get(user=alice).phone == "+447700900123"
 
@@ -111,7 +111,7 @@ def test_sms_needs_a_phone_number_on_update(alice):
 def test_staff_cannot_set_patient_fields(carol):
     response = client_for(carol).patch(ME, {"phone": "07700900123"}, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"]["phone"] == [services.NOT_A_PATIENT]
 
 
@@ -144,7 +144,7 @@ def test_registration_with_an_unknown_practice_is_refused(api, db):
         format="json",
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "practice_id" in response.json()["errors"]
     assert not PatientProfile.objects.exists()
 
@@ -163,7 +163,7 @@ def test_an_inactive_practice_cannot_be_chosen(alice, hilltop):
 
     response = client_for(alice).patch(ME, {"practice_id": "B82002"}, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert PatientProfile.objects.get(user=alice).registered_practice.ods_code == "A81001"
 
 

@@ -64,12 +64,12 @@ def test_it_defaults_the_role_to_patient(api):
     assert User.objects.get(email="new@example.com").role == "patient"
 
 
-@pytest.mark.parametrize("role", ["clinician", "admin", "superuser", ""])
+@pytest.mark.parametrize("role", ["clinician", "admin", "superuser"])
 def test_it_refuses_self_registration_as_anything_but_a_patient(api, role):
     response = register(api, role=role)
 
+    # The schema lists "patient" as the only role, so anything else is a malformed request.
     assert response.status_code == 400
-    assert response.json()["code"] == "role_not_allowed"
     assert response.json()["errors"]["role"] == [services.ROLE_NOT_ALLOWED]
     assert not User.objects.filter(email="new@example.com").exists()
 
@@ -79,7 +79,7 @@ def test_it_refuses_an_email_already_registered_in_any_case(api):
 
     response = register(api, email="Taken@Example.COM")
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "email_taken"
     assert User.objects.filter(email="taken@example.com").count() == 1
 
@@ -95,7 +95,7 @@ def test_it_refuses_an_nhs_number_linked_to_another_account(api):
 
     response = register(api, nhs_number=existing.patient_profile.nhs_number)
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "nhs_number_taken"
     assert not User.objects.filter(email="new@example.com").exists()
 
@@ -113,7 +113,8 @@ def test_it_refuses_an_nhs_number_linked_to_another_account(api):
 def test_it_enforces_the_cognito_password_policy(api, password, reason):
     response = register(api, password=password)
 
-    assert response.status_code == 400, reason
+    assert response.status_code == 422, reason
+    assert response.json()["code"] == "weak_password"
     assert "password" in response.json()["errors"]
     assert not User.objects.exists()
 
@@ -127,32 +128,35 @@ def test_it_names_the_missing_character_classes(api):
 def test_it_refuses_a_common_password_even_if_it_has_every_class(api):
     response = register(api, password="Password1!")
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert any("common" in m for m in response.json()["errors"]["password"])
 
 
 def test_it_refuses_a_password_too_similar_to_the_email(api):
     response = register(api, email="margaret.thatcher@example.com", password="Margaret.Thatcher1")
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert any("similar" in m for m in response.json()["errors"]["password"])
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
+    ("field", "value", "status"),
     [
-        ("nhs_number", "1234567890"),
-        ("date_of_birth", "31/12/1990"),
-        ("phone", "not a phone"),
-        ("postcode", "NOWHERE"),
-        ("email", "not-an-email"),
-        ("given_name", "x" * 101),
+        # Wrong for the schema: 400.
+        ("date_of_birth", "31/12/1990", 400),
+        ("email", "not-an-email", 400),
+        ("given_name", "x" * 101, 400),
+        ("given_name", 5, 400),
+        # Fine for the schema, wrong by a rule it cannot state: 422.
+        ("nhs_number", "1234567890", 422),
+        ("phone", "not a phone", 422),
+        ("postcode", "NOWHERE", 422),
     ],
 )
-def test_it_refuses_malformed_fields_by_name(api, field, value):
+def test_it_refuses_malformed_fields_by_name(api, field, value, status):
     response = register(api, **{field: value})
 
-    assert response.status_code == 400
+    assert response.status_code == status
     assert field in response.json()["errors"]
     assert not User.objects.exists()
 
@@ -160,14 +164,14 @@ def test_it_refuses_malformed_fields_by_name(api, field, value):
 def test_it_refuses_a_date_of_birth_in_the_future(api):
     response = register(api, date_of_birth="2999-01-01")
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"]["date_of_birth"] == [services.DATE_OF_BIRTH_IN_FUTURE]
 
 
 def test_it_refuses_sms_reminders_without_a_phone_number(api):
     response = register(api, notify_by_sms=True)
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"]["notify_by_sms"] == [services.SMS_NEEDS_PHONE]
 
 

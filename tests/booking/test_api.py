@@ -117,6 +117,10 @@ def test_too_long_notes_are_refused_not_truncated(alice, riverside, field, value
         {"slot_id": str(uuid.uuid4()), "practice_id": "A81001"},
         {"slot_id": str(uuid.uuid4()), "status": "completed"},
         {"slot_id": str(uuid.uuid4()), "channel": "carrier-pigeon"},
+        # Types are as published: DRF would otherwise turn 5 into "5".
+        {"slot_id": str(uuid.uuid4()), "comment": 5},
+        {"slot_id": 12345},
+        [{"slot_id": str(uuid.uuid4())}],
     ],
 )
 def test_malformed_bookings_are_a_400(alice, body):
@@ -568,3 +572,11 @@ def test_a_clinician_cannot_record_the_outcome_of_a_colleagues_appointment(carol
 
     assert response.status_code == 403
     assert response.json()["code"] == "not_your_appointment"
+
+
+@pytest.mark.parametrize("query", [{"status": ""}, {"practice": ""}, {"status": "lost"}])
+def test_an_empty_or_unknown_list_filter_is_refused_not_ignored(alice, query):
+    response = client_for(alice).get(LIST, query)
+
+    assert response.status_code in (400, 422)
+    assert set(query) <= set(response.json()["errors"])

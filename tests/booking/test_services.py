@@ -9,7 +9,7 @@ from django.utils import timezone
 from booking import services
 from booking.models import Appointment, AppointmentHistory, Source
 from booking.services import Actor
-from config.exceptions import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from config.exceptions import Conflict, Forbidden, NotFound, RuleViolation
 from practices.models import Slot
 from tests.factories import ClinicianFactory, PatientFactory, free_slot
 
@@ -159,8 +159,7 @@ def test_a_patient_may_name_themself(alice, riverside):
 
 
 def test_staff_must_name_the_patient(dave, riverside):
-    with pytest.raises(InvalidInput):
-        book(dave, free_slot(riverside))
+    raises_code(RuleViolation, "patient_required", lambda: book(dave, free_slot(riverside)))
 
 
 def test_staff_cannot_book_at_a_practice_they_do_not_work_at(erin, alice, riverside):

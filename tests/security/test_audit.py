@@ -120,3 +120,13 @@ def test_the_audit_table_refuses_update_and_delete(dave, alices):
     with pytest.raises(IntegrityError), transaction.atomic():
         AuditEvent.objects.all().delete()
     assert AuditEvent.objects.get().allowed is True
+
+
+def test_staff_filtering_by_an_unknown_patient_is_audited_by_the_id_asked_for(dave):
+    unknown = "e3e70682-c209-1cac-a29f-6fbed82c07cd"
+
+    response = client_for(dave).get(reverse("booking:appointment-list"), {"patient": unknown})
+
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(actor=dave)
+    assert (event.patient_id, event.object_id) == (None, f"patient:{unknown}")

@@ -60,7 +60,7 @@ def test_an_appointment_list_range_over_a_year_is_refused(alice):
         {"start": "2026-01-01T00:00:00Z", "end": "2027-06-01T00:00:00Z"},
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"]["end"] == [LIST_RANGE_TOO_WIDE]
 
 
@@ -183,3 +183,21 @@ def _wait_until_up(port: int) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"gunicorn on port {port} did not start")
+
+
+@pytest.mark.django_db
+def test_an_over_long_url_is_a_414_problem(api, settings):
+    settings.MAX_URL_LENGTH = 200
+
+    response = api.get(reverse("practices:practice-list"), {"search": "x" * 300})
+
+    assert response.status_code == 414
+    assert response.json()["code"] == "uri_too_long"
+
+
+def test_gunicorn_leaves_the_url_limit_to_the_application():
+    # Otherwise gunicorn answers long URLs itself, with an HTML page instead of a problem body.
+    namespace: dict = {}
+    exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102 - our config
+
+    assert namespace["limit_request_line"] == 0

@@ -10,10 +10,12 @@ from accounts.api.serializers import (
 )
 from booking.api.serializers import (
     AmendSerializer,
-    AppointmentCreateSerializer,
+    BookBySlotSerializer,
+    BookByTimeSerializer,
     CancelSerializer,
     OutcomeSerializer,
-    RescheduleSerializer,
+    RescheduleToSlotSerializer,
+    RescheduleToTimeSerializer,
 )
 
 PRIVILEGED = ["role", "is_staff", "is_superuser", "status", "booked_by", "version", "reference",
@@ -24,9 +26,11 @@ WRITE_SERIALIZERS = [
     ProfileUpdateSerializer,
     LoginInputSerializer,
     RefreshInputSerializer,
-    AppointmentCreateSerializer,
+    BookBySlotSerializer,
+    BookByTimeSerializer,
     AmendSerializer,
-    RescheduleSerializer,
+    RescheduleToSlotSerializer,
+    RescheduleToTimeSerializer,
     CancelSerializer,
     OutcomeSerializer,
 ]
