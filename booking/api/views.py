@@ -74,6 +74,23 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
 
     audit_object_type = "appointment"
     serializer_class = AppointmentSerializer
+    # What a client can do next with an appointment it has just been given.
+    schema_links = dict.fromkeys(
+        ["create", "retrieve", "partial_update", "reschedule", "cancel", "outcome"],
+        {
+            name: {
+                "operationId": f"appointments_{operation}",
+                "parameters": {"id": "$response.body#/id"},
+            }
+            for name, operation in [
+                ("GetAppointment", "retrieve"),
+                ("AmendAppointment", "partial_update"),
+                ("RescheduleAppointment", "reschedule_create"),
+                ("CancelAppointment", "cancel_create"),
+                ("RecordOutcome", "outcome_create"),
+            ]
+        },
+    )
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]

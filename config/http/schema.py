@@ -10,6 +10,9 @@ it, so each operation documents its problem responses (config.http.errors) as we
 - the ones that follow from rules (403, 409, 412, 422), declared by the view itself with
   ``problems(...)`` in its ``extend_schema(responses=...)``.
 
+A view's ``schema_links`` ({action: {name: OpenAPI link}}) are added to its success answers,
+so clients (and Schemathesis's stateful phase) know which call can follow which.
+
 Strict write serializers (which refuse unknown fields) are published with
 ``additionalProperties: false``, so the schema promises no more than the server accepts.
 """
@@ -79,6 +82,12 @@ class AutoSchema(openapi.AutoSchema):
                     str(status),
                     [PROBLEM_CONTENT_TYPE],
                 )
+        view_action = getattr(self.view, "action", None) or self.method.lower()
+        links = getattr(self.view, "schema_links", {}).get(view_action)
+        if links:
+            for status, response in responses.items():
+                if status.startswith("2"):
+                    response["links"] = links
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 

@@ -30,6 +30,15 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
     """GP practices by ODS code: search, details, clinicians and free slots."""
 
     permission_classes = [AllowAny]
+    # The first free slot of an availability answer can be booked at once.
+    schema_links = {
+        "availability": {
+            "BookFirstSlot": {
+                "operationId": "appointments_create",
+                "requestBody": {"slot_id": "$response.body#/results/0/id"},
+            }
+        }
+    }
     lookup_field = "ods_code"
     lookup_value_regex = "[A-Za-z0-9]{1,9}"
     serializer_class = PracticeSerializer

@@ -81,3 +81,16 @@ def test_a_booking_body_is_exactly_one_of_its_two_forms(schema):
     ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     forms = [f["$ref"].rsplit("/", 1)[1] for f in schema["components"]["schemas"][ref]["oneOf"]]
     assert forms == ["BookBySlotRequest", "BookByTimeRequest"]
+
+
+def test_every_link_names_an_operation_that_exists(schema):
+    operation_ids = {operation["operationId"] for _, _, operation in _operations(schema)}
+    links = [
+        link
+        for _, _, operation in _operations(schema)
+        for response in operation["responses"].values()
+        for link in response.get("links", {}).values()
+    ]
+
+    assert len(links) >= 30
+    assert {link["operationId"] for link in links} <= operation_ids
