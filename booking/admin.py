@@ -5,10 +5,12 @@ double-book, book in the past or skip a rule. Appointments are never deleted. Ev
 view of a patient record or an appointment list is written to the audit trail.
 """
 
+import secrets
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -100,8 +102,56 @@ def _patient_label(user: User) -> str:
     return f"{user.family_name}, {user.given_name} ({nhs})"
 
 
+class _SearchByTokenChangeList(ChangeList):
+    """A changelist whose search term comes from the session, named by ``?search=<token>``."""
+
+    def get_filters_params(self, params: Any = None) -> Any:
+        lookup_params = super().get_filters_params(params)
+        lookup_params.pop(SEARCH_PARAM, None)
+        return lookup_params
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
+        token = request.GET.get(SEARCH_PARAM)
+        if token:
+            self.query = request.session.get(SESSION_SEARCHES, {}).get(token, "")
+        return super().get_queryset(request, exclude_parameters)
+
+
+SEARCH_PARAM = "search"
+SESSION_SEARCHES = "admin_searches"
+KEPT_SEARCHES = 20
+
+
 class NhsNumberSearch:
-    """Admin search that also finds NHS numbers typed with spaces ("943 476 5919")."""
+    """Admin search for patient identifiers that never puts them in a URL.
+
+    The search box posts its term; the term is kept in the session and the changelist is
+    redirected to ``?search=<random token>``, so NHS numbers and names stay out of browser
+    history, proxy and load-balancer logs and Referer headers (pagination and filter links
+    carry the token, not the term). NHS numbers are found typed with spaces ("943 476 5919").
+    """
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        posted = request.method == "POST" and "q" in request.POST and "action" not in request.POST
+        # A term typed into a URL by hand is moved out of it at once, the same way.
+        if posted or (request.method == "GET" and "q" in request.GET):
+            term = (request.POST if posted else request.GET)["q"]
+            searches = dict(
+                list(request.session.get(SESSION_SEARCHES, {}).items())[1 - KEPT_SEARCHES :]
+            )
+            token = secrets.token_urlsafe(12)
+            searches[token] = term.strip()[:200]
+            request.session[SESSION_SEARCHES] = searches
+            query = request.GET.copy()
+            for name in ("q", SEARCH_PARAM, "p"):
+                query.pop(name, None)
+            if searches[token]:
+                query[SEARCH_PARAM] = token
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return _SearchByTokenChangeList
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str

@@ -5,6 +5,7 @@ Personas as elsewhere: dave (Riverside's practice admin), carol (a Riverside GP)
 """
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -98,8 +99,13 @@ def test_staff_see_only_their_practices_appointments(dave_client, alices, hillto
     assert hilltop_booking.reference not in response.content.decode()
 
 
+def search(client, url_name, term):
+    """Search as the admin's search box does: the term is posted, the result page is fetched."""
+    return client.post(admin_url(url_name), {"q": term}, follow=True)
+
+
 def test_searching_never_reaches_another_practice(dave_client, hilltop_booking):
-    response = dave_client.get(admin_url("booking_appointment_changelist"), {"q": "Hidden"})
+    response = search(dave_client, "booking_appointment_changelist", "Hidden")
 
     assert hilltop_booking.reference not in response.content.decode()
 
@@ -170,12 +176,36 @@ def test_the_nhs_number_is_shown_three_three_four(dave_client, alice):
 def test_appointments_can_be_found_by_a_spaced_nhs_number(dave_client, alice, alices):
     number = alice.patient_profile.nhs_number
 
-    body = dave_client.get(
-        admin_url("booking_appointment_changelist"),
-        {"q": f"{number[:3]} {number[3:6]} {number[6:]}"},
+    body = search(
+        dave_client, "booking_appointment_changelist", f"{number[:3]} {number[3:6]} {number[6:]}"
     ).content.decode()
 
     assert alices.reference in body
+
+
+@pytest.mark.parametrize(
+    "url_name", ["booking_appointment_changelist", "booking_patientproxy_changelist"]
+)
+def test_a_searched_nhs_number_never_appears_in_a_url(dave_client, alice, alices, url_name):
+    number = alice.patient_profile.nhs_number
+
+    response = search(dave_client, url_name, number)
+
+    urls = [url for url, _ in response.redirect_chain] + re.findall(
+        r'href="([^"]*)"', response.content.decode()
+    )
+    assert response.redirect_chain and all(number not in url for url in urls)
+    assert alice.family_name in response.content.decode()  # and it was found
+    assert 'method="post" role="search"' in response.content.decode()
+
+
+def test_a_search_term_typed_into_the_url_is_moved_out_of_it(dave_client, alice, alices):
+    number = alice.patient_profile.nhs_number
+
+    response = dave_client.get(admin_url("booking_appointment_changelist"), {"q": number})
+
+    assert response.status_code == 302
+    assert number not in response["Location"]
 
 
 # The booking rules, through the admin -----------------------------------------------------
