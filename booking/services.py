@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField, F, Func, QuerySet, Value
 from django.utils import timezone
 
 from accounts.models import Role, User
+from config import db_batch
 from config.exceptions import (
     Conflict,
     Forbidden,
@@ -168,9 +170,13 @@ def find_slot(
     return slot
 
 
+def _books_for_self(user: User) -> bool:
+    return user.role == Role.PATIENT and not user.is_staff
+
+
 def _resolve_patient(*, actor: Actor, patient_id: UUID | None, practice_id: int) -> User:
     user = actor.user
-    if user.role == Role.PATIENT and not user.is_staff:
+    if _books_for_self(user):
         if patient_id is not None and patient_id != user.id:
             raise Forbidden(BOOK_FOR_SELF_ONLY, code="book_for_self_only")
         return user
@@ -182,12 +188,16 @@ def _resolve_patient(*, actor: Actor, patient_id: UUID | None, practice_id: int)
         )
     # Staff book only for patients registered at the slot's practice; anyone else is "not
     # found" so staff cannot probe for patients of other practices.
-    patient = User.objects.filter(
-        pk=patient_id,
-        role=Role.PATIENT,
-        is_active=True,
-        patient_profile__registered_practice_id=practice_id,
-    ).first()
+    patient = (
+        User.objects.select_related("patient_profile")
+        .filter(
+            pk=patient_id,
+            role=Role.PATIENT,
+            is_active=True,
+            patient_profile__registered_practice_id=practice_id,
+        )
+        .first()
+    )
     if patient is None:
         raise NotFound(PATIENT_NOT_FOUND, code="patient_not_found")
     return patient
@@ -203,7 +213,8 @@ def _check_slot_rules(
 ) -> User:
     """Every rule a booking into ``slot`` must meet; ``ignoring`` is the appointment being moved.
 
-    Returns the patient, locked, with their profile loaded."""
+    The caller holds the patient's booking lock (``_with_patient_lock``) and has loaded the
+    patient with their profile."""
     practice = slot.practice
     if slot.start <= now:
         raise RuleViolation(SLOT_IN_PAST, code="slot_in_past")
@@ -219,13 +230,6 @@ def _check_slot_rules(
                 TOO_FAR_AHEAD.format(days=practice.booking_horizon_days), code="too_far_ahead"
             )
 
-    # Lock the patient: two bookings by one patient at once must not both pass the count and
-    # overlap checks below (the overlap is also an exclusion constraint; the count is not).
-    patient = (
-        User.objects.select_for_update(of=("self",))
-        .select_related("patient_profile")
-        .get(pk=patient.pk)
-    )
     profile = getattr(patient, "patient_profile", None)
     if practice.registered_patients_only and (
         profile is None or profile.registered_practice_id != practice.pk
@@ -248,19 +252,42 @@ def _check_slot_rules(
     return patient
 
 
-def _lock_slot(slot_id: UUID) -> Slot:
-    slot = (
-        Slot.objects.select_for_update(of=("self",))
-        .select_related("practice", "clinician")
-        .filter(pk=slot_id)
-        .first()
-    )
+def _lock_slot(slot_id: UUID, *, and_patient: UUID | None = None) -> Slot:
+    """Lock the slot's row; with ``and_patient``, take that patient's booking lock first."""
+    slots = Slot.objects.select_for_update(of=("self",)).select_related("practice", "clinician")
+    if and_patient is not None:
+        slots = _with_patient_lock(slots, Value(str(and_patient)))
+    slot = slots.filter(pk=slot_id).first()
     if slot is None:
         raise NotFound(SLOT_NOT_FOUND, code="slot_not_found")
     return slot
 
 
-def _record(
+class _PatientLock(Func):
+    template = "pg_advisory_xact_lock(hashtextextended((%(expressions)s)::text, 0)) IS NULL"
+    output_field = BooleanField()
+
+
+def _with_patient_lock(rows: QuerySet, patient_id: Any) -> QuerySet:
+    """``rows``, fetched by a statement that first takes the patient's booking lock.
+
+    The lock serialises one patient's bookings and moves, so two at once cannot both pass the
+    count of their appointments (the overlap is also an exclusion constraint; the count is
+    not). On PostgreSQL it is a transaction-scoped advisory lock on the patient's id, taken in
+    the same statement as the row lock that follows it: one round trip for both. PostgreSQL
+    evaluates it before it locks the rows, so every path takes the patient's lock first and no
+    two paths can wait on each other in a cycle. SQLite serialises writers itself.
+    """
+    if connection.vendor != "postgresql":
+        return rows
+    return rows.annotate(_patient_locked=_PatientLock(patient_id))
+
+
+def _record(appointment: Appointment, **change: Any) -> None:
+    _history(appointment, **change).save(force_insert=True)
+
+
+def _history(
     appointment: Appointment,
     *,
     actor: Actor,
@@ -268,8 +295,8 @@ def _record(
     from_status: str,
     reason: str = "",
     details: dict[str, Any] | None = None,
-) -> None:
-    AppointmentHistory.objects.create(
+) -> AppointmentHistory:
+    return AppointmentHistory(
         appointment=appointment,
         actor=actor.user,
         action=action,
@@ -303,9 +330,12 @@ def book_appointment(
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            # Row lock on the slot: of two requests racing for the same slot, the second waits
-            # here until the first commits, then sees the slot booked and gets a 409.
-            slot = _lock_slot(slot_id)
+            # The slot's row lock: of two requests racing for one slot, the second waits here
+            # until the first commits, then sees the slot booked and gets a 409. The same
+            # statement takes the patient's booking lock (see _with_patient_lock).
+            slot = _lock_slot(
+                slot_id, and_patient=actor.user.pk if _books_for_self(actor.user) else patient_id
+            )
             patient = _resolve_patient(
                 actor=actor, patient_id=patient_id, practice_id=slot.practice_id
             )
@@ -320,7 +350,7 @@ def book_appointment(
                     now=now,
                 )
             patient = _check_slot_rules(actor=actor, patient=patient, slot=slot, now=now)
-            appointment = Appointment.objects.create(
+            appointment = Appointment(
                 patient=patient,
                 practice=slot.practice,
                 slot=slot,
@@ -333,29 +363,48 @@ def book_appointment(
                 comment=comment,
                 booked_by=actor.user,
             )
-            Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED)
-            _record(
-                appointment, actor=actor, action=AppointmentHistory.Action.BOOKED, from_status=""
+            outbox = notifications.outbox_rows(appointment, Notification.Kind.CONFIRMATION)
+            # One round trip on PostgreSQL for the four writes (config.db_batch).
+            db_batch.execute_together(
+                db_batch.insert([appointment]),
+                db_batch.update(Slot.objects.filter(pk=slot.pk), status=SlotStatus.BOOKED),
+                db_batch.insert(
+                    [
+                        _history(
+                            appointment,
+                            actor=actor,
+                            action=AppointmentHistory.Action.BOOKED,
+                            from_status="",
+                        )
+                    ]
+                ),
+                db_batch.insert(outbox, ignore_conflicts=True),
             )
-            notifications.queue_for(appointment, Notification.Kind.CONFIRMATION)
+            notifications.send_on_commit(outbox)
     except IntegrityError as exc:
         raise _integrity_conflict(exc) from exc
     return appointment
 
 
 def _lock_appointment(
-    *, actor: Actor, appointment_id: UUID, expected_version: int | None
+    *,
+    actor: Actor,
+    appointment_id: UUID,
+    expected_version: int | None,
+    with_patient_lock: bool = False,
 ) -> Appointment:
     # Join only the practice, which an appointment never changes: when a concurrent
     # reschedule changes the clinician, PostgreSQL re-checks a locked row's join conditions
     # against the new version, and a clinician join would make the row vanish from the result.
-    appointment = (
+    appointments = (
         Appointment.objects.visible_to(actor.user)
         .select_related("practice")
         .select_for_update(of=("self",))
         .filter(pk=appointment_id)
-        .first()
     )
+    if with_patient_lock:
+        appointments = _with_patient_lock(appointments, F("patient_id"))
+    appointment = appointments.first()
     if appointment is None:
         raise NotFound(APPOINTMENT_NOT_FOUND, code="appointment_not_found")
     if expected_version is not None and appointment.version != expected_version:
@@ -401,7 +450,10 @@ def reschedule_appointment(
     try:
         with transaction.atomic():
             appointment = _lock_appointment(
-                actor=actor, appointment_id=appointment_id, expected_version=expected_version
+                actor=actor,
+                appointment_id=appointment_id,
+                expected_version=expected_version,
+                with_patient_lock=True,
             )
             _check_still_changeable(
                 actor=actor, appointment=appointment, now=now, target="rescheduled"
@@ -429,7 +481,9 @@ def reschedule_appointment(
                 )
             appointment.patient = _check_slot_rules(
                 actor=actor,
-                patient=appointment.patient,
+                patient=User.objects.select_related("patient_profile").get(
+                    pk=appointment.patient_id
+                ),
                 slot=new_slot,
                 now=now,
                 ignoring=appointment,

@@ -41,16 +41,27 @@ def queue_for(appointment: Appointment, kind: str, *, key: str | None = None) ->
     ``key`` makes the message unique (default: this version of the appointment); a row whose
     key exists already is not made again.
     """
+    rows = outbox_rows(appointment, kind, key=key)
+    if not rows:
+        return 0
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    send_on_commit(rows)
+    return len(rows)
+
+
+def outbox_rows(appointment: Appointment, kind: str, *, key: str | None = None) -> list:
+    """The unsaved outbox rows ``queue_for`` would write, for callers that batch their writes
+    (they insert them ignoring conflicts, then call ``send_on_commit``)."""
     profile = getattr(appointment.patient, "patient_profile", None)
     if profile is None:
-        return 0
+        return []
     wanted = []
     if profile.notify_by_email and appointment.patient.email:
         wanted.append((Notification.Medium.EMAIL, appointment.patient.email))
     if profile.notify_by_sms and profile.phone:
         wanted.append((Notification.Medium.SMS, profile.phone))
     key = key or f"v{appointment.version}"
-    rows = [
+    return [
         Notification(
             appointment=appointment,
             kind=kind,
@@ -60,13 +71,12 @@ def queue_for(appointment: Appointment, kind: str, *, key: str | None = None) ->
         )
         for medium, recipient in wanted
     ]
-    if not rows:
-        return 0
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def send_on_commit(rows: list) -> None:
     # Ids of rows the insert skipped do not exist; the worker treats them as already done.
     ids = [row.pk for row in rows]
     transaction.on_commit(lambda: _enqueue(ids))
-    return len(rows)
 
 
 def _enqueue(ids: list, *, run_after: dt.datetime | None = None) -> None:
