@@ -35,13 +35,13 @@ class BearerTokenAuthentication(JWTAuthentication):
         return super().authenticate(request)
 
     def get_user(self, validated_token: Token) -> User:
-        """simplejwt's lookup and checks, with the patient profile joined: booking needs it,
-        and a second query for it on every booking would cost more than the join."""
+        """simplejwt's lookup and checks, with the patient profile and registered practice
+        joined: booking and /auth/me need them, and a second query would cost more."""
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
         if user_id is None:
             raise exceptions.AuthenticationFailed("Token contained no user", code="token_not_valid")
         user = (
-            User.objects.select_related("patient_profile")
+            User.objects.select_related("patient_profile__registered_practice")
             .filter(**{api_settings.USER_ID_FIELD: user_id})
             .first()
         )

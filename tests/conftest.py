@@ -3,9 +3,12 @@
 Riverside Surgery (A81001) is the practice under test; Hilltop (B82002) is another practice.
 """
 
+from contextlib import contextmanager
+
 import pytest
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts import cognito
@@ -32,6 +35,33 @@ def _fresh_caches():
     yield
     cache.clear()
     cognito.jwks_cache.clear()
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+THROTTLE_COUNTER = "INSERT INTO accounts_ratecounter"
+
+
+@pytest.fixture
+def assert_statements():
+    """``with assert_statements(n):`` the endpoint's own SQL is exactly ``n`` statements.
+
+    The shared throttle's counter (config.http.throttling), one upsert on every throttled
+    request, is asserted on its own: exactly one (or none with ``throttled=False``).
+    Transaction control (BEGIN, COMMIT, savepoints) is not counted.
+    """
+
+    @contextmanager
+    def check(n: int, *, throttled: bool = True):  # type: ignore[no-untyped-def]
+        with CaptureQueriesContext(connection) as captured:
+            yield
+        sql = [q["sql"].strip() for q in captured.captured_queries]
+        sql = [s for s in sql if not s.startswith(TRANSACTION_CONTROL)]
+        throttle = [s for s in sql if s.startswith(THROTTLE_COUNTER)]
+        own = [s for s in sql if not s.startswith(THROTTLE_COUNTER)]
+        assert len(throttle) == int(throttled), throttle
+        assert len(own) == n, "\n".join(s[:120] for s in own)
+
+    return check
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from config.http.throttling import ScopedRateThrottle
 
 from .. import services
 from ..keys import public_jwk
-from ..models import AuditEvent, User
+from ..models import AuditEvent
 from ..tokens import TokenSet, issue_tokens
 from .serializers import (
     AccessLogEntrySerializer,
@@ -144,9 +144,7 @@ class MeView(AuditedViewMixin, APIView):
 
     @extend_schema(responses={200: MeSerializer}, tags=["auth"])
     def get(self, request: Request) -> Response:
-        user = User.objects.select_related("patient_profile__registered_practice").get(
-            pk=request.user.pk
-        )
+        user = request.user  # loaded with profile and practice by the authentication
         request.audit_patient = user if user.is_patient else None
         return Response(MeSerializer(user).data)
 

@@ -1,12 +1,64 @@
-"""Throttles whose rates are read on each request, so settings changes apply at once."""
+"""Throttles that hold across every worker and container, at one statement per request.
+
+DRF's throttles keep each caller's request history in the cache: with Django's database cache
+that is a read, a count, a read and a write per request (four statements), and two workers
+can read the same history and both let a request through. Here each caller and scope has one
+row (accounts.RateCounter) in a fixed window, advanced by one atomic upsert that returns the
+new count, so the limit holds exactly whatever the number of workers.
+
+A fixed window lets a caller send up to twice the rate across a window boundary; that is the
+price of one statement, and the limits are set with it in mind. Rates are read on each
+request, so settings changes apply at once.
+"""
+
+import datetime as dt
+import random
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.utils import timezone
 from rest_framework import throttling
+from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+# One request in this many also deletes rows whose window ended a day ago (callers gone).
+PURGE_ONE_IN = 1000
 
-class _CurrentRates:
+_COUNT_HIT = """
+    INSERT INTO accounts_ratecounter ("key", window_start, hits) VALUES (%(key)s, %(now)s, 1)
+    ON CONFLICT ("key") DO UPDATE SET
+        hits = CASE WHEN accounts_ratecounter.window_start <= %(expired)s THEN 1
+                    ELSE accounts_ratecounter.hits + 1 END,
+        window_start = CASE WHEN accounts_ratecounter.window_start <= %(expired)s THEN %(now)s
+                            ELSE accounts_ratecounter.window_start END
+    RETURNING hits, window_start
+"""
+
+
+def count_hit(key: str, *, window: dt.timedelta, now: dt.datetime) -> tuple[int, dt.datetime]:
+    """Add one request to ``key``'s current window; returns (requests in it, its start)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COUNT_HIT, {"key": key[:200], "now": adapt(now), "expired": adapt(now - window)}
+        )
+        hits, window_start = cursor.fetchone()
+        if random.randrange(PURGE_ONE_IN) == 0:  # noqa: S311 - sampling, not security
+            cursor.execute(
+                "DELETE FROM accounts_ratecounter WHERE window_start < %s",
+                [adapt(now - dt.timedelta(days=1))],
+            )
+    if isinstance(window_start, str):  # SQLite hands back text
+        window_start = dt.datetime.fromisoformat(window_start)
+    if timezone.is_naive(window_start):
+        window_start = timezone.make_aware(window_start, dt.UTC)
+    return hits, window_start
+
+
+class _SharedWindow:
     scope: str
+    rate: str | None
+    wait_seconds: float
 
     def get_rate(self) -> str | None:
         try:
@@ -14,14 +66,44 @@ class _CurrentRates:
         except KeyError as exc:
             raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}") from exc
 
+    def allow_request(self, request: Request, view: object) -> bool:
+        self.rate = self.get_rate()
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)  # type: ignore[attr-defined]
+        if key is None:
+            return True
+        limit, seconds = self.parse_rate(self.rate)  # type: ignore[attr-defined]
+        window = dt.timedelta(seconds=seconds)
+        now = timezone.now()
+        hits, window_start = count_hit(key, window=window, now=now)
+        self.wait_seconds = max(1.0, (window_start + window - now).total_seconds())
+        return hits <= limit
 
-class ScopedRateThrottle(_CurrentRates, throttling.ScopedRateThrottle):
-    """DRF's scoped throttle; keyed by user id, or by client IP for anonymous callers."""
+    def wait(self) -> float:
+        return self.wait_seconds
 
 
-class UserRateThrottle(_CurrentRates, throttling.UserRateThrottle):
+class ScopedRateThrottle(_SharedWindow, throttling.ScopedRateThrottle):
+    """Per endpoint scope; keyed by user id, or by client IP for anonymous callers."""
+
+    def allow_request(self, request: Request, view: object) -> bool:
+        # DRF's ScopedRateThrottle takes the scope from the view before counting.
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        return super().allow_request(request, view)
+
+
+class UserRateThrottle(_SharedWindow, throttling.UserRateThrottle):
     """Every signed-in user's requests, whatever the endpoint."""
 
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        # Anonymous callers are counted by AnonRateThrottle alone, not twice.
+        if not request.user or not request.user.is_authenticated:
+            return None
+        return super().get_cache_key(request, view)
 
-class AnonRateThrottle(_CurrentRates, throttling.AnonRateThrottle):
+
+class AnonRateThrottle(_SharedWindow, throttling.AnonRateThrottle):
     """Anonymous requests per client IP."""

@@ -361,7 +361,7 @@ def test_availability_of_an_unknown_practice_is_a_404(alice):
 
 @pytest.mark.parametrize("page_size", [1, 100])
 def test_availability_costs_three_queries_whatever_the_page_size(
-    alice, riverside, django_assert_num_queries, page_size
+    alice, riverside, assert_statements, page_size
 ):
     clinicians = [ClinicianFactory(practice=riverside) for _ in range(3)]
     for i in range(30):
@@ -370,7 +370,7 @@ def test_availability_costs_three_queries_whatever_the_page_size(
 
     # 1. the user for the token  2. the practice  3. the page of slots with clinicians and the
     # total count (COUNT(*) OVER ())
-    with django_assert_num_queries(3):
+    with assert_statements(3):
         response = client.get(availability_url(), {**window(), "page_size": page_size})
 
     assert response.json()["count"] == 30
@@ -379,11 +379,11 @@ def test_availability_costs_three_queries_whatever_the_page_size(
 
 @pytest.mark.parametrize("page_size", [1, 100])
 def test_listing_practices_costs_one_query_whatever_the_page_size(
-    api, django_assert_num_queries, page_size
+    api, assert_statements, page_size
 ):
     PracticeFactory.create_batch(5)
 
-    with django_assert_num_queries(1):
+    with assert_statements(1):
         response = api.get(reverse("practices:practice-list"), {"page_size": page_size})
 
     assert response.json()["count"] == 5
@@ -391,13 +391,13 @@ def test_listing_practices_costs_one_query_whatever_the_page_size(
 
 @pytest.mark.parametrize("page_size", [1, 100])
 def test_listing_clinicians_costs_two_queries_whatever_the_page_size(
-    api, riverside, django_assert_num_queries, page_size
+    api, riverside, assert_statements, page_size
 ):
     for _ in range(4):
         ClinicianFactory(practice=riverside)
 
     # 1. the practice  2. the page of clinicians with the total count
-    with django_assert_num_queries(2):
+    with assert_statements(2):
         response = api.get(
             reverse("practices:practice-clinicians", kwargs={"ods_code": "A81001"}),
             {"page_size": page_size},
@@ -439,12 +439,10 @@ def test_a_malformed_page_number_is_a_400(api, page):
 
 
 @pytest.mark.parametrize("page", ["100001", "85041703423814830645986862720614400"])
-def test_a_page_number_beyond_any_list_is_a_404_without_a_query(
-    api, page, django_assert_num_queries
-):
+def test_a_page_number_beyond_any_list_is_a_404_without_a_query(api, page, assert_statements):
     PracticeFactory()
 
-    with django_assert_num_queries(0):
+    with assert_statements(0):
         assert api.get(reverse("practices:practice-list"), {"page": page}).status_code == 404
 
 

@@ -1,5 +1,6 @@
 """Abuse limits: each has a test that would fail without it."""
 
+import datetime as dt
 import os
 import secrets
 import socket
@@ -13,10 +14,12 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.keys import generate_private_key_pem
 from booking.api.serializers import LIST_RANGE_TOO_WIDE
-from tests.concurrency import postgres_only
+from config.http.throttling import count_hit
+from tests.concurrency import postgres_only, run_concurrently
 from tests.conftest import client_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +116,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_throttles_hold_across_gunicorn_processes_with_the_shared_database_cache(tmp_path):
+def test_throttles_hold_across_gunicorn_processes_sharing_the_database(tmp_path):
     # Two gunicorn servers (as two workers or two ECS tasks would be) share one database.
     # Requests alternate between them: per-process counters would allow five on each.
     env = {
@@ -201,3 +204,40 @@ def test_gunicorn_leaves_the_url_limit_to_the_application():
     exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102 - our config
 
     assert namespace["limit_request_line"] == 0
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_never_pass_the_limit_together():
+    # Read-then-write counters (DRF's cache history) let two workers both see "4 of 5".
+    now = timezone.now()
+
+    hits = run_concurrently(
+        lambda _: count_hit("throttle_user_x", window=dt.timedelta(minutes=1), now=now)[0],
+        range(20),
+    )
+
+    assert sorted(hits) == list(range(1, 21))
+
+
+@pytest.mark.django_db
+def test_a_new_window_starts_the_count_again():
+    window = dt.timedelta(minutes=1)
+    start = timezone.now()
+    for _ in range(3):
+        count_hit("throttle_anon_1.2.3.4", window=window, now=start)
+
+    hits, window_start = count_hit("throttle_anon_1.2.3.4", window=window, now=start + window)
+
+    assert (hits, window_start) == (1, start + window)
+
+
+@pytest.mark.django_db
+def test_a_throttled_answer_says_when_the_window_ends(api, settings):
+    with_rates(settings, anon="1/min")
+    api.get(reverse("practices:practice-list"))
+
+    response = api.get(reverse("practices:practice-list"))
+
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
