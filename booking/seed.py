@@ -39,7 +39,14 @@ from practices.models import (
 )
 from practices.services import generate_slots
 
-from .models import Appointment, AppointmentHistory, AppointmentStatus, IdempotencyRecord, Source
+from .models import (
+    Appointment,
+    AppointmentHistory,
+    AppointmentStatus,
+    IdempotencyRecord,
+    Source,
+    new_reference,
+)
 
 DEMO_DOMAIN = "demo.gp-booking.test"
 DEMO_PASSWORD = "Demo-Pass-123!"  # noqa: S105 - printed for people to sign in with; demo only
@@ -439,6 +446,8 @@ def _appointments(
     }
     per_practice = max(1, sizes.appointments // max(1, len(practices)))
     appointments, history, booked_slot_ids = [], [], []
+    # 40-bit references: at a quarter of a million rows two would clash about once in 35 runs.
+    references: set[str] = set()
     for practice in practices:
         registered = patients.get(practice.pk) or []
         if not registered:
@@ -499,6 +508,9 @@ def _appointments(
                 if status == AppointmentStatus.CANCELLED
                 else None,
             )
+            while appointment.reference in references:
+                appointment.reference = new_reference()
+            references.add(appointment.reference)
             appointments.append(appointment)
             history.append(
                 AppointmentHistory(

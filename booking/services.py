@@ -308,6 +308,12 @@ def _history(
     )
 
 
+def _is_reference_clash(exc: IntegrityError) -> bool:
+    # PostgreSQL names the unique index; SQLite names the column.
+    text = str(exc)
+    return "booking_appointment_reference_key" in text or "booking_appointment.reference" in text
+
+
 def _integrity_conflict(exc: IntegrityError) -> Conflict:
     # Only reached when a rule check above was somehow bypassed by a race; the constraint
     # names tell which invariant held.
@@ -315,6 +321,15 @@ def _integrity_conflict(exc: IntegrityError) -> Conflict:
     if "booking_patient_no_overlap" in text:
         return Conflict(OVERLAPPING, code="overlapping_appointment")
     return Conflict(SLOT_TAKEN, code="slot_taken")
+
+
+# A booking draws a random 40-bit reference; the unique index refuses the rare repeat (about
+# one in ten million bookings at ten million appointments) and the booking is tried again.
+REFERENCE_ATTEMPTS = 3
+
+
+class _ReferenceClash(Exception):
+    pass
 
 
 def book_appointment(
@@ -327,6 +342,31 @@ def book_appointment(
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Book ``slot_id`` for a patient (the actor themself, or one chosen by practice staff)."""
+    for attempt in range(1, REFERENCE_ATTEMPTS + 1):
+        try:
+            return _book_once(
+                actor=actor,
+                slot_id=slot_id,
+                patient_id=patient_id,
+                description=description,
+                comment=comment,
+                now=now,
+            )
+        except _ReferenceClash as exc:  # rolled back whole; the next try draws a new one
+            if attempt == REFERENCE_ATTEMPTS:
+                raise Conflict("Please try again.", code="try_again") from exc
+    raise AssertionError("unreachable")
+
+
+def _book_once(
+    *,
+    actor: Actor,
+    slot_id: UUID,
+    patient_id: UUID | None = None,
+    description: str = "",
+    comment: str = "",
+    now: dt.datetime | None = None,
+) -> Appointment:
     now = now or timezone.now()
     try:
         with transaction.atomic():
@@ -382,6 +422,8 @@ def book_appointment(
             )
             notifications.send_on_commit(outbox)
     except IntegrityError as exc:
+        if _is_reference_clash(exc):
+            raise _ReferenceClash from exc
         raise _integrity_conflict(exc) from exc
     return appointment
 

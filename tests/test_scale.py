@@ -69,7 +69,9 @@ def million_slots():
                 (id, reference, patient_id, practice_id, slot_id, clinician_id, start, "end",
                  appointment_type, channel, status, description, comment, cancellation_reason,
                  booked_by_id, created_at, updated_at, version)
-            SELECT gen_random_uuid(), upper(substr(md5(s.id::text), 1, 9)), p.patient_id,
+            -- Numbered references: random ones would collide now and then at this count.
+            SELECT gen_random_uuid(), 'S' || lpad((row_number() OVER ())::text, 8, '0'),
+                   p.patient_id,
                    s.practice_id, s.id, s.clinician_id, s.start, s."end", s.slot_type,
                    s.channel, 'booked', '', '', '', p.patient_id, now(), now(), 1
             FROM practices_slot s

@@ -583,3 +583,16 @@ def test_a_clinician_records_outcomes_only_for_their_own_appointments(carol, ali
 
 def test_a_practice_admin_records_outcomes_for_anyone(dave, todays):
     assert outcome(dave, todays, "arrived").status == "arrived"
+
+
+def test_a_clashing_booking_reference_is_drawn_again(alice, bob, riverside, monkeypatch):
+    taken = book(bob, free_slot(riverside)).reference
+    draws = iter([taken, "ZZZZ-9999"])
+    # Field.get_default() calls the cached _get_default, so that is what is replaced.
+    field = Appointment._meta.get_field("reference")
+    monkeypatch.setattr(field, "_get_default", lambda: next(draws))
+
+    appointment = book(alice, free_slot(riverside, hours_ahead=30))
+
+    assert appointment.reference == "ZZZZ-9999"
+    assert Appointment.objects.filter(patient=alice).count() == 1
