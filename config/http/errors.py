@@ -34,6 +34,7 @@ RULE_CODES = frozenset(
         "does_not_exist",
         "range_backwards",
         "range_too_wide",
+        "out_of_range",
         # JSON allows NUL and lone surrogates in strings; we refuse them in text fields.
         "null_characters_not_allowed",
         # Text that is only whitespace: the schema's minLength counts the spaces, we do not.

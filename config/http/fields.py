@@ -19,6 +19,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     default_error_messages = {
         "naive": "Include a UTC offset, e.g. 2025-03-30T09:00:00+01:00 or 2025-03-30T08:00:00Z.",
         "invalid": "Enter an ISO 8601 date-time with an offset, e.g. 2025-03-30T09:00:00Z.",
+        "out_of_range": "Enter a date-time between the years 1 and 9999 in UTC.",
     }
 
     def to_internal_value(self, value: Any) -> dt.datetime:
@@ -33,7 +34,10 @@ class AwareDateTimeField(serializers.DateTimeField):
             self.fail("invalid")
         if parsed.tzinfo is None:
             self.fail("naive")
-        return parsed.astimezone(dt.UTC)
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is the year 0 in UTC
+            self.fail("out_of_range")
 
 
 @extend_schema_field(

@@ -13,6 +13,7 @@ from ..models import Channel, Clinician, Closure, OpeningHours, Practice, Profes
 MAX_AVAILABILITY_DAYS = 14
 RANGE_TOO_WIDE = f"The range may span at most {MAX_AVAILABILITY_DAYS} days."
 RANGE_BACKWARDS = "The end must be after the start."
+OUT_OF_RANGE = "Choose days between the years 1 and 9999."
 
 
 class PracticeSerializer(serializers.ModelSerializer):
@@ -108,12 +109,15 @@ class AvailabilityQuerySerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         tz = self.context["practice"].tz
         start, end = attrs["start"], attrs["end"]
-        if not isinstance(start, dt.datetime):
-            start = dt.datetime.combine(start, dt.time.min, tzinfo=tz).astimezone(dt.UTC)
-        if not isinstance(end, dt.datetime):
-            end = dt.datetime.combine(
-                end + dt.timedelta(days=1), dt.time.min, tzinfo=tz
-            ).astimezone(dt.UTC)
+        try:
+            if not isinstance(start, dt.datetime):
+                start = dt.datetime.combine(start, dt.time.min, tzinfo=tz).astimezone(dt.UTC)
+            if not isinstance(end, dt.datetime):
+                end = dt.datetime.combine(
+                    end + dt.timedelta(days=1), dt.time.min, tzinfo=tz
+                ).astimezone(dt.UTC)
+        except OverflowError as exc:  # the first or last day of the calendar
+            raise serializers.ValidationError({"end": [OUT_OF_RANGE]}, code="out_of_range") from exc
         if end <= start:
             raise serializers.ValidationError({"end": [RANGE_BACKWARDS]}, code="range_backwards")
         if end - start > dt.timedelta(days=MAX_AVAILABILITY_DAYS):

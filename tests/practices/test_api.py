@@ -461,3 +461,17 @@ def test_a_search_with_a_nul_character_is_refused_not_a_server_error(api, rivers
 
     assert response.status_code == 422
     assert "search" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # Valid ISO 8601, but the year 0 once converted to UTC: this was a 500 (Schemathesis).
+        {"start": "0001-01-01T00:01:00+01:01", "end": "2000-01-01"},
+        {"start": "9999-12-31", "end": "9999-12-31"},
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_break_a_rule_not_the_server(alice, riverside, query):
+    response = client_for(alice).get(availability_url(), query)
+
+    assert response.status_code == 422
