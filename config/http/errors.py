@@ -85,10 +85,8 @@ def _codes(codes: Any) -> list[str]:
 
 
 def _first_code(exc: exceptions.APIException) -> str:
-    codes = exc.get_codes()
-    while isinstance(codes, dict | list) and codes:
-        codes = next(iter(codes.values())) if isinstance(codes, dict) else codes[0]
-    return codes if isinstance(codes, str) else exc.default_code
+    codes = _codes(exc.get_codes())
+    return codes[0] if codes else str(exc.default_code)
 
 
 def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
