@@ -6,6 +6,8 @@ is switched on in ``local.py``, never here.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 import environ
 
@@ -76,13 +78,36 @@ TEMPLATES = [
     },
 ]
 
-# DATABASE_URL unset means an SQLite file in the project folder: the zero-setup default.
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
-if "DATABASE_URL" not in env.ENVIRON and env("DB_HOST", default=""):
-    # On ECS: the parts come separately, the password from the RDS-managed secret.
-    DATABASES["default"] = {
+def database_from_url(url: str) -> dict[str, Any]:
+    config = env.db_url_config(url)
+    # A unix-socket directory arrives percent-encoded as the URL's host.
+    config["HOST"] = unquote(config["HOST"])
+    return config
+
+
+def database_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The connection settings every environment shares, around ``config``'s server."""
+    return {
+        **config,
+        "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", default=0),
+        "CONN_HEALTH_CHECKS": True,
+        "ATOMIC_REQUESTS": False,
+        # No query may run away with a connection: 5 s by default (0 turns it off, e.g. for a
+        # migration that builds an index on a large table).
+        "OPTIONS": {
+            **config.get("OPTIONS", {}),
+            "options": f"-c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', default=5000)}",
+        },
+    }
+
+
+# PostgreSQL only. DATABASE_URL (CI, compose, a developer's own server), or on ECS the parts,
+# the password from the RDS-managed secret. With neither, DATABASES is left empty here: the
+# local and test settings start a private server (core.localdb), production refuses to start.
+if "DATABASE_URL" in env.ENVIRON:
+    DATABASES = {"default": database_settings(database_from_url(env("DATABASE_URL")))}
+elif env("DB_HOST", default=""):
+    _parts: dict[str, Any] = {
         "ENGINE": "django.db.backends.postgresql",
         "HOST": env("DB_HOST"),
         "PORT": env.int("DB_PORT", default=5432),
@@ -92,18 +117,12 @@ if "DATABASE_URL" not in env.ENVIRON and env("DB_HOST", default=""):
         "OPTIONS": {"sslmode": env("DB_SSLMODE", default="require")},
     }
     if env("DB_PASSWORD_SECRET_ARN", default=""):
-        # Follows RDS password rotation (config/db_backends/postgresql).
-        DATABASES["default"]["ENGINE"] = "config.db_backends.postgresql"
-        DATABASES["default"]["PASSWORD_SECRET_ARN"] = env("DB_PASSWORD_SECRET_ARN")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if "postgresql" in DATABASES["default"]["ENGINE"]:
-    # No query may run away with a connection: 5 s by default (0 turns it off, e.g. for a
-    # migration that builds an index on a large table).
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', default=5000)}"
-    )
+        # Follows RDS password rotation (core/db_backends/postgresql).
+        _parts["ENGINE"] = "core.db_backends.postgresql"
+        _parts["PASSWORD_SECRET_ARN"] = env("DB_PASSWORD_SECRET_ARN")
+    DATABASES = {"default": database_settings(_parts)}
+else:
+    DATABASES = {"default": {}}
 
 # Largest request body accepted (API requests are small JSON documents).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)

@@ -1,12 +1,18 @@
-"""Developer machine: DEBUG on, SQLite by default, a signing key generated on first run."""
+"""Developer machine: DEBUG on, a private PostgreSQL unless DATABASE_URL is set, a signing
+key generated on first run."""
 
 from accounts.keys import load_or_create_dev_key
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, DATABASES, database_from_url, database_settings, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret")  # noqa: S105
+
+if not DATABASES["default"]:
+    from core import localdb
+
+    DATABASES = {"default": database_settings(database_from_url(localdb.database_url()))}
 
 JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", multiline=True, default="") or (
     load_or_create_dev_key(BASE_DIR / ".local" / "jwt-signing-key.pem")

@@ -1,7 +1,12 @@
 """Production: every secret must come from the environment; a missing one stops start-up."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import DATABASES, env
+
+if not DATABASES["default"]:
+    raise ImproperlyConfigured("Set DATABASE_URL, or DB_HOST and DB_NAME, to name the database.")
 
 DEBUG = False
 # No defaults: ECS injects these from Secrets Manager, and a missing one must fail loudly.
@@ -31,4 +36,4 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)  # noqa: F405
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)

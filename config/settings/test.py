@@ -1,9 +1,15 @@
-"""Test settings: fast hashing, in-memory mail and cache, a throwaway signing key."""
+"""Test settings: fast hashing, in-memory mail and cache, a throwaway signing key, and the
+private PostgreSQL (core.localdb) unless DATABASE_URL names a server."""
 
 from accounts.keys import generate_private_key_pem
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK
+from .base import DATABASES, REST_FRAMEWORK, database_from_url, database_settings
+
+if not DATABASES["default"]:
+    from core import localdb
+
+    DATABASES = {"default": database_settings(database_from_url(localdb.database_url()))}
 
 DEBUG = False
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
