@@ -1,10 +1,14 @@
-"""Writing the audit trail of access to patient data."""
+"""The audit trail of access to patient data: one row per request, denied attempts included."""
 
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from django.http import HttpRequest
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from config.http.request_id import client_ip
+from core.http.request_id import client_ip
 
 from .models import AuditEvent, User
 
@@ -15,7 +19,7 @@ def record_access(
     action: str,
     object_type: str = "",
     object_id: object = "",
-    patient: User | Any = None,
+    patient: User | UUID | int | None = None,
     allowed: bool = True,
 ) -> AuditEvent:
     """One audit row for this request's access to patient data."""
@@ -29,10 +33,51 @@ def record_access(
         object_type=object_type,
         object_id=str(object_id or ""),
         # A user, or just their id when that is all the caller has.
-        patient_id=getattr(patient, "pk", patient),
+        patient_id=patient.pk if isinstance(patient, User) else patient,
         allowed=allowed,
         source_address=client_ip(request)[:45],
         request_id=getattr(request, "request_id", "")[:128],
         # The path only: query strings may carry search terms such as NHS numbers.
         path=request.path[:300],
     )
+
+
+@dataclass(slots=True)
+class AuditRecord:
+    """What a view tells the audit trail about the request it is answering.
+
+    Slotted, so a misspelt field (``audit.patinet = ...``) raises instead of silently leaving
+    the patient out of the row.
+    """
+
+    object_type: str
+    patient: User | UUID | int | None = None
+    object_id: object = ""
+
+
+class AuditedViewMixin:
+    """For views over patient data. The view fills ``self.audit`` once it knows the patient
+    and the object; the row is written as the response is finalised, so exactly once,
+    whatever the outcome (an authentication failure is audited too)."""
+
+    audit_object_type = ""
+    audit: AuditRecord
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        self.audit = AuditRecord(object_type=self.audit_object_type)
+        return super().initialize_request(request, *args, **kwargs)  # type: ignore[misc]
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        view_action = getattr(self, "action", None) or request.method.lower()
+        record_access(
+            request,
+            action=f"api.{self.audit.object_type}.{view_action}",
+            object_type=self.audit.object_type,
+            object_id=self.audit.object_id or kwargs.get("pk", ""),
+            patient=self.audit.patient,
+            allowed=response.status_code < 400,
+        )
+        return response

@@ -11,7 +11,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from config.exceptions import NotAuthenticated
+from core.exceptions import NotAuthenticated
 
 from . import cognito, services
 from .models import User

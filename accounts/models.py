@@ -132,21 +132,6 @@ class PatientProfile(models.Model):
         return f"Patient profile of {self.user_id}"
 
 
-class RateCounter(models.Model):
-    """Requests per caller and scope in the current window, shared by every worker.
-
-    Written by one atomic upsert per request (config.http.throttling), so concurrent requests
-    from many gunicorn workers and containers all count.
-    """
-
-    key = models.CharField(max_length=200, primary_key=True)
-    window_start = models.DateTimeField()
-    hits = models.PositiveIntegerField()
-
-    def __str__(self) -> str:
-        return self.key
-
-
 class LoginLockout(models.Model):
     """Failed sign-ins per email address, known or not, so a lock reveals no account."""
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from config.exceptions import (
+from core.exceptions import (
     Conflict,
     InvalidInput,
     NotAuthenticated,

@@ -18,7 +18,8 @@ from rest_framework_simplejwt.tokens import AccessToken as SimpleAccessToken
 from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
 from rest_framework_simplejwt.tokens import Token
 
-from .keys import public_jwk
+from core.keys import public_jwk
+
 from .models import User
 
 COGNITO_SCOPE = "aws.cognito.signin.user.admin"

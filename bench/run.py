@@ -84,9 +84,7 @@ def main() -> None:
             sys.exit(f"{tool} is needed: apt-get install wrk postgresql-client")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    key = sh(
-        PYTHON, "-c", "from accounts.keys import generate_private_key_pem as g; print(g())"
-    ).stdout
+    key = sh(PYTHON, "-c", "from core.keys import generate_private_key_pem as g; print(g())").stdout
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",

@@ -22,8 +22,8 @@ from django.utils.html import format_html
 from accounts.audit import record_access
 from accounts.models import PatientProfile, User
 from accounts.nhs import format_nhs_number, normalise_nhs_number
-from config.admin_scoping import PracticeScopedAdmin, ScopedInline
-from config.exceptions import DomainError
+from core.exceptions import DomainError
+from practices.admin_scoping import PracticeScopedAdmin, ScopedInline
 from practices.models import Practice, Slot
 
 from . import services

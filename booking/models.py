@@ -5,10 +5,13 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeBoundary, RangeOperators
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
+from core.db import TsTzRange
 from practices.models import Channel, Clinician, Practice, Slot
 
 
@@ -118,8 +121,16 @@ class Appointment(models.Model):
                 condition=Q(status=AppointmentStatus.CANCELLED) | Q(cancelled_at__isnull=True),
                 name="booking_cancelled_at_only_when_cancelled",
             ),
-            # A patient never holds two overlapping appointments: an exclusion constraint on
-            # PostgreSQL and triggers on SQLite, created in a migration (vendor-specific).
+            # A patient never holds two overlapping appointments that are not cancelled.
+            ExclusionConstraint(
+                name="booking_patient_no_overlap",
+                expressions=[
+                    ("patient", RangeOperators.EQUAL),
+                    (TsTzRange("start", "end", RangeBoundary()), RangeOperators.OVERLAPS),
+                ],
+                condition=HOLDS_SLOT,
+                violation_error_message="The patient already has an appointment at this time.",
+            ),
         ]
         indexes = [
             models.Index(fields=["patient", "start"], name="booking_appt_patient_start"),
@@ -142,7 +153,8 @@ class Appointment(models.Model):
 class AppointmentHistory(models.Model):
     """One change to an appointment: who, when, from which status to which, why, and how.
 
-    Append-only: the database refuses UPDATE and DELETE on this table (migration triggers).
+    Append-only: the database refuses UPDATE and DELETE on this table (a trigger, migration
+    0002).
     """
 
     class Action(models.TextChoices):

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.models import LoginLockout, PatientProfile, Role, User
 from accounts.services import STAFF_GROUPS
-from config.db import append_only_lifted
+from core.db import append_only_lifted
 from practices.models import (
     Channel,
     Clinician,

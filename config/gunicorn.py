@@ -21,7 +21,7 @@ max_requests_jitter = 200
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (tmpfs by design)
 # No runtime control socket: nothing in the container needs to resize or reload us.
 control_socket_disable = True
-# No request-line cap here: config.http.limits answers an over-long URL with a JSON 414, and
+# No request-line cap here: core.http.limits answers an over-long URL with a JSON 414, and
 # only the load balancer (which caps request lines itself) can reach the containers.
 limit_request_line = 0
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")

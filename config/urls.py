@@ -2,11 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api.views import JwksView
-
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
+    path(".well-known/", include("accounts.api.wellknown")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/auth/", include("accounts.api.urls")),
@@ -14,7 +12,7 @@ urlpatterns = [
     path("api/v1/", include("booking.api.urls")),
 ]
 
-handler400 = "config.http.errors.bad_request"
-handler403 = "config.http.errors.permission_denied"
-handler404 = "config.http.errors.page_not_found"
-handler500 = "config.http.errors.server_error"
+handler400 = "core.http.errors.bad_request"
+handler403 = "core.http.errors.permission_denied"
+handler404 = "core.http.errors.page_not_found"
+handler500 = "core.http.errors.server_error"

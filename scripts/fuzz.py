@@ -19,7 +19,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -74,14 +73,19 @@ def main() -> int:
     args = parser.parse_args()
 
     REPORTS.mkdir(exist_ok=True)
-    database_url = os.environ.get("DATABASE_URL") or (
-        f"sqlite:///{tempfile.mkdtemp(prefix='gp-booking-fuzz-')}/fuzz.sqlite3"
-    )
+    if os.environ.get("DATABASE_URL"):
+        database_url = os.environ["DATABASE_URL"]
+    else:
+        # A database of its own on the private server; this process keeps the server up.
+        sys.path.insert(0, str(ROOT))
+        from core import localdb
+
+        database_url = localdb.database_url("gp_booking_fuzz")
     key = subprocess.run(  # noqa: S603 - our own interpreter
         [
             sys.executable,
             "-c",
-            "from accounts.keys import generate_private_key_pem as g; print(g())",
+            "from core.keys import generate_private_key_pem as g; print(g())",
         ],
         cwd=ROOT,
         capture_output=True,

@@ -4,13 +4,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import pytest
 from django.db import connection
-
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: SQLite serialises writers, so there is no race to test",
-)
 
 
 def run_concurrently(call: Callable[[Any], Any], inputs: Sequence[Any]) -> list[Any]:

@@ -3,19 +3,19 @@
 Riverside Surgery (A81001) is the practice under test; Hilltop (B82002) is another practice.
 """
 
+import uuid
 from contextlib import contextmanager
+from urllib.parse import quote
 
+import psycopg
 import pytest
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts import cognito
-from accounts.models import AuditEvent
 from accounts.tokens import issue_tokens
-from booking.models import AppointmentHistory
-from config.db import append_only_lifted
 
 from .factories import (
     ClinicianFactory,
@@ -38,14 +38,14 @@ def _fresh_caches():
 
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
-THROTTLE_COUNTER = "INSERT INTO accounts_ratecounter"
+THROTTLE_COUNTER = "INSERT INTO core_ratecounter"
 
 
 @pytest.fixture
 def assert_statements():
     """``with assert_statements(n):`` the endpoint's own SQL is exactly ``n`` statements.
 
-    The shared throttle's counter (config.http.throttling), one upsert on every throttled
+    The shared throttle's counter (core.http.throttling), one upsert on every throttled
     request, is asserted on its own: exactly one (or none with ``throttled=False``).
     Transaction control (BEGIN, COMMIT, savepoints) is not counted.
     """
@@ -133,20 +133,24 @@ def erin(hilltop):
     return user
 
 
-@pytest.fixture(autouse=True)
-def _empty_history_before_flush(request):
-    """SQLite empties tables after a transactional test with DELETE, which the append-only
-    guards refuse; lift them for that clean-up only. (PostgreSQL uses TRUNCATE.)"""
-    yield
-    marker = request.node.get_closest_marker("django_db")
-    transactional = "live_server" in request.fixturenames or (
-        marker is not None and marker.kwargs.get("transaction")
+@pytest.fixture
+def scratch_database_url():
+    """A new, empty database on the test server, dropped afterwards: for the servers and
+    commands a test starts in processes of their own."""
+    db = connection.settings_dict
+    server = {
+        "host": db["HOST"] or None,
+        "port": db["PORT"] or None,
+        "user": db["USER"] or None,
+        "password": db["PASSWORD"] or None,
+    }
+    name = f"scratch_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    credentials = quote(db["USER"] or "", safe="") + (
+        ":" + quote(db["PASSWORD"], safe="") if db["PASSWORD"] else ""
     )
-    if not transactional or connection.vendor != "sqlite":
-        return
-    with (
-        transaction.atomic(),
-        append_only_lifted("booking_appointmenthistory", "accounts_auditevent"),
-    ):
-        AppointmentHistory.objects.all().delete()
-        AuditEvent.objects.all().delete()
+    host = quote(db["HOST"] or "localhost", safe="")
+    yield f"postgres://{credentials}@{host}:{db['PORT'] or 5432}/{name}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

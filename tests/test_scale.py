@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from booking.models import Appointment
 from practices.models import Slot
-from tests.concurrency import postgres_only
 from tests.factories import (
     ClinicianFactory,
     MembershipFactory,
@@ -23,7 +22,7 @@ from tests.factories import (
     PracticeFactory,
 )
 
-pytestmark = [postgres_only, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 CLINICIANS = 100
 SLOTS = 1_000_000

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.http.fields import StrictSerializer
+from core.http.fields import StrictSerializer
 
 from ..models import PatientProfile, Role
 from ..nhs import is_valid_nhs_number, normalise_nhs_number, normalise_phone, normalise_postcode

@@ -10,12 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.http.audit import AuditedViewMixin
-from config.http.schema import problems
-from config.http.throttling import ScopedRateThrottle
+from accounts.audit import AuditedViewMixin
+from core.http.schema import problems
+from core.http.throttling import ScopedRateThrottle
+from core.keys import public_jwk
 
 from .. import services
-from ..keys import public_jwk
 from ..models import AuditEvent
 from ..tokens import TokenSet, issue_tokens
 from .serializers import (
@@ -69,7 +69,7 @@ class RegisterView(AuditedViewMixin, APIView):
             family_name=fields.pop("family_name", ""),
             profile=fields,
         )
-        request.audit_patient = user
+        self.audit.patient = user
         return Response(
             MeSerializer(user).data,
             status=status.HTTP_201_CREATED,
@@ -145,7 +145,7 @@ class MeView(AuditedViewMixin, APIView):
     @extend_schema(responses={200: MeSerializer}, tags=["auth"])
     def get(self, request: Request) -> Response:
         user = request.user  # loaded with profile and practice by the authentication
-        request.audit_patient = user if user.is_patient else None
+        self.audit.patient = user if user.is_patient else None
         return Response(MeSerializer(user).data)
 
     @extend_schema(
@@ -156,7 +156,7 @@ class MeView(AuditedViewMixin, APIView):
     def patch(self, request: Request) -> Response:
         data = ProfileUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        request.audit_patient = request.user if request.user.is_patient else None
+        self.audit.patient = request.user if request.user.is_patient else None
         user = services.update_profile(user=request.user, changes=data.validated_data)
         return Response(MeSerializer(user).data)
 

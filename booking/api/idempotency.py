@@ -18,7 +18,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.exceptions import Conflict, InvalidInput, RuleViolation
+from core.exceptions import Conflict, InvalidInput, RuleViolation
 
 from ..models import IdempotencyRecord
 

@@ -6,7 +6,7 @@ from typing import Any
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-from config.http.fields import AwareDateTimeField, StrictSerializer
+from core.http.fields import AwareDateTimeField, StrictSerializer
 from practices.models import Channel
 
 from ..models import Appointment, AppointmentStatus

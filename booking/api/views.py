@@ -11,10 +11,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.exceptions import InvalidInput
-from config.http.audit import AuditedViewMixin
-from config.http.fields import query_data
-from config.http.schema import problems
+from accounts.audit import AuditedViewMixin
+from core.exceptions import InvalidInput
+from core.http.fields import query_data
+from core.http.schema import problems
 
 from .. import services
 from ..models import Appointment
@@ -105,7 +105,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
 
     def get_object(self) -> Appointment:
         appointment = super().get_object()
-        self.request.audit_patient = appointment.patient_id
+        self.audit.patient = appointment.patient_id
         return appointment
 
     @extend_schema(
@@ -116,29 +116,17 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
         query = AppointmentListQuerySerializer(data=query_data(request))
         query.is_valid(raise_exception=True)
         filters = query.validated_data
-        appointments = self.get_queryset()
-        if "status" in filters:
-            appointments = appointments.filter(status=filters["status"])
-        if "start" in filters:
-            appointments = appointments.filter(start__gte=filters["start"])
-        if "end" in filters:
-            appointments = appointments.filter(start__lt=filters["end"])
-        if "practice" in filters:
-            appointments = appointments.filter(practice__ods_code=filters["practice"].upper())
-        if "clinician" in filters:
-            appointments = appointments.filter(clinician_id=filters["clinician"])
-        if "patient" in filters:
-            appointments = appointments.filter(patient_id=filters["patient"])
+        appointments = services.appointment_list(user=request.user, filters=filters)
         page = self.paginate_queryset(appointments)
         if request.user.is_patient:
-            request.audit_patient = request.user
+            self.audit.patient = request.user
         elif "patient" in filters:
             # A row proves the patient exists (the audit row refers to them); an empty page
             # for an unknown or invisible id is still recorded, by the id asked for.
             if page:
-                request.audit_patient = filters["patient"]
+                self.audit.patient = filters["patient"]
             else:
-                request.audit_object_id = f"patient:{filters['patient']}"
+                self.audit.object_id = f"patient:{filters['patient']}"
         return self.get_paginated_response(AppointmentSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -156,24 +144,24 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
         data = booking_request(request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        slot_id = fields.get("slot_id")
-        if slot_id is None:
-            slot_id = services.find_slot(
-                user=request.user,
+        booking = {
+            "actor": self._actor(),
+            "patient_id": fields.get("patient_id"),
+            "description": fields.get("description", ""),
+            "comment": fields.get("comment", ""),
+        }
+        if "slot_id" in fields:
+            appointment = services.book_appointment(slot_id=fields["slot_id"], **booking)
+        else:
+            appointment = services.book_slot_at(
                 practice_ods=fields["practice_id"],
                 start=fields["appointment_datetime"],
                 appointment_type=fields["appointment_type"],
                 channel=fields.get("channel"),
                 clinician_id=fields.get("clinician_id"),
-            ).pk
-        appointment = services.book_appointment(
-            actor=self._actor(),
-            slot_id=slot_id,
-            patient_id=fields.get("patient_id"),
-            description=fields.get("description", ""),
-            comment=fields.get("comment", ""),
-        )
-        request.audit_patient, request.audit_object_id = appointment.patient_id, appointment.pk
+                **booking,
+            )
+        self.audit.patient, self.audit.object_id = appointment.patient_id, appointment.pk
         return _answer(appointment, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -24,29 +24,31 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default=None)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
-    "config.admin_site.StaffAdminConfig",
+    "accounts.admin_site.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "django_tasks",
     "django_tasks_db",
+    "core",
     "accounts",
     "practices",
     "booking",
 ]
 
 MIDDLEWARE = [
-    "config.http.request_id.RequestIdMiddleware",
-    "config.http.limits.RequestLimitsMiddleware",
+    "core.http.request_id.RequestIdMiddleware",
+    "core.http.limits.RequestLimitsMiddleware",
     # Before host validation and the HTTPS redirect, so load balancer probes by task IP over
     # plain HTTP are answered rather than refused.
-    "config.http.health.HealthCheckMiddleware",
+    "core.http.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight from the app container (compressed, cache-busted names).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -56,7 +58,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "config.admin_site.AdminTimezoneMiddleware",
+    "accounts.admin_site.AdminTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -77,6 +79,7 @@ TEMPLATES = [
         },
     },
 ]
+
 
 def database_from_url(url: str) -> dict[str, Any]:
     config = env.db_url_config(url)
@@ -177,15 +180,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.http.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.http.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "config.http.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "config.http.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.http.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.http.errors.exception_handler",
     # Per user (signed in) and per client IP (anonymous), counted in the shared cache so the
     # limits hold across all gunicorn workers and tasks.
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.http.throttling.UserRateThrottle",
-        "config.http.throttling.AnonRateThrottle",
+        "core.http.throttling.UserRateThrottle",
+        "core.http.throttling.AnonRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env("THROTTLE_USER_RATE", default="600/min"),
@@ -283,7 +286,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "config.http.logging.JsonFormatter"},
+        "json": {"()": "core.http.logging.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},

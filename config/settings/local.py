@@ -1,7 +1,7 @@
 """Developer machine: DEBUG on, a private PostgreSQL unless DATABASE_URL is set, a signing
 key generated on first run."""
 
-from accounts.keys import load_or_create_dev_key
+from core.keys import load_or_create_dev_key
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES, database_from_url, database_settings, env

@@ -1,7 +1,7 @@
 """Test settings: fast hashing, in-memory mail and cache, a throwaway signing key, and the
 private PostgreSQL (core.localdb) unless DATABASE_URL names a server."""
 
-from accounts.keys import generate_private_key_pem
+from core.keys import generate_private_key_pem
 
 from .base import *  # noqa: F403
 from .base import DATABASES, REST_FRAMEWORK, database_from_url, database_settings

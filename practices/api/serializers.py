@@ -6,7 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.http.fields import DateOrAwareDateTimeField, WallClockTimeField
+from core.http.fields import DateOrAwareDateTimeField, WallClockTimeField
 
 from ..models import Channel, Clinician, Closure, OpeningHours, Practice, Profession, Slot
 

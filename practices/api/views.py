@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.nhs import normalise_postcode
-from config.http.fields import query_data
-from config.http.schema import problems
+from core.http.fields import query_data
+from core.http.schema import problems
 
 from ..models import Clinician, Closure, Practice, Slot
 from .serializers import (

@@ -13,9 +13,9 @@ from moto.cognitoidp.models import cognitoidp_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.utilities.utils import load_resource
 
-from accounts.keys import generate_private_key_pem, public_jwk
 from accounts.models import User
 from accounts.tokens import issue_tokens
+from core.keys import generate_private_key_pem, public_jwk
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.tokens import issue_tokens
-from tests.concurrency import postgres_only, run_concurrently
+from tests.concurrency import run_concurrently
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +91,6 @@ def test_logout_leaves_other_sessions_alone(api, alice):
     assert api.post(REFRESH, {"refresh": laptop.refresh}, format="json").status_code == 200
 
 
-@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_refresh_token_replayed_concurrently_succeeds_exactly_once():
     user = PatientFactory()

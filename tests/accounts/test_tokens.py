@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.urls import reverse
 from jwt.utils import base64url_encode
 
-from accounts.keys import generate_private_key_pem, public_jwk
 from accounts.tokens import issue_tokens
+from core.keys import generate_private_key_pem, public_jwk
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ from django.urls import reverse
 
 from booking.models import Appointment
 from practices.models import Slot
-from tests.concurrency import postgres_only, run_concurrently
+from tests.concurrency import run_concurrently
 from tests.conftest import client_for
 from tests.factories import PatientFactory, free_slot
 
-pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 LIST = reverse("booking:appointment-list")
 

@@ -22,6 +22,7 @@ from booking.models import Notification
 from booking.notifications import delivery, messages
 from booking.notifications.sms import LocMemSmsBackend
 from booking.services import Actor
+from core.exceptions import RuleViolation
 from tests.factories import free_slot
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +95,7 @@ def test_a_rolled_back_booking_sends_nothing(alice, riverside, django_capture_on
 
 
 def test_a_refused_booking_sends_nothing(alice, riverside):
-    with pytest.raises(services.RuleViolation):
+    with pytest.raises(RuleViolation):
         book(alice, free_slot(riverside, online_bookable=False))
 
     assert not Notification.objects.exists()

@@ -9,7 +9,7 @@ from django.utils import timezone
 from booking import services
 from booking.models import Appointment, AppointmentHistory, Source
 from booking.services import Actor
-from config.exceptions import Conflict, Forbidden, NotFound, RuleViolation
+from core.exceptions import Conflict, Forbidden, NotFound, RuleViolation
 from practices.models import Slot
 from tests.factories import ClinicianFactory, PatientFactory, free_slot
 
@@ -488,7 +488,7 @@ def test_notes_can_be_amended_and_history_says_what_changed(alice, riverside):
 
 
 def test_a_stale_version_changes_nothing(alice, riverside):
-    from config.exceptions import PreconditionFailed
+    from core.exceptions import PreconditionFailed
 
     appointment = book(alice, free_slot(riverside))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from accounts.keys import generate_private_key_pem
+from core.keys import generate_private_key_pem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,14 +71,39 @@ def test_debug_is_off_unless_the_local_settings_turn_it_on():
     assert local.stdout.strip() == "True", local.stderr
 
 
-def test_without_database_url_the_database_is_sqlite_in_the_project_folder():
-    code = READ + "d = s.DATABASES['default']; print(d['ENGINE'], d['NAME'])"
+def test_production_refuses_to_start_without_a_database():
+    env = production_env()
+    del env["DATABASE_URL"]
 
-    result = run_python(code, "config.settings.base")
+    result = run_python(SETUP + "print('started')", "config.settings.production", **env)
 
-    engine, name = result.stdout.split()
-    assert engine == "django.db.backends.sqlite3"
-    assert Path(name) == ROOT / "db.sqlite3"
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DATABASE_URL" in result.stderr
+
+
+def test_without_database_url_the_local_settings_use_the_private_postgresql():
+    code = SETUP + (
+        "from django.db import connection as c; d = s.DATABASES['default']; "
+        "c.ensure_connection(); print(d['HOST'], d['NAME'], c.vendor)"
+    )
+
+    result = run_python(code, "config.settings.local")
+
+    assert result.returncode == 0, result.stderr
+    host, name, vendor = result.stdout.split()
+    assert Path(host) == ROOT / ".local" / "pgdata"
+    assert (name, vendor) == ("gp_booking", "postgresql")
+
+
+def test_a_socket_directory_in_database_url_is_decoded():
+    code = READ + "print(s.DATABASES['default']['HOST'])"
+
+    result = run_python(
+        code, "config.settings.base", DATABASE_URL="postgres://u@%2Fvar%2Frun%2Fpg:5432/gp"
+    )
+
+    assert result.stdout.strip() == "/var/run/pg"
 
 
 def test_a_postgres_database_url_switches_to_postgresql():

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from gunicorn.config import Config
 
-from accounts.keys import generate_private_key_pem
+from core.keys import generate_private_key_pem
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -98,7 +98,7 @@ def test_no_secret_is_baked_into_the_image():
 def test_dockerignore_keeps_secrets_venvs_and_tests_out():
     ignored = (ROOT / ".dockerignore").read_text().split()
 
-    assert {".env", ".venv", "tests", "*.pem", ".local", ".git", "db.sqlite3*"} <= set(ignored)
+    assert {".env", ".venv", "tests", "*.pem", ".local", ".git"} <= set(ignored)
 
 
 def test_compose_runs_postgres_16_with_a_healthcheck_and_a_named_volume():
@@ -163,7 +163,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_gunicorn_boots_the_app_and_answers_healthz(tmp_path):
+def test_gunicorn_boots_the_app_and_answers_healthz(scratch_database_url):
     port = free_port()
     env = {
         "PATH": os.environ["PATH"],
@@ -172,7 +172,7 @@ def test_gunicorn_boots_the_app_and_answers_healthz(tmp_path):
         "JWT_PRIVATE_KEY": generate_private_key_pem(),
         "DJANGO_ALLOWED_HOSTS": "api.example.nhs.uk",
         "JWT_ISSUER": "https://api.example.nhs.uk",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'boot.sqlite3'}",
+        "DATABASE_URL": scratch_database_url,
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
     }

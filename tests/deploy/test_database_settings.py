@@ -7,8 +7,7 @@ import pytest
 from django.db import connection
 from moto import mock_aws
 
-from config.db_backends.postgresql import base as rotating
-from tests.concurrency import postgres_only
+from core.db_backends.postgresql import base as rotating
 from tests.config.test_settings import READ, run_python
 
 
@@ -45,7 +44,7 @@ def test_a_password_secret_switches_to_the_rotating_backend():
         DB_PASSWORD_SECRET_ARN=arn,
     )
 
-    assert result.stdout.split() == ["config.db_backends.postgresql", arn]
+    assert result.stdout.split() == ["core.db_backends.postgresql", arn]
 
 
 @pytest.fixture
@@ -76,7 +75,6 @@ def test_credentials_come_from_the_secret_and_are_cached(secret):
     assert rotating.current_credentials(arn, refresh=True)["password"] == "second"
 
 
-@postgres_only
 def test_new_connections_use_the_secrets_current_password(secret):
     client, arn = secret
     wrapper = rotating.DatabaseWrapper({**connection.settings_dict, "PASSWORD_SECRET_ARN": arn})

@@ -12,7 +12,7 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from config.http.health import PROBES
+from core.http.health import PROBES
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "terraform"

@@ -8,10 +8,10 @@ import shutil
 import pytest
 from django.utils import timezone
 
+from accounts.admin_site import STAFF_TIMEZONE
 from booking import services
 from booking.models import Appointment
 from booking.services import Actor
-from config.admin_site import STAFF_TIMEZONE
 from practices.models import Slot
 from tests.factories import DEFAULT_PASSWORD, ClinicianFactory, free_slot
 

@@ -16,10 +16,10 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.keys import generate_private_key_pem
 from booking.api.serializers import LIST_RANGE_TOO_WIDE
-from config.http.throttling import count_hit
-from tests.concurrency import postgres_only, run_concurrently
+from core.http.throttling import count_hit
+from core.keys import generate_private_key_pem
+from tests.concurrency import run_concurrently
 from tests.conftest import client_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +102,6 @@ def test_behind_the_load_balancer_the_forwarded_address_is_throttled(api, settin
     assert (first, second) == (200, 200)  # same ALB address, different clients
 
 
-@postgres_only
 @pytest.mark.django_db
 def test_postgres_statements_time_out():
     with connection.cursor() as cursor:
@@ -116,7 +115,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_throttles_hold_across_gunicorn_processes_sharing_the_database(tmp_path):
+def test_throttles_hold_across_gunicorn_processes_sharing_the_database(scratch_database_url):
     # Two gunicorn servers (as two workers or two ECS tasks would be) share one database.
     # Requests alternate between them: per-process counters would allow five on each.
     env = {
@@ -127,7 +126,7 @@ def test_throttles_hold_across_gunicorn_processes_sharing_the_database(tmp_path)
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "JWT_ISSUER": "http://127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'throttle.sqlite3'}",
+        "DATABASE_URL": scratch_database_url,
         "CACHE_URL": "dbcache://django_cache",
         "THROTTLE_ANON_RATE": "5/min",
         "NUM_PROXIES": "0",
@@ -206,7 +205,6 @@ def test_gunicorn_leaves_the_url_limit_to_the_application():
     assert namespace["limit_request_line"] == 0
 
 
-@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_never_pass_the_limit_together():
     # Read-then-write counters (DRF's cache history) let two workers both see "4 of 5".

@@ -3,7 +3,7 @@
 DRF's throttles keep each caller's request history in the cache: with Django's database cache
 that is a read, a count, a read and a write per request (four statements), and two workers
 can read the same history and both let a request through. Here each caller and scope has one
-row (accounts.RateCounter) in a fixed window, advanced by one atomic upsert that returns the
+row (core.RateCounter) in a fixed window, advanced by one atomic upsert that returns the
 new count, so the limit holds exactly whatever the number of workers.
 
 A fixed window lets a caller send up to twice the rate across a window boundary; that is the
@@ -25,33 +25,26 @@ from rest_framework.settings import api_settings
 PURGE_ONE_IN = 1000
 
 _COUNT_HIT = """
-    INSERT INTO accounts_ratecounter ("key", window_start, hits) VALUES (%(key)s, %(now)s, 1)
+    INSERT INTO core_ratecounter ("key", window_start, hits) VALUES (%(key)s, %(now)s, 1)
     ON CONFLICT ("key") DO UPDATE SET
-        hits = CASE WHEN accounts_ratecounter.window_start <= %(expired)s THEN 1
-                    ELSE accounts_ratecounter.hits + 1 END,
-        window_start = CASE WHEN accounts_ratecounter.window_start <= %(expired)s THEN %(now)s
-                            ELSE accounts_ratecounter.window_start END
+        hits = CASE WHEN core_ratecounter.window_start <= %(expired)s THEN 1
+                    ELSE core_ratecounter.hits + 1 END,
+        window_start = CASE WHEN core_ratecounter.window_start <= %(expired)s THEN %(now)s
+                            ELSE core_ratecounter.window_start END
     RETURNING hits, window_start
 """
 
 
 def count_hit(key: str, *, window: dt.timedelta, now: dt.datetime) -> tuple[int, dt.datetime]:
     """Add one request to ``key``'s current window; returns (requests in it, its start)."""
-    adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
-        cursor.execute(
-            _COUNT_HIT, {"key": key[:200], "now": adapt(now), "expired": adapt(now - window)}
-        )
+        cursor.execute(_COUNT_HIT, {"key": key[:200], "now": now, "expired": now - window})
         hits, window_start = cursor.fetchone()
         if random.randrange(PURGE_ONE_IN) == 0:  # noqa: S311 - sampling, not security
             cursor.execute(
-                "DELETE FROM accounts_ratecounter WHERE window_start < %s",
-                [adapt(now - dt.timedelta(days=1))],
+                "DELETE FROM core_ratecounter WHERE window_start < %s",
+                [now - dt.timedelta(days=1)],
             )
-    if isinstance(window_start, str):  # SQLite hands back text
-        window_start = dt.datetime.fromisoformat(window_start)
-    if timezone.is_naive(window_start):
-        window_start = timezone.make_aware(window_start, dt.UTC)
     return hits, window_start
 
 

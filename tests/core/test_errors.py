@@ -44,7 +44,7 @@ def test_validation_errors_list_each_field(api):
 
 
 def test_a_crash_answers_with_a_generic_problem_and_no_trace(client, settings):
-    from config.http.errors import server_error
+    from core.http.errors import server_error
 
     response = server_error(None)
 

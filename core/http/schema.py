@@ -1,10 +1,10 @@
 """The OpenAPI schema says every answer an operation can give, not only the happy one.
 
 Clients generate code from the schema and Schemathesis (scripts/fuzz.py) holds the server to
-it, so each operation documents its problem responses (config.http.errors) as well:
+it, so each operation documents its problem responses (core.http.errors) as well:
 
 - the ones that follow from how the view is built, added here for every operation: 400 for
-  malformed input and 422 for input that breaks a rule (config.http.errors), 401 where a
+  malformed input and 422 for input that breaks a rule (core.http.errors), 401 where a
   bearer token is read, 404 for an id in the path or a page past the end, 413/415 for bodies,
   414 for over-long URLs, 429 where a throttle applies;
 - the ones that follow from rules (403, 409, 412, 422), declared by the view itself with

@@ -3,7 +3,7 @@ from django.db import connections
 from django.db.utils import ConnectionHandler
 from django.test import override_settings
 
-from config.http import health
+from core.http import health
 
 
 def test_healthz_answers_without_touching_the_database(db, client, assert_statements):

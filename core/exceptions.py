@@ -1,4 +1,4 @@
-"""Domain errors raised by services and mapped to HTTP by one handler (config.http.errors).
+"""Domain errors raised by services and mapped to HTTP by one handler (core.http.errors).
 
 Services raise these instead of DRF exceptions so they can be called from the API, the admin,
 management commands and tests alike. ``code`` is a stable machine-readable identifier that

@@ -22,7 +22,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config.exceptions import DomainError, TooManyRequests
+from core.exceptions import DomainError, TooManyRequests
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # Validation codes of rules beyond the schema's reach (fields and serializers raise them).

@@ -4,8 +4,8 @@ import logging
 import pytest
 from django.urls import reverse
 
-from config.http.logging import JsonFormatter
-from config.http.request_id import current_request_id
+from core.http.logging import JsonFormatter
+from core.http.request_id import current_request_id
 from tests.factories import fake_nhs_number, free_slot
 
 

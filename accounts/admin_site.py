@@ -26,7 +26,7 @@ class StaffAdminSite(admin.AdminSite):
 
 
 class StaffAdminConfig(AdminConfig):
-    default_site = "config.admin_site.StaffAdminSite"
+    default_site = "accounts.admin_site.StaffAdminSite"
 
 
 class AdminTimezoneMiddleware:

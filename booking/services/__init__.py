@@ -1,0 +1,35 @@
+"""Booking's services, by concern:
+
+- ``commands``: the state changes (book, book the slot at a time, reschedule, cancel,
+  record an outcome, amend notes), each one transaction;
+- ``rules``: the booking rules and the messages they answer with;
+- ``locking``: the locks the commands take, and in which order;
+- ``selectors``: reads across models (the slot at a time, free alternatives, the list).
+
+Callers import from here.
+"""
+
+from .commands import (
+    amend_notes,
+    book_appointment,
+    book_slot_at,
+    cancel_appointment,
+    record_outcome,
+    reschedule_appointment,
+)
+from .rules import OUTCOMES, Actor
+from .selectors import appointment_list, find_slot, free_alternatives
+
+__all__ = [
+    "OUTCOMES",
+    "Actor",
+    "amend_notes",
+    "appointment_list",
+    "book_appointment",
+    "book_slot_at",
+    "cancel_appointment",
+    "find_slot",
+    "free_alternatives",
+    "record_outcome",
+    "reschedule_appointment",
+]

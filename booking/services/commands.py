@@ -1,0 +1,345 @@
+"""Every change to an appointment: book, reschedule, cancel, record an outcome, amend notes.
+
+The API, the admin and management commands all call these functions; each is one
+transaction that takes its locks (``locking``), checks the rules (``rules``) and writes one
+history row and the outbox rows of its notifications. The database constraints (one
+appointment per slot, no overlapping appointments per patient, no overlapping slots) hold
+even if a rule were wrong; the checks give the friendly message.
+"""
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from core.db import violated_constraint
+from core.exceptions import Conflict, RuleViolation
+from practices.models import Slot, SlotStatus
+
+from ..models import Appointment, AppointmentHistory, AppointmentStatus, Notification
+from ..notifications import delivery as notifications
+from .locking import lock_appointment, lock_slot
+from .rules import (
+    OTHER_PRACTICE,
+    OVERLAPPING,
+    SAME_SLOT,
+    SLOT_TAKEN,
+    TRY_AGAIN,
+    Actor,
+    books_for_self,
+    check_outcome,
+    check_slot_rules,
+    check_still_changeable,
+    resolve_patient,
+)
+from .selectors import find_slot, unavailable
+
+# A booking draws a random 40-bit reference; the unique index refuses the rare repeat (about
+# one in ten million bookings at ten million appointments) and the booking is tried again.
+REFERENCE_ATTEMPTS = 3
+REFERENCE_UNIQUE = "booking_appointment_reference_key"
+
+# The invariants a race past the rule checks can still hit, and what the caller is told.
+_CONSTRAINT_CONFLICTS = {
+    "booking_one_appointment_per_slot": (SLOT_TAKEN, "slot_taken"),
+    "booking_patient_no_overlap": (OVERLAPPING, "overlapping_appointment"),
+}
+
+
+class _ReferenceClash(Exception):
+    pass
+
+
+def _integrity_conflict(exc: IntegrityError) -> Conflict:
+    """The 409 for an invariant the database held; any other integrity error is a bug."""
+    known = _CONSTRAINT_CONFLICTS.get(violated_constraint(exc) or "")
+    if known is None:
+        raise exc
+    detail, code = known
+    return Conflict(detail, code=code)
+
+
+def _record(
+    appointment: Appointment,
+    *,
+    actor: Actor,
+    action: str,
+    from_status: str,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    AppointmentHistory.objects.create(
+        appointment=appointment,
+        actor=actor.user,
+        action=action,
+        from_status=from_status,
+        to_status=appointment.status,
+        reason=reason,
+        source=actor.source,
+        details=details or {},
+    )
+
+
+def book_appointment(
+    *,
+    actor: Actor,
+    slot_id: UUID,
+    patient_id: UUID | None = None,
+    description: str = "",
+    comment: str = "",
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Book ``slot_id`` for a patient (the actor themself, or one chosen by practice staff)."""
+    for attempt in range(1, REFERENCE_ATTEMPTS + 1):
+        try:
+            return _book_once(
+                actor=actor,
+                slot_id=slot_id,
+                patient_id=patient_id,
+                description=description,
+                comment=comment,
+                now=now or timezone.now(),
+            )
+        except _ReferenceClash as exc:  # rolled back whole; the next try draws a new one
+            if attempt == REFERENCE_ATTEMPTS:
+                raise Conflict(TRY_AGAIN, code="try_again") from exc
+    raise AssertionError("unreachable")
+
+
+def book_slot_at(
+    *,
+    actor: Actor,
+    practice_ods: str,
+    start: dt.datetime,
+    appointment_type: str,
+    channel: str | None = None,
+    clinician_id: UUID | None = None,
+    patient_id: UUID | None = None,
+    description: str = "",
+    comment: str = "",
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Book the free slot of this type at this time (the seed API's way of booking)."""
+    now = now or timezone.now()
+    slot = find_slot(
+        user=actor.user,
+        practice_ods=practice_ods,
+        start=start,
+        appointment_type=appointment_type,
+        channel=channel,
+        clinician_id=clinician_id,
+        now=now,
+    )
+    return book_appointment(
+        actor=actor,
+        slot_id=slot.pk,
+        patient_id=patient_id,
+        description=description,
+        comment=comment,
+        now=now,
+    )
+
+
+def _book_once(
+    *,
+    actor: Actor,
+    slot_id: UUID,
+    patient_id: UUID | None,
+    description: str,
+    comment: str,
+    now: dt.datetime,
+) -> Appointment:
+    try:
+        with transaction.atomic():
+            # One statement takes the patient's booking lock, then the slot's row lock.
+            slot = lock_slot(
+                slot_id, and_patient=actor.user.pk if books_for_self(actor.user) else patient_id
+            )
+            patient = resolve_patient(
+                actor=actor, patient_id=patient_id, practice_id=slot.practice_id
+            )
+            if slot.status != SlotStatus.FREE:
+                raise unavailable(SLOT_TAKEN, "slot_taken", user=actor.user, slot=slot, now=now)
+            check_slot_rules(actor=actor, patient=patient, slot=slot, now=now)
+            appointment = Appointment.objects.create(
+                patient=patient,
+                practice=slot.practice,
+                slot=slot,
+                clinician=slot.clinician,
+                start=slot.start,
+                end=slot.end,
+                appointment_type=slot.slot_type,
+                channel=slot.channel,
+                description=description,
+                comment=comment,
+                booked_by=actor.user,
+            )
+            Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED)
+            _record(
+                appointment, actor=actor, action=AppointmentHistory.Action.BOOKED, from_status=""
+            )
+            notifications.queue_for(appointment, Notification.Kind.CONFIRMATION)
+    except IntegrityError as exc:
+        if violated_constraint(exc) == REFERENCE_UNIQUE:
+            raise _ReferenceClash from exc
+        raise _integrity_conflict(exc) from exc
+    return appointment
+
+
+def reschedule_appointment(
+    *,
+    actor: Actor,
+    appointment_id: UUID,
+    new_slot_id: UUID,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Move an appointment to another slot; the old slot is freed only if the move succeeds."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            appointment = lock_appointment(
+                actor=actor,
+                appointment_id=appointment_id,
+                expected_version=expected_version,
+                and_patient_lock=True,
+            )
+            check_still_changeable(
+                actor=actor, appointment=appointment, now=now, target="rescheduled"
+            )
+            if appointment.slot_id == new_slot_id:
+                raise RuleViolation(SAME_SLOT, code="same_slot")
+            # Lock both slots in id order, so two reschedules swapping slots cannot deadlock.
+            locked = {
+                slot_id: lock_slot(slot_id)
+                for slot_id in sorted([appointment.slot_id, new_slot_id], key=str)
+            }
+            new_slot = locked[new_slot_id]
+            if new_slot.practice_id != appointment.practice_id:
+                raise RuleViolation(OTHER_PRACTICE, code="other_practice")
+            if new_slot.status != SlotStatus.FREE:
+                raise unavailable(SLOT_TAKEN, "slot_taken", user=actor.user, slot=new_slot, now=now)
+            appointment.patient = User.objects.select_related("patient_profile").get(
+                pk=appointment.patient_id
+            )
+            check_slot_rules(
+                actor=actor,
+                patient=appointment.patient,
+                slot=new_slot,
+                now=now,
+                ignoring=appointment,
+            )
+
+            old = {"slot_id": str(appointment.slot_id), "start": appointment.start.isoformat()}
+            old_slot_id = appointment.slot_id
+            appointment.slot = new_slot
+            appointment.clinician = new_slot.clinician
+            appointment.start, appointment.end = new_slot.start, new_slot.end
+            appointment.appointment_type, appointment.channel = new_slot.slot_type, new_slot.channel
+            appointment.version += 1
+            appointment.save()
+            Slot.objects.filter(pk=old_slot_id).update(status=SlotStatus.FREE)
+            Slot.objects.filter(pk=new_slot.pk).update(status=SlotStatus.BOOKED)
+            _record(
+                appointment,
+                actor=actor,
+                action=AppointmentHistory.Action.RESCHEDULED,
+                from_status=AppointmentStatus.BOOKED,
+                details={
+                    "from": old,
+                    "to": {"slot_id": str(new_slot.pk), "start": new_slot.start.isoformat()},
+                },
+            )
+            notifications.queue_for(appointment, Notification.Kind.RESCHEDULE)
+    except IntegrityError as exc:
+        raise _integrity_conflict(exc) from exc
+    return appointment
+
+
+@transaction.atomic
+def cancel_appointment(
+    *,
+    actor: Actor,
+    appointment_id: UUID,
+    reason: str,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Cancel a booked appointment and free its slot at once. The appointment is kept."""
+    now = now or timezone.now()
+    appointment = lock_appointment(
+        actor=actor, appointment_id=appointment_id, expected_version=expected_version
+    )
+    check_still_changeable(actor=actor, appointment=appointment, now=now, target="cancelled")
+    lock_slot(appointment.slot_id)
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancellation_reason = reason
+    appointment.cancelled_at = now
+    appointment.version += 1
+    appointment.save()
+    Slot.objects.filter(pk=appointment.slot_id).update(status=SlotStatus.FREE)
+    _record(
+        appointment,
+        actor=actor,
+        action=AppointmentHistory.Action.CANCELLED,
+        from_status=AppointmentStatus.BOOKED,
+        reason=reason,
+    )
+    notifications.queue_for(appointment, Notification.Kind.CANCELLATION)
+    return appointment
+
+
+@transaction.atomic
+def record_outcome(
+    *,
+    actor: Actor,
+    appointment_id: UUID,
+    outcome: str,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Mark an appointment arrived, completed or did-not-attend (practice staff only)."""
+    now = now or timezone.now()
+    appointment = lock_appointment(
+        actor=actor, appointment_id=appointment_id, expected_version=expected_version
+    )
+    check_outcome(actor=actor, appointment=appointment, outcome=outcome, now=now)
+    from_status = appointment.status
+    appointment.status = outcome
+    appointment.version += 1
+    appointment.save()
+    _record(appointment, actor=actor, action=outcome, from_status=from_status)
+    return appointment
+
+
+@transaction.atomic
+def amend_notes(
+    *,
+    actor: Actor,
+    appointment_id: UUID,
+    changes: dict[str, str],
+    expected_version: int | None = None,
+) -> Appointment:
+    """Change the description and comment; nothing else about an appointment is edited."""
+    unknown = set(changes) - {"description", "comment"}
+    if unknown:
+        raise ValueError(f"amend_notes cannot change {sorted(unknown)}")
+    appointment = lock_appointment(
+        actor=actor, appointment_id=appointment_id, expected_version=expected_version
+    )
+    before = {name: getattr(appointment, name) for name in changes}
+    for name, value in changes.items():
+        setattr(appointment, name, value)
+    appointment.version += 1
+    appointment.save()
+    _record(
+        appointment,
+        actor=actor,
+        action=AppointmentHistory.Action.AMENDED,
+        from_status=appointment.status,
+        details={"changed": sorted(name for name in changes if before[name] != changes[name])},
+    )
+    return appointment

@@ -1,0 +1,195 @@
+"""The booking rules and the messages patients and staff see when one is not met.
+
+Every function here only reads; the commands (``commands.py``) call them while holding the
+locks (``locking.py``), so what they check cannot change before the write.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from uuid import UUID
+
+from accounts.models import Role, User
+from core.exceptions import Conflict, Forbidden, NotFound, RuleViolation
+from practices.models import Practice, Slot
+
+from ..models import HOLDS_SLOT, Appointment, AppointmentStatus, Source
+
+SLOT_NOT_FOUND = "There is no such slot."
+SLOT_TAKEN = "This slot has just been booked by someone else. Please choose another time."
+NO_FREE_SLOT = "There is no free appointment of that type at that time. Please choose another time."
+SLOT_IN_PAST = "This appointment time has already passed."
+TOO_SOON = "This appointment starts too soon to book online. Please call the practice."
+TOO_FAR_AHEAD = "Appointments can only be booked online up to {days} days ahead."
+STAFF_ONLY_SLOT = "This appointment can only be booked by the practice. Please call them."
+NOT_REGISTERED = "You can only book at the practice you are registered with."
+TOO_MANY_APPOINTMENTS = (
+    "You already have {count} upcoming appointments at this practice, the most it allows. "
+    "Cancel one to book another."
+)
+OVERLAPPING = "The patient already has an appointment at this time."
+BOOK_FOR_SELF_ONLY = "Patients can only book appointments for themselves."
+PATIENT_REQUIRED = "Say which patient the appointment is for."
+PATIENT_NOT_FOUND = "There is no such patient registered at this practice."
+PRACTICE_NOT_FOUND = "There is no such practice."
+NOT_PRACTICE_STAFF = "Only staff of this practice can do this."
+NOT_YOUR_APPOINTMENT = "Clinicians can only record outcomes of their own appointments."
+APPOINTMENT_NOT_FOUND = "There is no such appointment."
+CANNOT_AMEND_CANCELLED = "A cancelled appointment cannot be changed."
+TOO_LATE_TO_CANCEL = (
+    "It is too late to cancel or change this appointment online. Please call the practice."
+)
+STALE_VERSION = "The appointment has changed since you read it. Reload it and try again."
+INVALID_TRANSITION = "An appointment that is {current} cannot be marked {target}."
+OUTCOME_TOO_EARLY = "This can only be recorded once the appointment has started."
+ARRIVED_TOO_EARLY = "A patient can only be marked arrived on the day of the appointment."
+SAME_SLOT = "The appointment is already in this slot."
+OTHER_PRACTICE = "An appointment can only move within its practice."
+TRY_AGAIN = "Please try again."
+
+# Which outcome may follow which status, and whether it needs the start time to have passed.
+OUTCOMES: dict[str, tuple[frozenset[str], bool]] = {
+    AppointmentStatus.ARRIVED: (frozenset({AppointmentStatus.BOOKED}), False),
+    AppointmentStatus.COMPLETED: (
+        frozenset({AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED}),
+        True,
+    ),
+    AppointmentStatus.DID_NOT_ATTEND: (frozenset({AppointmentStatus.BOOKED}), True),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, and through which door."""
+
+    user: User
+    source: Source = Source.API
+
+
+def is_staff_of(user: User, practice_id: int) -> bool:
+    """Staff of this practice, or an operator: they act for patients and skip patient limits."""
+    return user.is_superuser or Practice.objects.staffed_by(user).filter(pk=practice_id).exists()
+
+
+def books_for_self(user: User) -> bool:
+    return user.role == Role.PATIENT and not user.is_staff
+
+
+def resolve_patient(*, actor: Actor, patient_id: UUID | None, practice_id: int) -> User:
+    """The patient a booking is for: the actor themself, or one chosen by practice staff."""
+    user = actor.user
+    if books_for_self(user):
+        if patient_id is not None and patient_id != user.id:
+            raise Forbidden(BOOK_FOR_SELF_ONLY, code="book_for_self_only")
+        return user
+    if not is_staff_of(user, practice_id):
+        raise Forbidden(NOT_PRACTICE_STAFF, code="not_practice_staff")
+    if patient_id is None:
+        raise RuleViolation(
+            PATIENT_REQUIRED, code="patient_required", errors={"patient_id": [PATIENT_REQUIRED]}
+        )
+    # Staff book only for patients registered at the slot's practice; anyone else is "not
+    # found" so staff cannot probe for patients of other practices.
+    patient = (
+        User.objects.select_related("patient_profile")
+        .filter(
+            pk=patient_id,
+            role=Role.PATIENT,
+            is_active=True,
+            patient_profile__registered_practice_id=practice_id,
+        )
+        .first()
+    )
+    if patient is None:
+        raise NotFound(PATIENT_NOT_FOUND, code="patient_not_found")
+    return patient
+
+
+def check_slot_rules(
+    *,
+    actor: Actor,
+    patient: User,
+    slot: Slot,
+    now: dt.datetime,
+    ignoring: Appointment | None = None,
+) -> None:
+    """Every rule a booking into ``slot`` must meet; ``ignoring`` is the appointment being moved.
+
+    The caller holds the patient's booking lock (``locking.with_patient_lock``) and has loaded
+    the patient with their profile.
+    """
+    practice = slot.practice
+    if slot.start <= now:
+        raise RuleViolation(SLOT_IN_PAST, code="slot_in_past")
+    if not is_staff_of(actor.user, practice.pk):
+        earliest, latest = practice.online_booking_window(now)
+        if not slot.online_bookable:
+            raise RuleViolation(STAFF_ONLY_SLOT, code="staff_only_slot")
+        if slot.start < earliest:
+            raise RuleViolation(TOO_SOON, code="too_soon")
+        if slot.start > latest:
+            raise RuleViolation(
+                TOO_FAR_AHEAD.format(days=practice.booking_horizon_days), code="too_far_ahead"
+            )
+
+    profile = getattr(patient, "patient_profile", None)
+    if practice.registered_patients_only and (
+        profile is None or profile.registered_practice_id != practice.pk
+    ):
+        raise RuleViolation(NOT_REGISTERED, code="not_registered")
+
+    upcoming = Appointment.objects.filter(HOLDS_SLOT, patient=patient, end__gt=now)
+    if ignoring is not None:
+        upcoming = upcoming.exclude(pk=ignoring.pk)
+    held = list(upcoming.values_list("practice_id", "start", "end"))
+    if any(start < slot.end and end > slot.start for _, start, end in held):
+        raise Conflict(OVERLAPPING, code="overlapping_appointment")
+    at_practice = sum(
+        1 for practice_id, start, _ in held if practice_id == practice.pk and start > now
+    )
+    if at_practice >= practice.max_future_appointments:
+        raise RuleViolation(
+            TOO_MANY_APPOINTMENTS.format(count=at_practice), code="too_many_appointments"
+        )
+
+
+def check_still_changeable(
+    *, actor: Actor, appointment: Appointment, now: dt.datetime, target: str
+) -> None:
+    """Only a booked appointment moves or is cancelled; patients only until the cut-off."""
+    if appointment.status != AppointmentStatus.BOOKED:
+        current = appointment.get_status_display().lower()
+        raise RuleViolation(
+            INVALID_TRANSITION.format(current=current, target=target), code="invalid_transition"
+        )
+    if is_staff_of(actor.user, appointment.practice_id):
+        return
+    cutoff = appointment.start - dt.timedelta(
+        minutes=appointment.practice.cancellation_cutoff_minutes
+    )
+    if now > cutoff:
+        raise RuleViolation(TOO_LATE_TO_CANCEL, code="too_late_to_cancel")
+
+
+def check_outcome(
+    *, actor: Actor, appointment: Appointment, outcome: str, now: dt.datetime
+) -> None:
+    """Practice staff record outcomes; clinicians only of their own appointments."""
+    if not is_staff_of(actor.user, appointment.practice_id):
+        raise Forbidden(NOT_PRACTICE_STAFF, code="not_practice_staff")
+    own = appointment.clinician.user_id == actor.user.pk
+    if actor.user.role == Role.CLINICIAN and not actor.user.is_superuser and not own:
+        raise Forbidden(NOT_YOUR_APPOINTMENT, code="not_your_appointment")
+    allowed_from, needs_start = OUTCOMES[outcome]
+    if appointment.status not in allowed_from:
+        raise RuleViolation(
+            INVALID_TRANSITION.format(
+                current=appointment.get_status_display().lower(),
+                target=AppointmentStatus(outcome).label.lower(),
+            ),
+            code="invalid_transition",
+        )
+    if needs_start and now < appointment.start:
+        raise RuleViolation(OUTCOME_TOO_EARLY, code="outcome_too_early")
+    tz = appointment.practice.tz
+    if not needs_start and now.astimezone(tz).date() < appointment.start.astimezone(tz).date():
+        raise RuleViolation(ARRIVED_TOO_EARLY, code="outcome_too_early")

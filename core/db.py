@@ -1,0 +1,73 @@
+"""Database helpers shared by the apps: a range expression for exclusion constraints, the
+append-only guard for audit tables, and reading which constraint an IntegrityError names."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.contrib.postgres.fields import DateTimeRangeField
+from django.db import IntegrityError, connection, migrations
+from django.db.models import Func
+
+
+class TsTzRange(Func):
+    """``tstzrange(start, end, '[)')``: the period an appointment or slot occupies.
+
+    Half-open, so back-to-back periods (one ends at 10:00, the next starts then) do not overlap.
+    """
+
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the constraint PostgreSQL says ``exc`` broke (None for other errors)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def append_only(table: str) -> migrations.RunSQL:
+    """A trigger that makes ``table`` append-only: UPDATE and DELETE raise an integrity error.
+
+    Django has no construct for this, so it is the one piece of raw SQL in the migrations.
+    TRUNCATE, a table owner's operation, is not a row change and is not covered.
+    """
+    return migrations.RunSQL(
+        [
+            f"""
+            CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION '{table} is append-only'
+                    USING ERRCODE = 'integrity_constraint_violation';
+            END;
+            $$ LANGUAGE plpgsql
+            """,
+            f"""
+            CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION {table}_append_only()
+            """,
+        ],
+        [
+            f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+            f"DROP FUNCTION IF EXISTS {table}_append_only()",
+        ],
+    )
+
+
+@contextmanager
+def append_only_lifted(*tables: str) -> Iterator[None]:
+    """Lift the append-only guard (see ``append_only``) on ``tables`` in this transaction.
+
+    Only for removing demo data. The guard stops application code rewriting the record; a
+    table owner can always lift it, which this does in the open. DDL is transactional: if
+    anything fails, the guard is back.
+    """
+    with connection.cursor() as cursor:
+        # ALTER TABLE refuses while deferred foreign-key checks are queued: run them first.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table in tables:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+        yield
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table in tables:
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
