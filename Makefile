@@ -12,9 +12,9 @@ TF_DIR = terraform/environments/$(ENV)
 .PHONY: help install run test lint fmt check migrate seed audit bench fuzz deploy prod-deploy info logs destroy env-file
 
 help:
-	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT) (SQLite)"
-	@echo "make test   - the test suite (DATABASE_URL=postgres://... runs it on PostgreSQL)"
-	@echo "make lint   - ruff check and format check"
+	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT)"
+	@echo "make test   - every test (on a private PostgreSQL in .local/pgdata unless DATABASE_URL is set)"
+	@echo "make lint   - ruff check, format check and mypy"
 	@echo "make fmt    - format and autofix"
 	@echo "make bench  - benchmark on PostgreSQL with in-run baselines (BENCH_ARGS=--scale 1000000)"
 	@echo "make fuzz   - Schemathesis against a live server, as patient and staff (FUZZ_ARGS=--max-examples 50)"
@@ -49,6 +49,7 @@ test: check
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) mypy
 
 fmt: install
 	$(RUN) ruff format .

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from . import services
-from .models import AuditEvent, LoginLockout, PatientProfile, User
+from .models import AuditEvent, LoginLockout, PatientProfile, Role, User
 
 
 class OperatorsOnly:
@@ -42,7 +42,7 @@ class UserAdmin(OperatorsOnly, DjangoUserAdmin):
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         # Staff get their role's permission group; patients can never be staff.
-        obj.is_staff = obj.role != "patient" and (obj.is_staff or not change)
+        obj.is_staff = obj.role != Role.PATIENT and (obj.is_staff or not change)
         super().save_model(request, obj, form, change)
         services.sync_staff_groups(obj)
 

@@ -4,9 +4,10 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
-from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+
+from .models import Role
 
 STAFF_TIMEZONE = ZoneInfo("Europe/London")
 
@@ -21,12 +22,8 @@ class StaffAdminSite(admin.AdminSite):
         # that too).
         user = request.user
         return bool(
-            user.is_active and user.is_staff and (user.is_superuser or user.role != "patient")
+            user.is_active and user.is_staff and (user.is_superuser or user.role != Role.PATIENT)
         )
-
-
-class StaffAdminConfig(AdminConfig):
-    default_site = "accounts.admin_site.StaffAdminSite"
 
 
 class AdminTimezoneMiddleware:

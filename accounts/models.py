@@ -18,6 +18,11 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Practice administrator"
 
 
+# The permission group each staff role is kept in (accounts.services.sync_staff_groups); what
+# each group may do is booking.staff_groups, which creates them.
+STAFF_GROUPS = {Role.ADMIN: "Practice admin", Role.CLINICIAN: "Clinician"}
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 

@@ -12,16 +12,23 @@ def normalise_nhs_number(value: str) -> str:
     return re.sub(r"[\s-]", "", value)
 
 
+def nhs_check_digit(stem: str) -> int | None:
+    """The Modulus 11 check digit of a nine-digit stem; None if no number has that stem.
+
+    The one place the NHS number algorithm is written: validation, demo data and test
+    factories all call it.
+    """
+    total = sum(int(digit) * weight for digit, weight in zip(stem, _NHS_WEIGHTS, strict=True))
+    check = (11 - total % 11) % 11
+    # A remainder giving 10 means the number is never issued.
+    return None if check == 10 else check
+
+
 def is_valid_nhs_number(value: str) -> bool:
     """Ten digits whose last is the Modulus 11 check digit of the first nine."""
     if len(value) != 10 or not value.isascii() or not value.isdigit():
         return False
-    total = sum(int(digit) * weight for digit, weight in zip(value[:9], _NHS_WEIGHTS, strict=True))
-    check = 11 - total % 11
-    if check == 11:
-        check = 0
-    # A remainder giving 10 means the number was never issued.
-    return check != 10 and check == int(value[9])
+    return nhs_check_digit(value[:9]) == int(value[9])
 
 
 def format_nhs_number(value: str) -> str:

@@ -22,7 +22,7 @@ from core.exceptions import (
     TooManyRequests,
 )
 
-from .models import LoginLockout, PatientProfile, Role, User, normalise_email
+from .models import STAFF_GROUPS, LoginLockout, PatientProfile, Role, User, normalise_email
 from .tokens import RefreshToken, TokenSet, issue_tokens
 
 EMAIL_TAKEN = "An account with this email address already exists."
@@ -281,10 +281,6 @@ def refresh_session(*, refresh: str) -> TokenSet:
 def log_out(*, refresh: str) -> None:
     """Revoke a refresh token so it can never be used again."""
     _consume_refresh_token(refresh)
-
-
-# Created by booking's migration 0004_staff_groups.
-STAFF_GROUPS = {Role.ADMIN: "Practice admin", Role.CLINICIAN: "Clinician"}
 
 
 def sync_staff_groups(*users: User) -> None:

@@ -21,7 +21,7 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import PatientProfile, User  # noqa: E402
 from accounts.tokens import AccessToken, issue_tokens  # noqa: E402
 from booking.models import HOLDS_SLOT, Appointment  # noqa: E402
-from booking.seed import DEMO_DOMAIN, DEMO_LOGINS  # noqa: E402
+from datasets.demo import DEMO_DOMAIN, DEMO_LOGINS  # noqa: E402
 from practices.models import Practice, Slot  # noqa: E402
 
 BOOKINGS_WANTED = 9_000

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.audit import record_access
-from accounts.models import PatientProfile, User
+from accounts.models import PatientProfile, Role, User
 from accounts.nhs import format_nhs_number, normalise_nhs_number
 from core.exceptions import DomainError
 from practices.admin_scoping import PracticeScopedAdmin, ScopedInline
@@ -72,7 +72,7 @@ class BookForm(forms.Form):
         super().__init__(*args, **kwargs)
         practices = Practice.objects.staffed_by(request.user)
         self.fields["patient"].queryset = User.objects.filter(
-            role="patient", is_active=True, patient_profile__registered_practice__in=practices
+            role=Role.PATIENT, is_active=True, patient_profile__registered_practice__in=practices
         ).order_by("family_name", "given_name")
         self.fields["patient"].label_from_instance = _patient_label
         self.fields["slot"].queryset = free_slots_for(request, practices)
@@ -511,7 +511,7 @@ class PatientAdmin(NhsNumberSearch, PracticeScopedAdmin):
     inlines = [RegistrationInline, AppointmentsOfPatientInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).filter(role="patient")
+        return super().get_queryset(request).filter(role=Role.PATIENT)
 
     @admin.display(description="NHS number")
     def nhs(self, obj: User) -> str:

@@ -7,8 +7,10 @@ test databases that are emptied between tests keep them.
 
 from typing import Any
 
-PRACTICE_ADMIN = "Practice admin"
-CLINICIAN = "Clinician"
+from accounts.models import STAFF_GROUPS, Role
+
+PRACTICE_ADMIN = STAFF_GROUPS[Role.ADMIN]
+CLINICIAN = STAFF_GROUPS[Role.CLINICIAN]
 
 GROUPS = {
     PRACTICE_ADMIN: [

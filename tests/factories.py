@@ -7,6 +7,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import PatientProfile, Role, User
+from accounts.nhs import nhs_check_digit
 from accounts.services import sync_staff_groups
 from practices.models import (
     Clinician,
@@ -28,10 +29,9 @@ def fake_nhs_number(rng: random.Random | None = None) -> str:
     rng = rng or random.Random()  # noqa: S311 - test data, not secrets
     while True:
         stem = f"999{rng.randrange(0, 1_000_000):06d}"
-        total = sum(int(d) * w for d, w in zip(stem, range(10, 1, -1), strict=True))
-        check = (11 - total % 11) % 11
-        if check != 10:
-            return stem + str(check)
+        check = nhs_check_digit(stem)
+        if check is not None:
+            return f"{stem}{check}"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.db import violated_constraint
 from core.exceptions import Conflict, InvalidInput, RuleViolation
 
 from ..models import IdempotencyRecord
@@ -47,7 +48,9 @@ def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotencyRec
             return IdempotencyRecord.objects.create(
                 user=request.user, key=key, fingerprint=fingerprint, expires_at=now + LIFETIME
             ), True
-    except IntegrityError:
+    except IntegrityError as exc:
+        if violated_constraint(exc) != "booking_idempotency_user_key":
+            raise
         record = IdempotencyRecord.objects.select_for_update().get(user=request.user, key=key)
     if record.expires_at <= now:
         record.fingerprint, record.expires_at = fingerprint, now + LIFETIME

@@ -21,8 +21,16 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import LoginLockout, PatientProfile, Role, User
-from accounts.services import STAFF_GROUPS
+from accounts.models import STAFF_GROUPS, LoginLockout, PatientProfile, Role, User
+from accounts.nhs import nhs_check_digit
+from booking.models import (
+    Appointment,
+    AppointmentHistory,
+    AppointmentStatus,
+    IdempotencyRecord,
+    Source,
+    new_reference,
+)
 from core.db import append_only_lifted
 from practices.models import (
     Channel,
@@ -38,15 +46,6 @@ from practices.models import (
     SlotStatus,
 )
 from practices.services import generate_slots
-
-from .models import (
-    Appointment,
-    AppointmentHistory,
-    AppointmentStatus,
-    IdempotencyRecord,
-    Source,
-    new_reference,
-)
 
 DEMO_DOMAIN = "demo.gp-booking.test"
 DEMO_PASSWORD = "Demo-Pass-123!"  # noqa: S105 - printed for people to sign in with; demo only
@@ -115,11 +114,9 @@ def nhs_numbers(start: int = 0) -> Iterator[str]:
     """Valid NHS numbers from the never-issued test range 999 000 0000 - 999 999 9999."""
     stem = 999_000_000 + start
     while stem <= 999_999_999:
-        digits = str(stem)
-        total = sum(int(d) * w for d, w in zip(digits, range(10, 1, -1), strict=True))
-        check = (11 - total % 11) % 11
-        if check != 10:
-            yield digits + str(check)
+        check = nhs_check_digit(str(stem))
+        if check is not None:
+            yield f"{stem}{check}"
         stem += 1
 
 

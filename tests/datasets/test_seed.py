@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import PatientProfile, User
 from accounts.nhs import is_valid_nhs_number
 from booking.models import Appointment, AppointmentHistory
-from booking.seed import DEMO_LOGINS, DEMO_PASSWORD, Sizes, nhs_numbers, seed_demo_data
+from datasets.demo import DEMO_LOGINS, DEMO_PASSWORD, Sizes, nhs_numbers, seed_demo_data
 from practices.models import Clinician, Practice, Slot
 from tests.factories import PatientFactory, PracticeFactory
 

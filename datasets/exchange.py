@@ -16,6 +16,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import PatientProfile, User
+from booking.models import Appointment, AppointmentHistory
 from practices.models import (
     Clinician,
     Closure,
@@ -26,8 +27,6 @@ from practices.models import (
     SessionTemplate,
     Slot,
 )
-
-from .models import Appointment, AppointmentHistory
 
 FORMAT = "gp-booking-export"
 VERSION = 1

@@ -4,8 +4,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from booking.exchange import ImportRefused, export_data, import_data
-from booking.seed import DEMO_LOGINS, DEMO_PASSWORD, Sizes, reset_demo_data, seed_demo_data
+from datasets.demo import DEMO_LOGINS, DEMO_PASSWORD, Sizes, reset_demo_data, seed_demo_data
+from datasets.exchange import ImportRefused, export_data, import_data
 
 
 class Command(BaseCommand):
