@@ -22,7 +22,7 @@ def refused(**fields) -> bool:
 
 @pytest.mark.parametrize("code", ["a81001", "A8100-1", "ABCDEFGHIJ", ""])
 def test_it_refuses_malformed_ods_codes(code):
-    # PostgreSQL refuses a too-long code by its column width (DataError), SQLite by the check.
+    # A too-long code is refused by its column width (DataError), the others by the check.
     with pytest.raises((IntegrityError, DataError)):
         Practice.objects.create(ods_code=code, name="X")
 
