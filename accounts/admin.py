@@ -1,7 +1,11 @@
 """Operator views of accounts. Practice-scoped staff views come with the admin issue."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from . import services
 from .models import AuditEvent, LoginLockout, PatientProfile, Role, User
@@ -10,10 +14,10 @@ from .models import AuditEvent, LoginLockout, PatientProfile, Role, User
 class OperatorsOnly:
     """Accounts, lockouts and the audit trail are for operators (superusers) only."""
 
-    def has_module_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 
-    def has_view_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return request.user.is_superuser
 
 
@@ -40,7 +44,7 @@ class UserAdmin(OperatorsOnly, DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),
     )
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         # Staff get their role's permission group; patients can never be staff.
         obj.is_staff = obj.role != Role.PATIENT and (obj.is_staff or not change)
         super().save_model(request, obj, form, change)
@@ -72,11 +76,11 @@ class AuditEventAdmin(OperatorsOnly, admin.ModelAdmin):
     search_fields = ("actor__email", "patient__email", "object_id", "request_id")
     date_hierarchy = "at"
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False

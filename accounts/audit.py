@@ -1,7 +1,7 @@
 """The audit trail of access to patient data: one row per request, denied attempts included."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from django.http import HttpRequest
@@ -12,6 +12,13 @@ from core.http.request_id import client_ip
 
 from .models import AuditEvent, User
 
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+    _ViewBase = APIView
+else:
+    _ViewBase = object
+
 
 def record_access(
     request: HttpRequest,
@@ -19,7 +26,7 @@ def record_access(
     action: str,
     object_type: str = "",
     object_id: object = "",
-    patient: User | UUID | int | None = None,
+    patient: User | UUID | None = None,
     allowed: bool = True,
 ) -> AuditEvent:
     """One audit row for this request's access to patient data."""
@@ -51,11 +58,11 @@ class AuditRecord:
     """
 
     object_type: str
-    patient: User | UUID | int | None = None
+    patient: User | UUID | None = None
     object_id: object = ""
 
 
-class AuditedViewMixin:
+class AuditedViewMixin(_ViewBase):
     """For views over patient data. The view fills ``self.audit`` once it knows the patient
     and the object; the row is written as the response is finalised, so exactly once,
     whatever the outcome (an authentication failure is audited too)."""
@@ -65,13 +72,14 @@ class AuditedViewMixin:
 
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         self.audit = AuditRecord(object_type=self.audit_object_type)
-        return super().initialize_request(request, *args, **kwargs)  # type: ignore[misc]
+        return super().initialize_request(request, *args, **kwargs)
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
-        view_action = getattr(self, "action", None) or request.method.lower()
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # A request always has a method; only a bare HttpRequest() lacks one.
+        view_action = getattr(self, "action", None) or cast(str, request.method).lower()
         record_access(
             request,
             action=f"api.{self.audit.object_type}.{view_action}",

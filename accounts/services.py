@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -117,11 +117,17 @@ def register_patient(
 def _raise_if_taken(
     *, email: str | None = None, nhs_number: str | None = None, exclude: User | None = None
 ) -> None:
-    if email and User.objects.filter(email=email).exclude(pk=getattr(exclude, "pk", None)).exists():
+    # Without ``exclude`` the lookups below are pk=None and user_id=None: they leave no row out.
+    if (
+        email
+        and User.objects.filter(email=email)
+        .exclude(pk=cast(Any, getattr(exclude, "pk", None)))
+        .exists()
+    ):
         raise Conflict(EMAIL_TAKEN, code="email_taken", errors={"email": [EMAIL_TAKEN]})
     if nhs_number and (
         PatientProfile.objects.filter(nhs_number=nhs_number)
-        .exclude(user_id=getattr(exclude, "pk", None))
+        .exclude(user_id=cast(Any, getattr(exclude, "pk", None)))
         .exists()
     ):
         raise Conflict(
@@ -186,7 +192,8 @@ def log_in(*, email: str, password: str) -> User:
         raise TooManyRequests(
             ACCOUNT_LOCKED,
             code="account_locked",
-            retry_after=int((lockout.locked_until - now).total_seconds()) + 1,
+            # is_locked: locked_until is set.
+            retry_after=int((cast(dt.datetime, lockout.locked_until) - now).total_seconds()) + 1,
         )
 
     user = authenticate(email=email, password=password)
@@ -255,7 +262,8 @@ TOKEN_NOT_VALID = "The refresh token is invalid, expired or already used."  # no
 
 def _consume_refresh_token(raw: str) -> tuple[User, RefreshToken]:
     try:
-        token = RefreshToken(raw)  # signature, issuer, expiry, token_use and blacklist
+        # Checks signature, issuer, expiry, token_use and blacklist.
+        token = RefreshToken(raw)  # type: ignore[arg-type]  # simplejwt types the encoded JWT as Token
     except TokenError as exc:
         raise NotAuthenticated(TOKEN_NOT_VALID, code="token_not_valid") from exc
     # Row lock: two requests racing with the same refresh token must not both succeed, or a

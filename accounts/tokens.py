@@ -32,10 +32,10 @@ class KeyIdTokenBackend(TokenBackend):
         self.public_jwk = public_jwk(private_key_pem)
         verifying_key = jwt.algorithms.RSAAlgorithm.from_jwk(self.public_jwk)
         super().__init__(algorithm="RS256", signing_key=private_key_pem, issuer=issuer)
-        self.verifying_key = verifying_key  # type: ignore[assignment]
+        self.verifying_key = verifying_key  # type: ignore[assignment]  # simplejwt types it str; this is the parsed RSA key
 
     @property
-    def prepared_verifying_key(self) -> Any:  # type: ignore[override]
+    def prepared_verifying_key(self) -> Any:
         return self.verifying_key
 
     def encode(self, payload: dict[str, Any]) -> str:
@@ -68,7 +68,7 @@ class AccessToken(_OurBackendMixin, SimpleAccessToken):
     """The bearer token the API accepts."""
 
 
-class RefreshToken(_OurBackendMixin, SimpleRefreshToken):
+class RefreshToken(_OurBackendMixin, SimpleRefreshToken):  # type: ignore[misc]  # simplejwt's own for_user clash (BlacklistMixin vs Token)
     """Long-lived, single-use (rotated on refresh) and revocable (blacklisted on logout)."""
 
     access_token_class = AccessToken

@@ -5,11 +5,13 @@ double-book, book in the past or skip a rule. Appointments are never deleted. Ev
 view of a patient record or an appointment list is written to the audit trail.
 """
 
+import datetime as dt
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.audit import record_access
+from accounts.authentication import signed_in_user
 from accounts.models import PatientProfile, Role, User
 from accounts.nhs import format_nhs_number, normalise_nhs_number
 from core.exceptions import DomainError
@@ -34,7 +37,7 @@ SLOT_CHOICE_DAYS = 28
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.ADMIN)
+    return Actor(user=signed_in_user(request), source=Source.ADMIN)
 
 
 class SlotChoiceField(forms.ModelChoiceField):
@@ -53,7 +56,7 @@ def free_slots_for(request: HttpRequest, practices: QuerySet[Practice]) -> Query
         .filter(
             practice__in=practices,
             start__gt=now,
-            start__lt=now + timezone.timedelta(days=SLOT_CHOICE_DAYS),
+            start__lt=now + dt.timedelta(days=SLOT_CHOICE_DAYS),
         )
         .select_related("clinician")
         .order_by("start", "clinician__display_name")
@@ -71,11 +74,12 @@ class BookForm(forms.Form):
     def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         practices = Practice.objects.staffed_by(request.user)
-        self.fields["patient"].queryset = User.objects.filter(
+        patient_field = cast("forms.ModelChoiceField[User]", self.fields["patient"])
+        patient_field.queryset = User.objects.filter(
             role=Role.PATIENT, is_active=True, patient_profile__registered_practice__in=practices
         ).order_by("family_name", "given_name")
-        self.fields["patient"].label_from_instance = _patient_label
-        self.fields["slot"].queryset = free_slots_for(request, practices)
+        patient_field.label_from_instance = _patient_label  # type: ignore[method-assign,assignment]  # a per-instance label function
+        cast(SlotChoiceField, self.fields["slot"]).queryset = free_slots_for(request, practices)
 
 
 class RescheduleForm(forms.Form):
@@ -85,7 +89,7 @@ class RescheduleForm(forms.Form):
         self, *args: Any, appointment: Appointment, request: HttpRequest, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["slot"].queryset = free_slots_for(
+        cast(SlotChoiceField, self.fields["slot"]).queryset = free_slots_for(
             request, Practice.objects.filter(pk=appointment.practice_id)
         )
 
@@ -122,7 +126,13 @@ SESSION_SEARCHES = "admin_searches"
 KEPT_SEARCHES = 20
 
 
-class NhsNumberSearch:
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
+
+
+class NhsNumberSearch(_AdminBase):
     """Admin search for patient identifiers that never puts them in a URL.
 
     The search box posts its term; the term is kept in the session and the changelist is
@@ -148,7 +158,7 @@ class NhsNumberSearch:
             if searches[token]:
                 query[SEARCH_PARAM] = token
             return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
-        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+        return super().changelist_view(request, extra_context)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return _SearchByTokenChangeList
@@ -159,7 +169,7 @@ class NhsNumberSearch:
         digits = normalise_nhs_number(search_term)
         if digits.isdigit() and len(digits) == 10:
             search_term = digits
-        return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+        return super().get_search_results(request, queryset, search_term)
 
 
 class HistoryInline(admin.TabularInline):
@@ -448,7 +458,7 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
             "form": form,
             "appointments": queryset,
             "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/booking/appointment/cancel_selected.html", context)
 

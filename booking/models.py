@@ -3,6 +3,7 @@
 import datetime as dt
 import secrets
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -13,6 +14,11 @@ from django.db.models import Case, F, Q, Value, When
 
 from core.db import TsTzRange
 from practices.models import Channel, Clinician, Practice, Slot
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 
 class AppointmentStatus(models.TextChoices):
@@ -45,7 +51,7 @@ class Source(models.TextChoices):
 
 
 class AppointmentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "AppointmentQuerySet":  # type: ignore[no-untyped-def]
+    def visible_to(self, user: "User | AnonymousUser") -> "AppointmentQuerySet":
         """Patients see their own; staff their practices'; operators everything."""
         if not user.is_authenticated:
             return self.none()

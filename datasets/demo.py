@@ -234,7 +234,9 @@ def _staff(
     sizes: Sizes, practices: list[Practice], password: str, *, valid_from: dt.date
 ) -> dict[int, list[Clinician]]:
     users = []
-    plan = []
+    # (practice, email, index of the clinician at the practice; None for its administrator)
+    plan: list[tuple[Practice, str, int | None]] = []
+    c_index: int | None
     for p_index, practice in enumerate(practices):
         admin_email = (
             DEMO_LOGINS["practice admin"]
@@ -409,6 +411,7 @@ def _patients(
     PatientProfile.objects.bulk_create(new_profiles, batch_size=BATCH, ignore_conflicts=True)
     patients: dict[int, list[User]] = defaultdict(list)
     for email, profile in profiles_for.items():
+        assert profile.registered_practice_id is not None  # every profile above names one
         patients[profile.registered_practice_id].append(by_email[email])
     return patients
 

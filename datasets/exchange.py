@@ -8,7 +8,7 @@ unusable passwords; they sign in after a reset.
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.core.management.color import no_style
 from django.core.serializers.json import DjangoJSONEncoder
@@ -67,7 +67,7 @@ def _fields(model: type[models.Model], chosen: list[str] | None) -> list[str]:
 
 
 def _rows(model: type[models.Model], fields: list[str]) -> Iterator[dict[str, Any]]:
-    queryset = model.objects.all()
+    queryset = model._default_manager.all()  # ``objects``: each model's one manager
     if model is User:
         # Only people the booking data refers to: no operators' accounts.
         queryset = queryset.filter(is_superuser=False)
@@ -115,9 +115,9 @@ def import_data(source: IO[str]) -> dict[str, int]:
             rows = document.get(name, [])
             objects = [_build(model, row, fields) for row in rows]
             if model is User:
-                for user in objects:
+                for user in cast("list[User]", objects):
                     user.set_unusable_password()
-            model.objects.bulk_create(objects, batch_size=2000)
+            model._default_manager.bulk_create(objects, batch_size=2000)
             counts[name] = len(objects)
         _reset_sequences(model for _, model, _ in SECTIONS)
     return counts

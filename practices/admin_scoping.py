@@ -39,13 +39,14 @@ class PracticeScopedAdmin(admin.ModelAdmin):
     def _in_scope(self, request: HttpRequest, obj: Model | None) -> bool:
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
 
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    # ``obj`` is Any, as in an unparameterised ModelAdmin: subclasses name their own model.
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_view_permission(request, obj) and self._in_scope(request, obj)
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_change_permission(request, obj) and self._in_scope(request, obj)
 
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_delete_permission(request, obj) and self._in_scope(request, obj)
 
 

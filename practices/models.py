@@ -6,6 +6,7 @@ into slots, and an appointment (booking app) takes one slot.
 
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -15,6 +16,11 @@ from django.db import models
 from django.db.models import Q
 
 from core.db import TsTzRange
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 
 class Channel(models.TextChoices):
@@ -29,7 +35,7 @@ class PracticeQuerySet(models.QuerySet):
     def active(self) -> "PracticeQuerySet":
         return self.filter(is_active=True)
 
-    def staffed_by(self, user) -> "PracticeQuerySet":  # type: ignore[no-untyped-def]
+    def staffed_by(self, user: "User | AnonymousUser") -> "PracticeQuerySet":
         """The practices where ``user`` works; every practice for operators."""
         if user.is_superuser:
             return self
@@ -326,7 +332,9 @@ class SlotQuerySet(models.QuerySet):
         """Slots wholly inside [start, end)."""
         return self.filter(start__gte=start, end__lte=end)
 
-    def bookable_by(self, user, practice: Practice, *, now: dt.datetime) -> "SlotQuerySet":  # type: ignore[no-untyped-def]
+    def bookable_by(
+        self, user: "User | AnonymousUser", practice: Practice, *, now: dt.datetime
+    ) -> "SlotQuerySet":
         """Free slots of ``practice`` that ``user`` could book at ``now``.
 
         The practice's own staff see every future free slot, staff-only ones included. Everyone

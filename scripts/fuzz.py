@@ -6,7 +6,7 @@ settings, signs in as the demo patient and the demo practice administrator, and 
 (examples, coverage, fuzzing, stateful links) and a bounded number of examples per operation.
 Exits non-zero on any failure. Configuration that is not per-run lives in schemathesis.toml.
 
-    python scripts/fuzz.py                     # a throw-away SQLite database
+    python scripts/fuzz.py                     # gp_booking_fuzz on the private server
     DATABASE_URL=postgres://... python scripts/fuzz.py --max-examples 25
 """
 

@@ -23,6 +23,8 @@ def test_every_test_the_architecture_page_names_exists():
 
 def test_every_module_the_architecture_page_names_exists():
     text = DOC.read_text()
-    paths = set(re.findall(r"`((?:core|accounts|practices|booking|datasets|config)/[\w/.]+)`", text))
+    paths = set(
+        re.findall(r"`((?:core|accounts|practices|booking|datasets|config)/[\w/.]+)`", text)
+    )
 
     assert [p for p in sorted(paths) if not (ROOT / p).exists()] == []

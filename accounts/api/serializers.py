@@ -1,6 +1,6 @@
 """Input and output shapes for /api/v1/auth/. Rules live in accounts.services."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -11,6 +11,9 @@ from core.http.fields import StrictSerializer
 from ..models import PatientProfile, Role
 from ..nhs import is_valid_nhs_number, normalise_nhs_number, normalise_phone, normalise_postcode
 from ..services import ROLE_NOT_ALLOWED
+
+if TYPE_CHECKING:
+    from practices.models import Practice
 
 
 class NhsNumberField(serializers.CharField):
@@ -85,7 +88,9 @@ class PracticeCodeField(serializers.SlugRelatedField):
 
     def get_queryset(self) -> Any:
         # Through the relation, so accounts does not import the practices app.
-        practice_model = PatientProfile._meta.get_field("registered_practice").related_model
+        practice_model = cast(
+            "type[Practice]", PatientProfile._meta.get_field("registered_practice").related_model
+        )
         return practice_model.objects.filter(is_active=True)
 
     def to_internal_value(self, data: Any) -> Any:

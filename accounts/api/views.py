@@ -1,6 +1,9 @@
 """Thin views for /api/v1/auth/ and the JWKS document."""
 
+from typing import Any
+
 from django.conf import settings
+from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -16,6 +19,7 @@ from core.http.throttling import ScopedRateThrottle
 from core.keys import public_jwk
 
 from .. import services
+from ..authentication import signed_in_user
 from ..models import AuditEvent
 from ..tokens import TokenSet, issue_tokens
 from .serializers import (
@@ -144,7 +148,7 @@ class MeView(AuditedViewMixin, APIView):
 
     @extend_schema(responses={200: MeSerializer}, tags=["auth"])
     def get(self, request: Request) -> Response:
-        user = request.user  # loaded with profile and practice by the authentication
+        user = signed_in_user(request)  # loaded with profile and practice by the authentication
         self.audit.patient = user if user.is_patient else None
         return Response(MeSerializer(user).data)
 
@@ -156,8 +160,9 @@ class MeView(AuditedViewMixin, APIView):
     def patch(self, request: Request) -> Response:
         data = ProfileUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        self.audit.patient = request.user if request.user.is_patient else None
-        user = services.update_profile(user=request.user, changes=data.validated_data)
+        me = signed_in_user(request)
+        self.audit.patient = me if me.is_patient else None
+        user = services.update_profile(user=me, changes=data.validated_data)
         return Response(MeSerializer(user).data)
 
 
@@ -187,16 +192,16 @@ class AccessLogView(ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = AccessLogEntrySerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[AuditEvent]:
         return (
-            AuditEvent.objects.filter(patient=self.request.user)
+            AuditEvent.objects.filter(patient=signed_in_user(self.request))
             .select_related("actor")
             .order_by("-at", "-id")
         )
 
-    def get_serializer_context(self):  # type: ignore[no-untyped-def]
+    def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "viewer": self.request.user}
 
     @extend_schema(tags=["auth"])
-    def get(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import signed_in_user
 from core.db import violated_constraint
 from core.exceptions import Conflict, InvalidInput, RuleViolation
 
@@ -46,12 +47,17 @@ def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotencyRec
         # on PostgreSQL the second insert waits for the first transaction to finish.
         with transaction.atomic():
             return IdempotencyRecord.objects.create(
-                user=request.user, key=key, fingerprint=fingerprint, expires_at=now + LIFETIME
+                user=signed_in_user(request),
+                key=key,
+                fingerprint=fingerprint,
+                expires_at=now + LIFETIME,
             ), True
     except IntegrityError as exc:
         if violated_constraint(exc) != "booking_idempotency_user_key":
             raise
-        record = IdempotencyRecord.objects.select_for_update().get(user=request.user, key=key)
+        record = IdempotencyRecord.objects.select_for_update().get(
+            user=signed_in_user(request), key=key
+        )
     if record.expires_at <= now:
         record.fingerprint, record.expires_at = fingerprint, now + LIFETIME
         record.response_status, record.response_body, record.response_headers = None, None, {}

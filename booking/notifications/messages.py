@@ -9,7 +9,8 @@ from icalendar import Calendar, Event
 
 from ..models import Appointment, Notification
 
-SMS_TEXT = {
+# Keyed by Notification.Kind, looked up by the stored kind (a plain str).
+SMS_TEXT: dict[str, str] = {
     Notification.Kind.CONFIRMATION: "{practice}: appointment booked for {when}. Ref {ref}.",
     Notification.Kind.RESCHEDULE: "{practice}: your appointment is now {when}. Ref {ref}.",
     Notification.Kind.CANCELLATION: (
@@ -19,7 +20,7 @@ SMS_TEXT = {
 }
 SMS_SUFFIX = " To change it call {phone}."
 SMS_SEGMENT = 160
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     Notification.Kind.CONFIRMATION: "Your appointment at {practice} is booked",
     Notification.Kind.RESCHEDULE: "Your appointment at {practice} has moved",
     Notification.Kind.CANCELLATION: "Your appointment at {practice} is cancelled",

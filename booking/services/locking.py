@@ -47,7 +47,9 @@ def lock_slot(slot_id: UUID, *, and_patient: UUID | None = None) -> Slot:
     Of two requests racing for one slot, the second waits here until the first commits, then
     sees the slot booked.
     """
-    slots = Slot.objects.select_for_update(of=("self",)).select_related("practice", "clinician")
+    slots: QuerySet[Slot] = Slot.objects.select_for_update(of=("self",)).select_related(
+        "practice", "clinician"
+    )
     if and_patient is not None:
         slots = with_patient_lock(slots, Value(str(and_patient)))
     slot = slots.filter(pk=slot_id).first()
@@ -67,7 +69,7 @@ def lock_appointment(
     # Join only the practice, which an appointment never changes: when a concurrent
     # reschedule changes the clinician, PostgreSQL re-checks a locked row's join conditions
     # against the new version, and a clinician join would make the row vanish from the result.
-    appointments = (
+    appointments: QuerySet[Appointment] = (
         Appointment.objects.visible_to(actor.user)
         .select_related("practice")
         .select_for_update(of=("self",))

@@ -11,7 +11,7 @@ number whose check digit is wrong, an end before its start). Field errors are 42
 one of them carries a code from ``RULE_CODES``.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -89,7 +89,7 @@ def _first_code(exc: exceptions.APIException) -> str:
     return codes[0] if codes else str(exc.default_code)
 
 
-def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, reshaped into problem details; domain errors mapped by their class."""
     if isinstance(exc, DomainError):
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
@@ -139,7 +139,7 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     return response
 
 
-def _problem_view(status: int, code: str, detail: str):  # type: ignore[no-untyped-def]
+def _problem_view(status: int, code: str, detail: str) -> Callable[..., JsonResponse]:
     def view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
         return JsonResponse(
             problem_body(status=status, code=code, detail=detail),

@@ -18,6 +18,7 @@ MAX_PAGE = 100_000
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
+    page_size: int  # REST_FRAMEWORK["PAGE_SIZE"], which the settings always give
     page_size_query_param = "page_size"
     # A cap, so one request cannot ask for the whole table.
     max_page_size = 100
@@ -36,8 +37,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_size(self, request: Request) -> int:
         return self._number(request, self.page_size_query_param, self.page_size, self.max_page_size)
 
-    def paginate_queryset(
-        self, queryset: QuerySet, request: Request, view: Any = None
+    def paginate_queryset(  # type: ignore[override]  # querysets only (no sequences): the count is a window over the page
+        self, queryset: QuerySet[Any], request: Request, view: Any = None
     ) -> list[Any]:
         page_size = self.get_page_size(request)
         number = self._number(request, self.page_query_param, 1, None)
@@ -53,7 +54,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         else:
             raise NotFound(INVALID_PAGE)
 
-        paginator = Paginator([], page_size)
+        paginator: Paginator[Any] = Paginator([], page_size)
         paginator.__dict__["count"] = total  # Paginator.count is a cached property
         self.page = Page(rows, number, paginator)
         self.request = request

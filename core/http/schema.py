@@ -51,7 +51,7 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField(help_text="A sentence for people")
     code = serializers.CharField(help_text="Stable, for programs")
-    errors = serializers.DictField(
+    errors = serializers.DictField(  # type: ignore[assignment]  # a declared field, moved off the class: Serializer.errors stays
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Field name: messages",

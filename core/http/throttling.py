@@ -13,6 +13,7 @@ request, so settings changes apply at once.
 
 import datetime as dt
 import random
+from typing import TYPE_CHECKING, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
@@ -20,6 +21,13 @@ from django.utils import timezone
 from rest_framework import throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+    _ThrottleBase = throttling.SimpleRateThrottle
+else:
+    _ThrottleBase = object
 
 # One request in this many also deletes rows whose window ended a day ago (callers gone).
 PURGE_ONE_IN = 1000
@@ -48,25 +56,26 @@ def count_hit(key: str, *, window: dt.timedelta, now: dt.datetime) -> tuple[int,
     return hits, window_start
 
 
-class _SharedWindow:
-    scope: str
-    rate: str | None
+class _SharedWindow(_ThrottleBase):
     wait_seconds: float
 
     def get_rate(self) -> str | None:
         try:
-            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+            # drf-stubs types the rates as numbers (DRF's are strings such as "100/min") and
+            # the scope as optional (every throttle here has one by the time it counts).
+            return cast("str | None", api_settings.DEFAULT_THROTTLE_RATES[cast(str, self.scope)])
         except KeyError as exc:
             raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}") from exc
 
-    def allow_request(self, request: Request, view: object) -> bool:
+    def allow_request(self, request: Request, view: "APIView") -> bool:
         self.rate = self.get_rate()
         if self.rate is None:
             return True
-        key = self.get_cache_key(request, view)  # type: ignore[attr-defined]
+        key = self.get_cache_key(request, view)
         if key is None:
             return True
-        limit, seconds = self.parse_rate(self.rate)  # type: ignore[attr-defined]
+        # A rate is set, so both are numbers.
+        limit, seconds = cast("tuple[int, int]", self.parse_rate(self.rate))
         window = dt.timedelta(seconds=seconds)
         now = timezone.now()
         hits, window_start = count_hit(key, window=window, now=now)
@@ -80,7 +89,7 @@ class _SharedWindow:
 class ScopedRateThrottle(_SharedWindow, throttling.ScopedRateThrottle):
     """Per endpoint scope; keyed by user id, or by client IP for anonymous callers."""
 
-    def allow_request(self, request: Request, view: object) -> bool:
+    def allow_request(self, request: Request, view: "APIView") -> bool:
         # DRF's ScopedRateThrottle takes the scope from the view before counting.
         self.scope = getattr(view, self.scope_attr, None)
         if not self.scope:
@@ -91,7 +100,7 @@ class ScopedRateThrottle(_SharedWindow, throttling.ScopedRateThrottle):
 class UserRateThrottle(_SharedWindow, throttling.UserRateThrottle):
     """Every signed-in user's requests, whatever the endpoint."""
 
-    def get_cache_key(self, request: Request, view: object) -> str | None:
+    def get_cache_key(self, request: Request, view: "APIView") -> str | None:
         # Anonymous callers are counted by AnonRateThrottle alone, not twice.
         if not request.user or not request.user.is_authenticated:
             return None

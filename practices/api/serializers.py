@@ -1,7 +1,7 @@
 """Input and output shapes for /api/v1/practices/."""
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -9,6 +9,15 @@ from rest_framework import serializers
 from core.http.fields import DateOrAwareDateTimeField, WallClockTimeField
 
 from ..models import Channel, Clinician, Closure, OpeningHours, Practice, Profession, Slot
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _UpcomingClosures(TypedDict):
+        upcoming_closures: list[Closure]
+
+    # A practice from PracticeViewSet's retrieve queryset, with its upcoming closures prefetched.
+    PracticeWithClosures = WithAnnotations[Practice, _UpcomingClosures]
 
 MAX_AVAILABILITY_DAYS = 14
 RANGE_TOO_WIDE = f"The range may span at most {MAX_AVAILABILITY_DAYS} days."
@@ -70,9 +79,12 @@ class PracticeDetailSerializer(PracticeSerializer):
         ]
 
     @extend_schema_field(ClosureSerializer(many=True))
-    def get_closures(self, practice: Practice) -> list[dict[str, Any]]:
-        # Prefetched with only upcoming closures by the view.
-        return ClosureSerializer(practice.upcoming_closures, many=True).data
+    def get_closures(self, practice: "PracticeWithClosures") -> list[dict[str, Any]]:
+        # Prefetched with only upcoming closures by the view. many=True makes a ListSerializer,
+        # whose data is a list.
+        return cast(
+            "list[dict[str, Any]]", ClosureSerializer(practice.upcoming_closures, many=True).data
+        )
 
 
 class ClinicianSerializer(serializers.ModelSerializer):

@@ -1,5 +1,7 @@
 """Thin views for /api/v1/practices/."""
 
+from typing import Any
+
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -58,7 +60,7 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
                 practices = practices.filter(_search(search))
         return practices
 
-    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+    def get_serializer_class(self) -> type[PracticeSerializer]:
         return PracticeDetailSerializer if self.action == "retrieve" else PracticeSerializer
 
     def get_object(self) -> Practice:
@@ -66,7 +68,7 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
         return get_object_or_404(self.get_queryset(), ods_code=self.kwargs["ods_code"].upper())
 
     @extend_schema(parameters=[PracticeSearchQuerySerializer])
-    def list(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(responses=ClinicianSerializer(many=True))
@@ -101,6 +103,7 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
         if "clinician" in filters:
             slots = slots.filter(clinician_id=filters["clinician"])
         page = self.paginate_queryset(slots)
+        assert page is not None  # DEFAULT_PAGINATION_CLASS is set: there is always a page
         for slot in page:
             slot.practice = practice  # already loaded; saves a join per row
         return self.get_paginated_response(AvailableSlotSerializer(page, many=True).data)

@@ -1,5 +1,6 @@
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--export", metavar="FILE", help="Write the booking data as JSON")
         parser.add_argument("--import", dest="import_file", metavar="FILE", help="Load an export")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["export"]:
             self._export(Path(str(options["export"])))
             return

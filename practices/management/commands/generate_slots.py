@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from practices.models import Practice
 from practices.services import generate_slots
@@ -7,11 +9,11 @@ from practices.services import generate_slots
 class Command(BaseCommand):
     help = "Create sessions from weekly templates and cut sessions into slots (idempotent)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--weeks", type=int, default=4, help="How many weeks ahead (default 4)")
         parser.add_argument("--practice", help="Only this practice (ODS code)")
 
-    def handle(self, *args, weeks: int, practice: str | None, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, weeks: int, practice: str | None, **options: Any) -> None:
         if not 1 <= weeks <= 52:
             raise CommandError("--weeks must be between 1 and 52")
         selected = None
