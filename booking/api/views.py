@@ -5,7 +5,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -96,11 +95,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
 
     def get_queryset(self) -> QuerySet[Appointment]:
-        return (
-            Appointment.objects.visible_to(self.request.user)
-            .select_related("practice", "clinician")
-            .upcoming_first(timezone.now())
-        )
+        return services.appointment_list(user=signed_in_user(self.request), filters={})
 
     def _actor(self) -> Actor:
         return Actor(user=signed_in_user(self.request))
