@@ -38,7 +38,7 @@ def _fresh_caches():
 
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
-THROTTLE_COUNTER = "INSERT INTO core_ratecounter"
+THROTTLE_COUNTER = "INSERT INTO accounts_ratecounter"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The throttle counters moved to the shared app (core.0001); their rows are not kept."""
+"""The throttle counters' model moved to the shared app (core.0001); its table stays."""
 
 from django.db import migrations
 
@@ -6,4 +6,9 @@ from django.db import migrations
 class Migration(migrations.Migration):
     dependencies = [("accounts", "0005_rate_counter"), ("core", "0001_initial")]
 
-    operations = [migrations.DeleteModel(name="RateCounter")]
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.DeleteModel(name="RateCounter")],
+            database_operations=[],
+        ),
+    ]

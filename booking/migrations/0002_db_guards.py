@@ -7,7 +7,6 @@
 import django.contrib.postgres.constraints
 import django.contrib.postgres.fields.ranges
 import django.db.models
-from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import migrations
 
 import core.db
@@ -17,8 +16,9 @@ from core.db import append_only
 class Migration(migrations.Migration):
     dependencies = [("booking", "0001_initial")]
 
+    # btree_gist comes from practices.0002 (booking.0001 depends on it); creating it here too
+    # would make this migration drop it on the way back, under the slots' constraint.
     operations = [
-        BtreeGistExtension(),
         migrations.AddConstraint(
             model_name="appointment",
             constraint=django.contrib.postgres.constraints.ExclusionConstraint(

@@ -33,12 +33,12 @@ else:
 PURGE_ONE_IN = 1000
 
 _COUNT_HIT = """
-    INSERT INTO core_ratecounter ("key", window_start, hits) VALUES (%(key)s, %(now)s, 1)
+    INSERT INTO accounts_ratecounter ("key", window_start, hits) VALUES (%(key)s, %(now)s, 1)
     ON CONFLICT ("key") DO UPDATE SET
-        hits = CASE WHEN core_ratecounter.window_start <= %(expired)s THEN 1
-                    ELSE core_ratecounter.hits + 1 END,
-        window_start = CASE WHEN core_ratecounter.window_start <= %(expired)s THEN %(now)s
-                            ELSE core_ratecounter.window_start END
+        hits = CASE WHEN accounts_ratecounter.window_start <= %(expired)s THEN 1
+                    ELSE accounts_ratecounter.hits + 1 END,
+        window_start = CASE WHEN accounts_ratecounter.window_start <= %(expired)s THEN %(now)s
+                            ELSE accounts_ratecounter.window_start END
     RETURNING hits, window_start
 """
 
@@ -50,7 +50,7 @@ def count_hit(key: str, *, window: dt.timedelta, now: dt.datetime) -> tuple[int,
         hits, window_start = cursor.fetchone()
         if random.randrange(PURGE_ONE_IN) == 0:  # noqa: S311 - sampling, not security
             cursor.execute(
-                "DELETE FROM core_ratecounter WHERE window_start < %s",
+                "DELETE FROM accounts_ratecounter WHERE window_start < %s",
                 [now - dt.timedelta(days=1)],
             )
     return hits, window_start

@@ -25,8 +25,8 @@ def pgdata(tmp_path):
     return tmp_path / "pgdata"
 
 
-def hold(pgdata: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
+def start(pgdata: Path) -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "-c", HOLD],
         cwd=ROOT,
         env={**os.environ, "LOCAL_PGDATA": str(pgdata), "PYTHONPATH": str(ROOT)},
@@ -34,6 +34,10 @@ def hold(pgdata: Path) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def hold(pgdata: Path) -> tuple[subprocess.Popen, str]:
+    process = start(pgdata)
     url = process.stdout.readline().strip()
     assert url, "the private server did not start"
     return process, url
@@ -99,3 +103,23 @@ def test_the_server_has_btree_gist_for_the_exclusion_constraints(pgdata):
     release(process)
 
     assert installed == (1,)
+
+
+def test_a_terminated_last_user_stops_the_server_and_still_dies_of_the_signal(pgdata):
+    process, _ = hold(pgdata)
+
+    process.terminate()
+
+    assert process.wait(timeout=30) == -15  # ended by SIGTERM, as without the handler
+    assert not server_running(pgdata)
+
+
+def test_users_starting_together_on_a_new_folder_all_get_the_server(pgdata):
+    starting = [start(pgdata) for _ in range(3)]
+
+    urls = {process.stdout.readline().strip() for process in starting}
+    for process in starting:
+        release(process)
+
+    assert len(urls) == 1 and "" not in urls
+    assert not server_running(pgdata)
