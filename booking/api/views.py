@@ -142,22 +142,25 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
         data = booking_request(request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        booking = {
-            "actor": self._actor(),
-            "patient_id": fields.get("patient_id"),
-            "description": fields.get("description", ""),
-            "comment": fields.get("comment", ""),
-        }
         if "slot_id" in fields:
-            appointment = services.book_appointment(slot_id=fields["slot_id"], **booking)
+            appointment = services.book_appointment(
+                actor=self._actor(),
+                slot_id=fields["slot_id"],
+                patient_id=fields.get("patient_id"),
+                description=fields.get("description", ""),
+                comment=fields.get("comment", ""),
+            )
         else:
             appointment = services.book_slot_at(
+                actor=self._actor(),
                 practice_ods=fields["practice_id"],
                 start=fields["appointment_datetime"],
                 appointment_type=fields["appointment_type"],
                 channel=fields.get("channel"),
                 clinician_id=fields.get("clinician_id"),
-                **booking,
+                patient_id=fields.get("patient_id"),
+                description=fields.get("description", ""),
+                comment=fields.get("comment", ""),
             )
         self.audit.patient, self.audit.object_id = appointment.patient_id, appointment.pk
         return _answer(appointment, status_code=status.HTTP_201_CREATED)
@@ -190,22 +193,23 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         current = self.get_object()
-        slot_id = fields.get("slot_id")
-        if slot_id is None:
-            slot_id = services.find_slot(
-                user=signed_in_user(request),
-                practice_ods=current.practice.ods_code,
+        if "slot_id" in fields:
+            appointment = services.reschedule_appointment(
+                actor=self._actor(),
+                appointment_id=current.pk,
+                new_slot_id=fields["slot_id"],
+                expected_version=_expected_version(request),
+            )
+        else:
+            appointment = services.reschedule_to_time(
+                actor=self._actor(),
+                appointment=current,
                 start=fields["appointment_datetime"],
-                appointment_type=fields.get("appointment_type", current.appointment_type),
+                appointment_type=fields.get("appointment_type"),
                 channel=fields.get("channel"),
                 clinician_id=fields.get("clinician_id"),
-            ).pk
-        appointment = services.reschedule_appointment(
-            actor=self._actor(),
-            appointment_id=current.pk,
-            new_slot_id=slot_id,
-            expected_version=_expected_version(request),
-        )
+                expected_version=_expected_version(request),
+            )
         return _answer(appointment)
 
     @extend_schema(

@@ -41,17 +41,16 @@ def queue_for(appointment: Appointment, kind: str, *, key: str | None = None) ->
     ``key`` makes the message unique (default: this version of the appointment); a row whose
     key exists already is not made again.
     """
-    rows = outbox_rows(appointment, kind, key=key)
+    rows = _outbox_rows(appointment, kind, key=key)
     if not rows:
         return 0
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    send_on_commit(rows)
+    _send_on_commit(rows)
     return len(rows)
 
 
-def outbox_rows(appointment: Appointment, kind: str, *, key: str | None = None) -> list:
-    """The unsaved outbox rows ``queue_for`` would write, for callers that batch their writes
-    (they insert them ignoring conflicts, then call ``send_on_commit``)."""
+def _outbox_rows(appointment: Appointment, kind: str, *, key: str | None = None) -> list:
+    """The unsaved outbox rows ``queue_for`` writes: one per channel the patient opted into."""
     profile = getattr(appointment.patient, "patient_profile", None)
     if profile is None:
         return []
@@ -73,7 +72,7 @@ def outbox_rows(appointment: Appointment, kind: str, *, key: str | None = None) 
     ]
 
 
-def send_on_commit(rows: list) -> None:
+def _send_on_commit(rows: list) -> None:
     # Ids of rows the insert skipped do not exist; the worker treats them as already done.
     ids = [row.pk for row in rows]
     transaction.on_commit(lambda: _enqueue(ids))

@@ -1,7 +1,7 @@
 """Booking's services, by concern:
 
-- ``commands``: the state changes (book, book the slot at a time, reschedule, cancel,
-  record an outcome, amend notes), each one transaction;
+- ``commands``: the state changes (book, book the slot at a time, reschedule, reschedule to
+  the slot at a time, cancel, record an outcome, amend notes), each one transaction;
 - ``rules``: the booking rules and the messages they answer with;
 - ``locking``: the locks the commands take, and in which order;
 - ``selectors``: reads across models (the slot at a time, free alternatives, the list).
@@ -16,6 +16,7 @@ from .commands import (
     cancel_appointment,
     record_outcome,
     reschedule_appointment,
+    reschedule_to_time,
 )
 from .rules import OUTCOMES, Actor
 from .selectors import appointment_list, find_slot, free_alternatives
@@ -32,4 +33,5 @@ __all__ = [
     "free_alternatives",
     "record_outcome",
     "reschedule_appointment",
+    "reschedule_to_time",
 ]

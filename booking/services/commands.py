@@ -259,6 +259,38 @@ def reschedule_appointment(
     return appointment
 
 
+def reschedule_to_time(
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    start: dt.datetime,
+    appointment_type: str | None = None,
+    channel: str | None = None,
+    clinician_id: UUID | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Move ``appointment`` (as the caller read it) to the free slot at this time at its
+    practice, of its own type unless another is named."""
+    now = now or timezone.now()
+    slot = find_slot(
+        user=actor.user,
+        practice_ods=appointment.practice.ods_code,
+        start=start,
+        appointment_type=appointment_type or appointment.appointment_type,
+        channel=channel,
+        clinician_id=clinician_id,
+        now=now,
+    )
+    return reschedule_appointment(
+        actor=actor,
+        appointment_id=appointment.pk,
+        new_slot_id=slot.pk,
+        expected_version=expected_version,
+        now=now,
+    )
+
+
 @transaction.atomic
 def cancel_appointment(
     *,

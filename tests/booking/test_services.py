@@ -633,3 +633,46 @@ def test_booking_by_time_with_nothing_free_then_offers_alternatives(alice, bob, 
 
     assert [a["slot_id"] for a in error.extra["alternatives"]] == [str(later.pk)]
     assert not Appointment.objects.filter(patient=alice).exists()
+
+
+def test_rescheduling_by_time_moves_to_the_free_slot_of_the_same_type(alice, riverside):
+    appointment = book(alice, free_slot(riverside, slot_type="routine"))
+    later = free_slot(riverside, hours_ahead=30, slot_type="routine")
+
+    moved = services.reschedule_to_time(
+        actor=Actor(user=alice), appointment=appointment, start=later.start
+    )
+
+    assert (moved.slot_id, moved.version) == (later.pk, 2)
+    assert status_of(later) == "booked"
+
+
+# When a rule is bypassed, the database's answer becomes the same 409 -----------------------
+
+
+def test_a_slot_booked_behind_the_rules_back_is_a_slot_taken_conflict(alice, bob, riverside):
+    slot = free_slot(riverside)
+    # A row written by another path that left the slot marked free: only the partial unique
+    # index on the slot stands between Alice and a double booking.
+    book(bob, slot)
+    Slot.objects.filter(pk=slot.pk).update(status="free")
+
+    raises_code(Conflict, "slot_taken", lambda: book(alice, slot))
+
+    assert Appointment.objects.filter(slot=slot).count() == 1
+
+
+def test_an_overlap_past_the_rules_is_an_overlapping_appointment_conflict(
+    alice, riverside, monkeypatch
+):
+    first = free_slot(riverside, minutes=30)
+    overlapping = free_slot(
+        riverside,
+        start=first.start + dt.timedelta(minutes=10),
+        clinician=ClinicianFactory(practice=riverside),
+    )
+    book(alice, first)
+    # As if the overlap rule were wrong: the exclusion constraint still refuses.
+    monkeypatch.setattr(services.commands, "check_slot_rules", lambda **_: None)
+
+    raises_code(Conflict, "overlapping_appointment", lambda: book(alice, overlapping))

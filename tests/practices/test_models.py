@@ -3,8 +3,10 @@
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
 
+from core.db import violated_constraint
 from practices.models import Practice, Slot
 from tests.factories import ClinicianFactory, PracticeFactory, SlotFactory, next_hour
 
@@ -110,3 +112,36 @@ def test_the_online_booking_window_follows_the_practice_rules():
         dt.datetime(2026, 1, 5, 11, 0, tzinfo=dt.UTC),
         dt.datetime(2026, 2, 2, 9, 0, tzinfo=dt.UTC),
     )
+
+
+def test_an_overlap_at_another_start_time_is_refused_by_the_exclusion_constraint(riverside):
+    clinician = ClinicianFactory(practice=riverside)
+    start = next_hour(24)
+    SlotFactory(clinician=clinician, start=start, end=start + dt.timedelta(minutes=20))
+
+    with pytest.raises(IntegrityError) as info, transaction.atomic():
+        SlotFactory(
+            clinician=clinician,
+            start=start + dt.timedelta(minutes=10),
+            end=start + dt.timedelta(minutes=30),
+        )
+
+    assert violated_constraint(info.value) == "practices_slot_no_overlap"
+
+
+def test_a_form_that_would_overlap_a_slot_gets_the_constraints_message(riverside):
+    # The admin validates the model before saving: an overlap is a form error, not a 500.
+    clinician = ClinicianFactory(practice=riverside)
+    start = next_hour(24)
+    SlotFactory(clinician=clinician, start=start, end=start + dt.timedelta(minutes=20))
+    clash = Slot(
+        practice=riverside,
+        clinician=clinician,
+        start=start + dt.timedelta(minutes=10),
+        end=start + dt.timedelta(minutes=30),
+    )
+
+    with pytest.raises(ValidationError) as info:
+        clash.full_clean()
+
+    assert "The clinician already has a slot at this time." in info.value.messages
