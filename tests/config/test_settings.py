@@ -92,7 +92,8 @@ def test_without_database_url_the_local_settings_use_the_private_postgresql():
 
     assert result.returncode == 0, result.stderr
     host, name, vendor = result.stdout.split()
-    assert Path(host) == ROOT / ".local" / "pgdata"
+    # A socket folder: .local/pgdata itself, or a short one when that path is too long.
+    assert Path(host).is_dir()
     assert (name, vendor) == ("gp_booking", "postgresql")
 
 
