@@ -26,6 +26,8 @@ control_socket_disable = True
 limit_request_line = 0
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 accesslog = "-"
+# Escapes every field of the access log line, so a hostile path cannot break or forge one.
+logger_class = "core.http.logging.GunicornLogger"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # One JSON object per line, with the request id; the path carries no patient identifiers

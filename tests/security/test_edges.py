@@ -1,13 +1,18 @@
 """The edges of the service an outsider reaches first (issue 17): each test fails without
 its fix."""
 
+import json
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
+from gunicorn.config import Config
 
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parents[2]
 DEEP = "[" * 5000 + "]" * 5000
 
 
@@ -25,3 +30,34 @@ def test_a_deeply_nested_profile_update_is_a_400_problem(alice):
     )
 
     assert response.status_code == 400
+
+
+def gunicorn_config():
+    config = Config()
+    namespace: dict = {}
+    exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102 - our own file
+    for key, value in namespace.items():
+        if key in config.settings:
+            config.set(key, value)
+    return config
+
+
+def test_a_newline_nul_or_quote_in_the_url_cannot_break_the_json_access_log():
+    config = gunicorn_config()
+    logger = config.logger_class(config)
+    hostile = '/api/v1/x\\n"}\n{"forged": true}\x00\\'
+    atoms = {
+        "t": "[30/Nov/2026:08:00:00 +0000]",
+        "m": "GET",
+        "U": hostile,
+        "s": "404",
+        "B": "12",
+        "M": "3",
+        "h": "203.0.113.9",
+        "{x-request-id}o": "abc",
+    }
+
+    line = config.access_log_format % logger.atoms_wrapper_class(atoms)
+
+    assert "\n" not in line
+    assert json.loads(line)["path"] == hostile
