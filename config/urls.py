@@ -1,11 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path(".well-known/", include("accounts.api.wellknown")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The schema is public reference data, the same for everyone.
+    path(
+        "api/schema/",
+        cache_control(public=True, max_age=300)(SpectacularAPIView.as_view()),
+        name="schema",
+    ),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/auth/", include("accounts.api.urls")),
     path("api/v1/", include("practices.api.urls")),

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.http.request_id.RequestIdMiddleware",
+    # Outside the limits, so their 413 and 414 answers are not cached either.
+    "core.http.caching.ApiCacheControlMiddleware",
     "core.http.limits.RequestLimitsMiddleware",
     # Before host validation and the HTTPS redirect, so load balancer probes by task IP over
     # plain HTTP are answered rather than refused.

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.nhs import normalise_postcode
+from core.http.caching import public_for
 from core.http.fields import query_data
 from core.http.schema import problems
 
@@ -59,6 +60,15 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
             if search := query.validated_data.get("search", ""):
                 practices = practices.filter(_search(search))
         return practices
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # The directory is the same for everyone; availability depends on who asks.
+        if self.action in ("list", "retrieve", "clinicians"):
+            public_for(response)
+        return response
 
     def get_serializer_class(self) -> type[PracticeSerializer]:
         return PracticeDetailSerializer if self.action == "retrieve" else PracticeSerializer

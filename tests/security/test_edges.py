@@ -9,6 +9,7 @@ from django.urls import reverse
 from gunicorn.config import Config
 
 from tests.conftest import client_for
+from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +62,45 @@ def test_a_newline_nul_or_quote_in_the_url_cannot_break_the_json_access_log():
 
     assert "\n" not in line
     assert json.loads(line)["path"] == hostile
+
+
+# Cache-Control (17.6) ------------------------------------------------------------------------
+
+
+def test_tokens_are_never_cached(api, alice):
+    response = api.post(
+        reverse("accounts:login"),
+        {"email": "alice@example.com", "password": DEFAULT_PASSWORD},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("url", "query"),
+    [
+        (reverse("accounts:me"), {}),
+        (reverse("booking:appointment-list"), {}),
+        (
+            reverse("practices:practice-availability", kwargs={"ods_code": "A81001"}),
+            {"start": "2030-01-07T00:00:00Z", "end": "2030-01-08T00:00:00Z"},
+        ),
+    ],
+)
+def test_patient_data_is_never_cached(alice, url, query):
+    response = client_for(alice).get(url, query)
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_an_api_error_is_never_cached(api):
+    assert api.get("/api/v1/no-such-thing")["Cache-Control"] == "no-store"
+
+
+def test_the_practice_directory_is_public_reference_data(api, riverside):
+    response = api.get(reverse("practices:practice-list"))
+
+    assert response["Cache-Control"] == "public, max-age=300"

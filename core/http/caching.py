@@ -1,0 +1,33 @@
+"""No cache anywhere keeps an API answer unless its view says the answer is public.
+
+Tokens and patient data must never sit in a browser's, a proxy's or a CDN's cache, and a
+shared computer's back button must not show the last patient's appointments. Public reference
+data (the practice directory, the schema) says so itself with ``public_for``.
+"""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+NO_STORE = "no-store"
+PUBLIC_SECONDS = 300
+
+
+def public_for(response: HttpResponse, seconds: int = PUBLIC_SECONDS) -> HttpResponse:
+    """Mark a successful answer as the same for everyone, cacheable for ``seconds``."""
+    if response.status_code == 200:
+        response["Cache-Control"] = f"public, max-age={seconds}"
+    return response
+
+
+class ApiCacheControlMiddleware:
+    """``Cache-Control: no-store`` on every /api/ answer (errors too) that set none itself."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith("/api/") and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = NO_STORE
+        return response
