@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.http.request_id import client_ip
+from core.http.client import client_ip
 
 from .models import AuditEvent, User
 

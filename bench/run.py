@@ -95,7 +95,6 @@ def main() -> None:
         "JWT_ACCESS_TOKEN_MINUTES": "240",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "NUM_PROXIES": "0",
         "ALLOW_DEMO_DATA": "true",
         "THROTTLE_USER_RATE": "100000000/min",
         "THROTTLE_ANON_RATE": "100000000/min",

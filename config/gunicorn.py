@@ -24,7 +24,11 @@ control_socket_disable = True
 # No request-line cap here: core.http.limits answers an over-long URL with a JSON 414, and
 # only the load balancer (which caps request lines itself) can reach the containers.
 limit_request_line = 0
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# Whose X-Forwarded-Proto gunicorn believes: the load balancer's subnets, as the app's
+# TRUSTED_PROXY_NETWORKS; loopback only when none are named (gunicorn's own default).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or (
+    os.environ.get("TRUSTED_PROXY_NETWORKS") or "127.0.0.1,::1"
+)
 accesslog = "-"
 # Escapes every field of the access log line, so a hostile path cannot break or forge one.
 logger_class = "core.http.logging.GunicornLogger"

@@ -104,7 +104,6 @@ def main() -> int:
         "JWT_ACCESS_TOKEN_MINUTES": "120",  # outlives the run: an expired token is not a finding
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "NUM_PROXIES": "0",
         "ALLOW_DEMO_DATA": "true",
         # Throttles stay on but high: the fuzzer should reach the handlers, not the limiter.
         # (429 is still documented on every operation and tested in tests/security.)

@@ -202,10 +202,11 @@ REST_FRAMEWORK = {
         "refresh": env("THROTTLE_REFRESH_RATE", default="30/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Trusted proxies in front of us (1 behind an ALB): throttles and audit rows then use the
-    # client's address from X-Forwarded-For instead of the load balancer's.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+
+# The load balancer's subnets (CIDRs): only a request from there has its X-Forwarded-For
+# believed, for throttles and audit rows (core.http.client). Empty: nobody's is.
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "GP Booking API",

@@ -6,25 +6,12 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
 # Only ids that are safe to echo and log: no spaces, quotes or control characters.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:=-]{1,128}$")
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The caller's address: REMOTE_ADDR, or the right entry of X-Forwarded-For when
-    NUM_PROXIES trusted proxies (the load balancer) stand in front of us."""
-    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-min(proxies, len(hops))]
-    return request.META.get("REMOTE_ADDR", "")
 
 
 class RequestIdMiddleware:

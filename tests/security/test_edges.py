@@ -5,11 +5,16 @@ import json
 from pathlib import Path
 
 import pytest
+from django.test import RequestFactory
 from django.urls import reverse
 from gunicorn.config import Config
 
+from accounts.models import AuditEvent
+from booking.services import Actor, book_appointment
+from core.http.client import client_ip
+from tests.config.test_settings import READ, production_env, run_python
 from tests.conftest import client_for
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, free_slot
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +109,100 @@ def test_the_practice_directory_is_public_reference_data(api, riverside):
     response = api.get(reverse("practices:practice-list"))
 
     assert response["Cache-Control"] == "public, max-age=300"
+
+
+# Client addresses (17.2) ----------------------------------------------------------------------
+
+
+def request_from(remote: str, forwarded: str | None = None):
+    meta = {"REMOTE_ADDR": remote}
+    if forwarded is not None:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded
+    return RequestFactory().get("/", **meta)
+
+
+def test_by_default_a_forwarded_header_is_not_believed(settings):
+    settings.TRUSTED_PROXY_NETWORKS = []
+
+    assert client_ip(request_from("203.0.113.9", "198.51.100.7")) == "203.0.113.9"
+
+
+def test_a_forwarded_header_from_outside_the_load_balancers_subnets_is_not_believed(settings):
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/24"]
+
+    assert client_ip(request_from("203.0.113.9", "198.51.100.7")) == "203.0.113.9"
+
+
+def test_behind_the_load_balancer_the_hop_it_appended_is_the_client(settings):
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/24"]
+
+    # The client sent "1.2.3.4" itself; the load balancer appended the address it saw.
+    assert client_ip(request_from("10.0.0.2", "1.2.3.4, 198.51.100.7")) == "198.51.100.7"
+
+
+def test_trusted_hops_are_skipped_from_the_right(settings):
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/24"]
+
+    assert client_ip(request_from("10.0.0.2", "198.51.100.7, 10.0.0.9")) == "198.51.100.7"
+
+
+def test_a_hop_that_is_not_an_address_falls_back_to_the_socket(settings):
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/24"]
+
+    assert client_ip(request_from("10.0.0.2", "198.51.100.7, <script>")) == "10.0.0.2"
+
+
+def test_a_spoofed_header_cannot_reset_the_login_limit(api, settings):
+    settings.TRUSTED_PROXY_NETWORKS = []
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "login": "2/min",
+        },
+    }
+    body = {"email": "nobody@example.com", "password": "wrong"}
+
+    statuses = [
+        api.post(
+            reverse("accounts:login"), body, format="json", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}"
+        ).status_code
+        for n in range(3)
+    ]
+
+    assert statuses[-1] == 429
+
+
+def test_a_spoofed_header_is_not_written_into_the_audit_trail(settings, alice, riverside):
+    settings.TRUSTED_PROXY_NETWORKS = []
+    booking = book_appointment(actor=Actor(user=alice), slot_id=free_slot(riverside).pk)
+
+    client_for(alice).get(
+        reverse("booking:appointment-detail", kwargs={"pk": booking.pk}),
+        HTTP_X_FORWARDED_FOR="198.51.100.66",
+        REMOTE_ADDR="203.0.113.9",
+    )
+
+    assert AuditEvent.objects.latest("at").source_address == "203.0.113.9"
+
+
+def test_production_believes_no_forwarded_header_unless_told():
+    code = READ + "print(s.TRUSTED_PROXY_NETWORKS)"
+
+    result = run_python(code, "config.settings.production", **production_env())
+
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_gunicorn_believes_forwarded_headers_from_loopback_only_unless_told(monkeypatch):
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    monkeypatch.delenv("TRUSTED_PROXY_NETWORKS", raising=False)
+
+    assert gunicorn_config().forwarded_allow_ips == ["127.0.0.1", "::1"]
+
+
+def test_gunicorn_believes_the_load_balancers_subnets(monkeypatch):
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    monkeypatch.setenv("TRUSTED_PROXY_NETWORKS", "10.0.0.0/24,10.0.1.0/24")
+
+    assert gunicorn_config().forwarded_allow_ips == ["10.0.0.0/24", "10.0.1.0/24"]

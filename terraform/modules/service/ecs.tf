@@ -5,6 +5,13 @@
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
+# The load balancer lives in the public subnets: only requests from there have their
+# X-Forwarded-For believed (TRUSTED_PROXY_NETWORKS).
+data "aws_subnet" "public" {
+  for_each = toset(var.public_subnet_ids)
+  id       = each.value
+}
+
 locals {
   region = data.aws_region.current.region
   image  = "${aws_ecr_repository.app.repository_url}:${var.image_tag}"
@@ -13,7 +20,7 @@ locals {
       DJANGO_ALLOWED_HOSTS        = var.domain_name
       DJANGO_CSRF_TRUSTED_ORIGINS = "https://${var.domain_name}"
       JWT_ISSUER                  = "https://${var.domain_name}"
-      NUM_PROXIES                 = "1"
+      TRUSTED_PROXY_NETWORKS      = join(",", sort([for subnet in data.aws_subnet.public : subnet.cidr_block]))
       DB_HOST                     = var.db_address
       DB_PORT                     = tostring(var.db_port)
       DB_NAME                     = var.db_name
