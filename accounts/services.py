@@ -1,9 +1,10 @@
 """State changes for accounts: registration, sign-in with lockout, profile updates."""
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
+import jwt
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
@@ -11,7 +12,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from core.exceptions import (
@@ -23,7 +24,7 @@ from core.exceptions import (
 )
 
 from .models import STAFF_GROUPS, LoginLockout, PatientProfile, Role, User, normalise_email
-from .tokens import RefreshToken, TokenSet, issue_tokens
+from .tokens import FAMILY_CLAIM, RefreshToken, TokenSet, issue_tokens, token_backend
 
 EMAIL_TAKEN = "An account with this email address already exists."
 NHS_NUMBER_TAKEN = (
@@ -257,7 +258,19 @@ def provision_cognito_user(*, sub: str, role: str, attributes: Mapping[str, str]
     return user
 
 
+T = TypeVar("T")
+
 TOKEN_NOT_VALID = "The refresh token is invalid, expired or already used."  # noqa: S105 (a message, not a secret)
+
+
+class RefreshTokenReused(NotAuthenticated):
+    """A refresh token that was already used came back: two parties hold copies, one of them
+    a thief. The whole family (every token since that sign-in) has been revoked. Answered like
+    any invalid token; the view audits it."""
+
+    def __init__(self, *, user: User | None, family: str | None) -> None:
+        super().__init__(TOKEN_NOT_VALID, code="token_not_valid")
+        self.user, self.family = user, family
 
 
 def _consume_refresh_token(raw: str) -> tuple[User, RefreshToken]:
@@ -265,12 +278,15 @@ def _consume_refresh_token(raw: str) -> tuple[User, RefreshToken]:
         # Checks signature, issuer, expiry, token_use and blacklist.
         token = RefreshToken(raw)  # type: ignore[arg-type]  # simplejwt types the encoded JWT as Token
     except TokenError as exc:
+        _raise_if_reused(raw)
         raise NotAuthenticated(TOKEN_NOT_VALID, code="token_not_valid") from exc
     # Row lock: two requests racing with the same refresh token must not both succeed, or a
     # stolen token could be replayed alongside the real client without either noticing.
     outstanding = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).first()
-    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+    if outstanding is None:
         raise NotAuthenticated(TOKEN_NOT_VALID, code="token_not_valid")
+    if BlacklistedToken.objects.filter(token=outstanding).exists():  # used since we checked
+        _raise_if_reused(raw)
     user = User.objects.filter(pk=token["sub"], is_active=True).first()
     if user is None:
         raise NotAuthenticated(TOKEN_NOT_VALID, code="token_not_valid")
@@ -278,17 +294,62 @@ def _consume_refresh_token(raw: str) -> tuple[User, RefreshToken]:
     return user, token
 
 
-@transaction.atomic
+def _raise_if_reused(raw: str) -> None:
+    """Raise RefreshTokenReused if ``raw`` is a genuine, unexpired refresh token of ours that
+    was used before; return otherwise (forged, expired or malformed: merely invalid)."""
+    try:
+        claims = token_backend().decode(raw, verify=True)  # type: ignore[arg-type]  # simplejwt types the encoded JWT as Token
+    except (TokenError, TokenBackendError):
+        return
+    if claims.get("token_use") != "refresh" or not claims.get("sub"):
+        return
+    if BlacklistedToken.objects.filter(token__jti=claims.get("jti")).exists():
+        user = User.objects.filter(pk=str(claims["sub"])).first()
+        raise RefreshTokenReused(user=user, family=claims.get(FAMILY_CLAIM))
+
+
+def _revoke_family(*, user: User | None, family: str | None) -> int:
+    """Blacklist every live refresh token of ``family``; how many were live."""
+    if user is None:
+        return 0
+    revoked = 0
+    live = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
+        blacklistedtoken__isnull=False
+    )
+    for outstanding in live:
+        claims = jwt.decode(outstanding.token, options={"verify_signature": False})
+        # Tokens issued before families existed have none: revoke them all with the family.
+        if family is None or claims.get(FAMILY_CLAIM) in (family, None):
+            BlacklistedToken.objects.get_or_create(token=outstanding)
+            revoked += 1
+    return revoked
+
+
+def _with_reuse_revoking_the_family(consume: Callable[[], T]) -> T:
+    try:
+        with transaction.atomic():
+            return consume()
+    except RefreshTokenReused as reused:
+        # After the failed attempt rolled back, in a transaction of its own: the revocation
+        # must stand although the request fails.
+        with transaction.atomic():
+            _revoke_family(user=reused.user, family=reused.family)
+        raise
+
+
 def refresh_session(*, refresh: str) -> TokenSet:
-    """New tokens for a refresh token, which is used up (rotation)."""
-    user, old = _consume_refresh_token(refresh)
-    return issue_tokens(user=user, auth_time=old.get("auth_time"))
+    """New tokens for a refresh token, which is used up (rotation); the family carries on."""
+
+    def rotate() -> TokenSet:
+        user, old = _consume_refresh_token(refresh)
+        return issue_tokens(user=user, auth_time=old.get("auth_time"), family=old.get(FAMILY_CLAIM))
+
+    return _with_reuse_revoking_the_family(rotate)
 
 
-@transaction.atomic
 def log_out(*, refresh: str) -> None:
     """Revoke a refresh token so it can never be used again."""
-    _consume_refresh_token(refresh)
+    _with_reuse_revoking_the_family(lambda: _consume_refresh_token(refresh))
 
 
 def sync_staff_groups(*users: User) -> None:

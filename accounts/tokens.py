@@ -7,6 +7,7 @@ against a Cognito user pool can therefore talk to us unchanged.
 """
 
 import time
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import jwt
 from django.conf import settings
 from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken as SimpleAccessToken
 from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
 from rest_framework_simplejwt.tokens import Token
@@ -58,6 +60,10 @@ def token_backend() -> KeyIdTokenBackend:
     return _backend(settings.JWT_PRIVATE_KEY, settings.JWT_ISSUER)
 
 
+# The refresh token's claim naming its family (not copied into access tokens).
+FAMILY_CLAIM = "fam"
+
+
 class _OurBackendMixin:
     @property
     def token_backend(self) -> KeyIdTokenBackend:
@@ -72,6 +78,7 @@ class RefreshToken(_OurBackendMixin, SimpleRefreshToken):  # type: ignore[misc] 
     """Long-lived, single-use (rotated on refresh) and revocable (blacklisted on logout)."""
 
     access_token_class = AccessToken
+    no_copy_claims = (*SimpleRefreshToken.no_copy_claims, FAMILY_CLAIM)  # type: ignore[assignment]  # the stubs fix the tuple's length
 
 
 class IdToken(_OurBackendMixin, Token):
@@ -89,10 +96,14 @@ class TokenSet:
     expires_in: int
 
 
-def issue_tokens(*, user: User, auth_time: int | None = None) -> TokenSet:
+def issue_tokens(
+    *, user: User, auth_time: int | None = None, family: str | None = None
+) -> TokenSet:
     """A fresh access, refresh and ID token for ``user``.
 
     ``auth_time`` is when the user last typed their password; a refresh keeps the original.
+    ``family`` names the chain of refresh tokens one sign-in starts (a refresh keeps it): if a
+    used one comes back, the whole chain is revoked (accounts.services.refresh_session).
     """
     auth_time = auth_time or int(time.time())
     refresh = RefreshToken.for_user(user)
@@ -101,6 +112,10 @@ def issue_tokens(*, user: User, auth_time: int | None = None) -> TokenSet:
     refresh["scope"] = COGNITO_SCOPE
     refresh["auth_time"] = auth_time
     refresh["username"] = str(user.id)
+    refresh[FAMILY_CLAIM] = family or uuid.uuid4().hex
+    # simplejwt stored the token when for_user made it, before these claims: store the one
+    # the client gets, so a reused token's family can be found among the outstanding ones.
+    OutstandingToken.objects.filter(jti=refresh["jti"]).update(token=str(refresh))
     access = refresh.access_token
 
     id_token = IdToken()

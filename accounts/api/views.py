@@ -1,5 +1,7 @@
 """Thin views for /api/v1/auth/ and the JWKS document."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.audit import AuditedViewMixin
+from accounts.audit import AuditedViewMixin, record_access
 from core.http.schema import problems
 from core.http.throttling import ScopedRateThrottle
 from core.keys import public_jwk
@@ -101,6 +103,24 @@ class LoginView(APIView):
         return _token_response(issue_tokens(user=user))
 
 
+@contextmanager
+def _audited_reuse(request: Request) -> Iterator[None]:
+    """A reused refresh token leaves an audit row (the patient sees it in their access log)."""
+    try:
+        yield
+    except services.RefreshTokenReused as reused:
+        user = reused.user
+        record_access(
+            request,
+            action="auth.refresh_token.reused",
+            object_type="refresh_token_family",
+            object_id=reused.family or "",
+            patient=user if user is not None and user.is_patient else None,
+            allowed=False,
+        )
+        raise
+
+
 class RefreshView(APIView):
     """Exchange a refresh token (used up) for new tokens."""
 
@@ -117,7 +137,9 @@ class RefreshView(APIView):
     def post(self, request: Request) -> Response:
         data = RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return _token_response(services.refresh_session(refresh=data.validated_data["refresh"]))
+        with _audited_reuse(request):
+            tokens = services.refresh_session(refresh=data.validated_data["refresh"])
+        return _token_response(tokens)
 
 
 class LogoutView(APIView):
@@ -136,7 +158,8 @@ class LogoutView(APIView):
     def post(self, request: Request) -> Response:
         data = RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.log_out(refresh=data.validated_data["refresh"])
+        with _audited_reuse(request):
+            services.log_out(refresh=data.validated_data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
