@@ -1,6 +1,7 @@
-"""Formats used in the NHS: NHS numbers (Modulus 11), UK postcodes and phone numbers."""
+"""Formats used in the NHS: NHS numbers (Modulus 11), UK postcodes, phone numbers, names."""
 
 import re
+import unicodedata
 
 _NHS_WEIGHTS = range(10, 1, -1)
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
@@ -51,3 +52,14 @@ def normalise_phone(value: str) -> str | None:
     elif compact.startswith("0"):
         compact = "+44" + compact[1:]
     return compact if _E164.match(compact) else None
+
+
+# Control characters (Cc), invisible formatting (Cf: bidirectional overrides, zero-width
+# spaces and joiners) and line or paragraph separators: in a name they hide or reorder what
+# staff read on screen and in letters.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def has_invisible_characters(value: str) -> bool:
+    """Whether ``value`` holds a character that is not shown, or changes how others are shown."""
+    return any(unicodedata.category(char) in _INVISIBLE for char in value)

@@ -37,6 +37,9 @@ ROLE_NOT_ALLOWED = (
 INVALID_CREDENTIALS = "Incorrect email address or password."
 ACCOUNT_LOCKED = "Too many failed sign-in attempts. Try again later."
 DATE_OF_BIRTH_IN_FUTURE = "Date of birth cannot be in the future."
+# Older than anyone alive: a typing slip (1800 for 1980) or a placeholder such as 0001-01-01.
+OLDEST_AGE_YEARS = 130
+DATE_OF_BIRTH_TOO_EARLY = f"Enter a date of birth within the last {OLDEST_AGE_YEARS} years."
 SMS_NEEDS_PHONE = "Add a mobile phone number to receive text messages."
 NOT_A_PATIENT = "Only patients have these details."
 
@@ -56,11 +59,20 @@ USER_FIELDS = ("given_name", "family_name")
 
 
 def _check_date_of_birth(value: dt.date | None) -> None:
-    if value is not None and value > timezone.localdate():
+    if value is None:
+        return
+    today = timezone.localdate()
+    if value > today:
         raise RuleViolation(
             DATE_OF_BIRTH_IN_FUTURE,
             code="date_of_birth_in_future",
             errors={"date_of_birth": [DATE_OF_BIRTH_IN_FUTURE]},
+        )
+    if value.year < today.year - OLDEST_AGE_YEARS:
+        raise RuleViolation(
+            DATE_OF_BIRTH_TOO_EARLY,
+            code="date_of_birth_too_early",
+            errors={"date_of_birth": [DATE_OF_BIRTH_TOO_EARLY]},
         )
 
 

@@ -12,10 +12,15 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeBoundary, RangeOperators
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from core.db import TsTzRange
+
+PATIENT_AS_CLINICIAN = (
+    "Only a staff account can be a clinician. Create a staff account for this person first."
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -231,6 +236,11 @@ class Clinician(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        # Patients are never staff (a database constraint); no staff login, no clinician.
+        if self.user_id is not None and not self.user.is_staff:
+            raise ValidationError({"user": PATIENT_AS_CLINICIAN})
 
 
 class SlotFields(models.Model):

@@ -9,7 +9,13 @@ from rest_framework import serializers
 from core.http.fields import StrictSerializer
 
 from ..models import PatientProfile, Role
-from ..nhs import is_valid_nhs_number, normalise_nhs_number, normalise_phone, normalise_postcode
+from ..nhs import (
+    has_invisible_characters,
+    is_valid_nhs_number,
+    normalise_nhs_number,
+    normalise_phone,
+    normalise_postcode,
+)
 from ..services import ROLE_NOT_ALLOWED
 
 if TYPE_CHECKING:
@@ -32,6 +38,29 @@ class NhsNumberField(serializers.CharField):
         if not is_valid_nhs_number(value):
             self.fail("invalid_nhs_number")
         return value
+
+
+class PersonNameField(serializers.CharField):
+    """A given or family name: optional, but never only spaces or invisible characters."""
+
+    default_error_messages = {
+        "blank": _("Enter the name, or leave it out: it cannot be only spaces."),
+        "invalid_name": _("Names cannot contain hidden or formatting characters."),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 100)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value and not value.strip():
+            self.fail("blank")
+        if has_invisible_characters(value):
+            self.fail("invalid_name")
+        return value.strip()
 
 
 class PhoneField(serializers.CharField):
@@ -126,13 +155,13 @@ class RegisterInputSerializer(StrictSerializer, ProfileFieldsMixin):
         default=Role.PATIENT,
         error_messages={"invalid_choice": ROLE_NOT_ALLOWED},
     )
-    given_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    family_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    given_name = PersonNameField()
+    family_name = PersonNameField()
 
 
 class ProfileUpdateSerializer(StrictSerializer, ProfileFieldsMixin):
-    given_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    family_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    given_name = PersonNameField()
+    family_name = PersonNameField()
 
 
 class MeSerializer(serializers.Serializer):

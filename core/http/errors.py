@@ -40,6 +40,8 @@ RULE_CODES = frozenset(
         # Text that is only whitespace: the schema's minLength counts the spaces, we do not.
         "blank",
         "surrogate_characters_not_allowed",
+        # Control or invisible formatting characters in a person's name.
+        "invalid_name",
     }
 )
 
