@@ -11,12 +11,14 @@ number whose check digit is wrong, an end before its start). Field errors are 42
 one of them carries a code from ``RULE_CODES``.
 """
 
+import sys
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -156,4 +158,31 @@ def _problem_view(status: int, code: str, detail: str) -> Callable[..., JsonResp
 bad_request = _problem_view(400, "bad_request", "The request could not be understood.")
 permission_denied = _problem_view(403, "permission_denied", "You may not do this.")
 page_not_found = _problem_view(404, "not_found", "There is nothing at this address.")
-server_error = _problem_view(500, "server_error", "Something went wrong on our side.")
+_crash = _problem_view(500, "server_error", "Something went wrong on our side.")
+
+# While the database cannot be reached: come back shortly (and the load balancer, whose
+# readiness probe fails too, stops sending traffic here meanwhile).
+DATABASE_RETRY_SECONDS = 5
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    """Django's handler for any exception nothing else answered.
+
+    One that says the database is unreachable (a restart, a failover, a network blip) is not a
+    bug in the request: 503 with Retry-After, so clients and the load balancer retry. Django
+    drops the broken connection after the request, so service resumes by itself once the
+    database is back.
+    """
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        response = JsonResponse(
+            problem_body(
+                status=503,
+                code="database_unavailable",
+                detail="The service is briefly unavailable. Please try again in a few seconds.",
+            ),
+            status=503,
+            content_type=PROBLEM_CONTENT_TYPE,
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+        return response
+    return _crash(request)

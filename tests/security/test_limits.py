@@ -3,12 +3,8 @@
 import datetime as dt
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,6 +17,7 @@ from core.http.throttling import count_hit
 from core.keys import generate_private_key_pem
 from tests.concurrency import run_concurrently
 from tests.conftest import client_for
+from tests.servers import free_port, get, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,12 +106,6 @@ def test_postgres_statements_time_out():
         assert cursor.fetchone()[0] == "5s"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_throttles_hold_across_gunicorn_processes_sharing_the_database(scratch_database_url):
     # Two gunicorn servers (as two workers or two ECS tasks would be) share one database.
     # Requests alternate between them: per-process counters would allow five on each.
@@ -136,7 +127,7 @@ def test_throttles_hold_across_gunicorn_processes_sharing_the_database(scratch_d
         subprocess.run(
             [python, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
         )
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     servers = [
         subprocess.Popen(
             [
@@ -156,8 +147,8 @@ def test_throttles_hold_across_gunicorn_processes_sharing_the_database(scratch_d
     ]
     try:
         for port in ports:
-            _wait_until_up(port)
-        statuses = [_status(f"http://127.0.0.1:{ports[i % 2]}/api/v1/practices") for i in range(12)]
+            wait_until_up(port)
+        statuses = [get(f"http://127.0.0.1:{ports[i % 2]}/api/v1/practices")[0] for i in range(12)]
     finally:
         for server in servers:
             server.terminate()
@@ -165,25 +156,6 @@ def test_throttles_hold_across_gunicorn_processes_sharing_the_database(scratch_d
 
     assert statuses.count(200) == 5, statuses
     assert statuses.count(429) == 7
-
-
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-def _wait_until_up(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"gunicorn on port {port} did not start")
 
 
 @pytest.mark.django_db
