@@ -1,18 +1,50 @@
 """The staff admin site: practice staff and operators only, shown in UK local time."""
 
 from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from core.exceptions import NotAuthenticated, TooManyRequests
+from core.http.client import client_ip
+
+from . import services
 from .models import Role
+from .services import ACCOUNT_LOCKED
 
 STAFF_TIMEZONE = ZoneInfo("Europe/London")
 
 
+class StaffAuthenticationForm(AdminAuthenticationForm):
+    """The admin's sign-in through the same service, and so the same locks, as the API's."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "locked": ACCOUNT_LOCKED,
+    }
+
+    def clean(self) -> dict[str, Any]:
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if email and password:
+            try:
+                address = client_ip(self.request) if self.request is not None else ""
+                user = services.log_in(email=email, password=password, client_address=address)
+            except TooManyRequests as exc:
+                raise ValidationError(self.error_messages["locked"], code="locked") from exc
+            except NotAuthenticated as exc:
+                raise self.get_invalid_login_error() from exc
+            self.confirm_login_allowed(user)
+            self.user_cache = user
+        return self.cleaned_data
+
+
 class StaffAdminSite(admin.AdminSite):
+    login_form = StaffAuthenticationForm
     site_header = "GP Booking: practice staff"
     site_title = "GP Booking"
     index_title = "Run the day"

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.http.client import client_ip
+from core.http.request_id import current_request_id
 
 from .models import AuditEvent, User
 
@@ -46,6 +47,32 @@ def record_access(
         request_id=getattr(request, "request_id", "")[:128],
         # The path only: query strings may carry search terms such as NHS numbers.
         path=request.path[:300],
+    )
+
+
+def record_event(
+    *,
+    action: str,
+    object_type: str,
+    object_id: object,
+    source_address: str,
+    patient: User | None = None,
+    actor: User | None = None,
+    allowed: bool = False,
+) -> AuditEvent:
+    """One audit row for a security event a service notices (a lock set or lifted), where no
+    view's request is at hand."""
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_role=("operator" if actor.is_superuser else actor.role) if actor else "anonymous",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id or ""),
+        patient=patient,
+        allowed=allowed,
+        source_address=source_address[:45],
+        request_id=current_request_id.get()[:128],
+        path="",
     )
 
 

@@ -138,19 +138,37 @@ class PatientProfile(models.Model):
         return f"Patient profile of {self.user_id}"
 
 
-class LoginLockout(models.Model):
-    """Failed sign-ins per email address, known or not, so a lock reveals no account."""
+class _Lockout(models.Model):
+    """Failed sign-ins in a row, and until when further attempts are refused."""
 
-    email = models.CharField(max_length=254, unique=True)
     failed_attempts = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
     last_failed_at = models.DateTimeField(null=True, blank=True)
 
-    def __str__(self) -> str:
-        return self.email
+    class Meta:
+        abstract = True
 
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
+
+
+class LoginLockout(_Lockout):
+    """Failed sign-ins per email address, known or not, so a lock reveals no account."""
+
+    email = models.CharField(max_length=254, unique=True)
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class AddressLockout(_Lockout):
+    """Failed sign-ins per client address, whatever the accounts tried: one address guessing
+    at many accounts is stopped too."""
+
+    address = models.CharField(max_length=45, unique=True)
+
+    def __str__(self) -> str:
+        return self.address
 
 
 class AuditEvent(models.Model):

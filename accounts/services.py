@@ -23,7 +23,16 @@ from core.exceptions import (
     TooManyRequests,
 )
 
-from .models import STAFF_GROUPS, LoginLockout, PatientProfile, Role, User, normalise_email
+from .audit import record_event
+from .models import (
+    STAFF_GROUPS,
+    AddressLockout,
+    LoginLockout,
+    PatientProfile,
+    Role,
+    User,
+    normalise_email,
+)
 from .tokens import FAMILY_CLAIM, RefreshToken, TokenSet, issue_tokens, token_backend
 
 EMAIL_TAKEN = "An account with this email address already exists."
@@ -196,38 +205,98 @@ def update_profile(*, user: User, changes: Mapping[str, Any]) -> User:
     return user
 
 
-def log_in(*, email: str, password: str) -> User:
-    """The user with these credentials, counting failures towards a temporary lock."""
+def log_in(*, email: str, password: str, client_address: str = "") -> User:
+    """The user with these credentials: the one door for passwords, the API's and the admin's.
+
+    Failures count towards two locks, whichever door they came through: one per email address
+    (known or not, so a lock reveals no account) and one per client address (one address
+    guessing at many accounts). While either is locked, even the right password is refused.
+    """
     email = normalise_email(email)
     now = timezone.now()
-    lockout = LoginLockout.objects.filter(email=email).first()
-    if lockout is not None and lockout.is_locked(now):
-        raise TooManyRequests(
-            ACCOUNT_LOCKED,
-            code="account_locked",
-            # is_locked: locked_until is set.
-            retry_after=int((cast(dt.datetime, lockout.locked_until) - now).total_seconds()) + 1,
-        )
-
+    refuse_if_locked(email=email, client_address=client_address, now=now)
     user = authenticate(email=email, password=password)
     if user is None:
-        _record_failed_login(email=email, now=now)
+        _record_failed_login(email=email, client_address=client_address, now=now)
         raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
-    if lockout is not None:
-        lockout.delete()
+    LoginLockout.objects.filter(email=email).delete()
     return user
 
 
+def refuse_if_locked(*, email: str, client_address: str, now: dt.datetime) -> None:
+    """TooManyRequests while this account or this client address is locked."""
+    locks = [
+        *LoginLockout.objects.filter(email=email, locked_until__gt=now),
+        *AddressLockout.objects.filter(address=client_address, locked_until__gt=now),
+    ]
+    if locks:
+        until = max(cast(dt.datetime, lock.locked_until) for lock in locks)
+        raise TooManyRequests(
+            ACCOUNT_LOCKED,
+            code="account_locked",
+            retry_after=int((until - now).total_seconds()) + 1,
+        )
+
+
 @transaction.atomic
-def _record_failed_login(*, email: str, now: dt.datetime) -> None:
-    # Row lock: concurrent wrong guesses must all count, not overwrite each other.
-    lockout, _ = LoginLockout.objects.select_for_update().get_or_create(email=email)
+def _record_failed_login(*, email: str, client_address: str, now: dt.datetime) -> None:
+    lock_for = dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    # Row locks: concurrent wrong guesses must all count, not overwrite each other.
+    account, _ = LoginLockout.objects.select_for_update().get_or_create(email=email)
+    if _count_failure(account, threshold=settings.LOGIN_LOCKOUT_THRESHOLD, now=now):
+        user = User.objects.filter(email=email).first()
+        record_event(
+            action="auth.lock.account",
+            object_type="account",
+            object_id=user.pk if user else "",
+            patient=user if user is not None and user.is_patient else None,
+            source_address=client_address,
+        )
+    if not client_address:
+        return
+    address, _ = AddressLockout.objects.select_for_update().get_or_create(address=client_address)
+    # Failures from one address count within a lock period of each other: a practice's
+    # reception behind one NAT makes the odd typo all day without being locked out.
+    if address.last_failed_at is not None and now - address.last_failed_at > lock_for:
+        address.failed_attempts = 0
+    if _count_failure(address, threshold=settings.LOGIN_LOCKOUT_ADDRESS_THRESHOLD, now=now):
+        record_event(
+            action="auth.lock.address",
+            object_type="client_address",
+            object_id=client_address,
+            source_address=client_address,
+        )
+
+
+def _count_failure(
+    lockout: LoginLockout | AddressLockout, *, threshold: int, now: dt.datetime
+) -> bool:
+    """Count one failure; lock at the threshold. Whether this failure set the lock."""
     lockout.failed_attempts += 1
     lockout.last_failed_at = now
-    if lockout.failed_attempts >= settings.LOGIN_LOCKOUT_THRESHOLD:
+    locked = lockout.failed_attempts >= threshold
+    if locked:
         lockout.locked_until = now + dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
         lockout.failed_attempts = 0
     lockout.save()
+    return locked
+
+
+def unlock_sign_in(*, actor: User, patient: User, client_address: str = "") -> bool:
+    """Lift the lock on a patient's account (practice staff, after checking who is calling).
+    Whether there was one. The client-address locks stay: they protect every account."""
+    deleted, _ = LoginLockout.objects.filter(email=patient.email).delete()
+    if deleted:
+        record_event(
+            action="auth.unlock.account",
+            object_type="account",
+            object_id=patient.pk,
+            patient=patient,
+            actor=actor,
+            allowed=True,
+            source_address=client_address,
+        )
+    return bool(deleted)
 
 
 ROLE_PRECEDENCE = (Role.ADMIN, Role.CLINICIAN, Role.PATIENT)
@@ -285,7 +354,9 @@ class RefreshTokenReused(NotAuthenticated):
         self.user, self.family = user, family
 
 
-def _consume_refresh_token(raw: str) -> tuple[User, RefreshToken]:
+def _consume_refresh_token(raw: str, *, client_address: str | None) -> tuple[User, RefreshToken]:
+    """The refresh token's user, the token used up. ``client_address`` None: no lock check
+    (signing out always works)."""
     try:
         # Checks signature, issuer, expiry, token_use and blacklist.
         token = RefreshToken(raw)  # type: ignore[arg-type]  # simplejwt types the encoded JWT as Token
@@ -302,6 +373,9 @@ def _consume_refresh_token(raw: str) -> tuple[User, RefreshToken]:
     user = User.objects.filter(pk=token["sub"], is_active=True).first()
     if user is None:
         raise NotAuthenticated(TOKEN_NOT_VALID, code="token_not_valid")
+    # The sign-in locks hold for refreshes too: a locked account or address gets no new tokens.
+    if client_address is not None:
+        refuse_if_locked(email=user.email, client_address=client_address, now=timezone.now())
     BlacklistedToken.objects.create(token=outstanding)
     return user, token
 
@@ -349,19 +423,19 @@ def _with_reuse_revoking_the_family(consume: Callable[[], T]) -> T:
         raise
 
 
-def refresh_session(*, refresh: str) -> TokenSet:
+def refresh_session(*, refresh: str, client_address: str = "") -> TokenSet:
     """New tokens for a refresh token, which is used up (rotation); the family carries on."""
 
     def rotate() -> TokenSet:
-        user, old = _consume_refresh_token(refresh)
+        user, old = _consume_refresh_token(refresh, client_address=client_address)
         return issue_tokens(user=user, auth_time=old.get("auth_time"), family=old.get(FAMILY_CLAIM))
 
     return _with_reuse_revoking_the_family(rotate)
 
 
 def log_out(*, refresh: str) -> None:
-    """Revoke a refresh token so it can never be used again."""
-    _with_reuse_revoking_the_family(lambda: _consume_refresh_token(refresh))
+    """Revoke a refresh token so it can never be used again (even while locked)."""
+    _with_reuse_revoking_the_family(lambda: _consume_refresh_token(refresh, client_address=None))
 
 
 def sync_staff_groups(*users: User) -> None:

@@ -21,11 +21,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts import services as account_services
 from accounts.audit import record_access
 from accounts.authentication import signed_in_user
 from accounts.models import PatientProfile, Role, User
 from accounts.nhs import format_nhs_number, normalise_nhs_number
 from core.exceptions import DomainError
+from core.http.client import client_ip
 from practices.admin_scoping import PracticeScopedAdmin, ScopedInline
 from practices.models import Practice, Slot
 
@@ -519,9 +521,29 @@ class PatientAdmin(NhsNumberSearch, PracticeScopedAdmin):
     )
     readonly_fields = fields
     inlines = [RegistrationInline, AppointmentsOfPatientInline]
+    actions = ["unlock_sign_in"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).filter(role=Role.PATIENT)
+
+    @admin.action(
+        description="Unlock sign-in (after too many wrong passwords)", permissions=["change"]
+    )
+    def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        # The queryset is already this staff member's own patients (PracticeScopedAdmin).
+        unlocked = [
+            patient
+            for patient in queryset
+            if account_services.unlock_sign_in(
+                actor=signed_in_user(request), patient=patient, client_address=client_ip(request)
+            )
+        ]
+        self.message_user(
+            request,
+            f"Unlocked {len(unlocked)} of {queryset.count()} selected patients' sign-in."
+            if unlocked
+            else "None of the selected patients was locked out.",
+        )
 
     @admin.display(description="NHS number")
     def nhs(self, obj: User) -> str:

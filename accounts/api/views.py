@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import AuditedViewMixin, record_access
+from core.http.client import client_ip
 from core.http.schema import problems
 from core.http.throttling import ScopedRateThrottle
 from core.keys import public_jwk
@@ -99,7 +100,7 @@ class LoginView(APIView):
     def post(self, request: Request) -> Response:
         data = LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.log_in(**data.validated_data)
+        user = services.log_in(**data.validated_data, client_address=client_ip(request))
         return _token_response(issue_tokens(user=user))
 
 
@@ -138,7 +139,9 @@ class RefreshView(APIView):
         data = RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with _audited_reuse(request):
-            tokens = services.refresh_session(refresh=data.validated_data["refresh"])
+            tokens = services.refresh_session(
+                refresh=data.validated_data["refresh"], client_address=client_ip(request)
+            )
         return _token_response(tokens)
 
 
