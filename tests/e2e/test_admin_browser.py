@@ -3,7 +3,6 @@ Playwright, against a live test server."""
 
 import datetime as dt
 import os
-import shutil
 
 import pytest
 from django.utils import timezone
@@ -13,41 +12,13 @@ from booking import services
 from booking.models import Appointment
 from booking.services import Actor
 from practices.models import Slot
+from tests.e2e.conftest import CHROMIUM
 from tests.factories import DEFAULT_PASSWORD, ClinicianFactory, free_slot
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-# As the machine notes advise for Chromium as root in a closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
 ]
-
-
-@pytest.fixture
-def browser_page(monkeypatch, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright runs an event loop in this thread; the test's own database calls are safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(15_000)
-        yield page
-        page.screenshot(path=str(tmp_path / "last-page.png"), full_page=True)
-        browser.close()
 
 
 def todays_appointment(patient, practice, clinician, at: dt.time):
