@@ -4,7 +4,10 @@ from typing import Protocol
 
 import boto3
 from django.conf import settings
+from django.core.mail import send_mail
 from django.utils.module_loading import import_string
+
+from .redact import mask_phone
 
 
 class SmsBackend(Protocol):
@@ -13,11 +16,25 @@ class SmsBackend(Protocol):
 
 
 class ConsoleSmsBackend:
-    """Prints messages: for local development."""
+    """Prints messages, the number masked: for `make run` only (production refuses it)."""
 
     def send(self, *, to: str, body: str, idempotency_key: str) -> str:
-        print(f"SMS to {to}: {body}")  # noqa: T201 - the console is this backend's output
+        print(f"SMS to {mask_phone(to)}: {body}")  # noqa: T201 - the console is its output
         return f"console-{idempotency_key}"
+
+
+class MailSinkSmsBackend:
+    """Delivers each SMS as an email to the local mail sink (Mailpit in docker compose), so a
+    local stack shows patients' texts without a phone network and without logging numbers."""
+
+    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
+        send_mail(
+            subject=f"SMS to {mask_phone(to)}",
+            message=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=["sms@mail-sink.invalid"],
+        )
+        return f"mail-sink-{idempotency_key}"
 
 
 class LocMemSmsBackend:

@@ -297,7 +297,9 @@ TASKS = {
 
 # Notifications. Email through Django's email backends (django-ses in production); SMS through
 # booking.notifications.sms backends (SNS in production).
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND", default="booking.notifications.email_backends.RedactedConsoleEmailBackend"
+)
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="GP Booking <no-reply@gp-booking.example>")

@@ -7,6 +7,11 @@ from .base import DATABASES, env
 
 if not DATABASES["default"]:
     raise ImproperlyConfigured("Set DATABASE_URL, or DB_HOST and DB_NAME, to name the database.")
+# A console backend (the default when these are unset) would print patients' messages into
+# the logs and send nothing.
+for _name, _backend in (("EMAIL_BACKEND", EMAIL_BACKEND), ("SMS_BACKEND", SMS_BACKEND)):  # noqa: F405
+    if "console" in _backend.lower():
+        raise ImproperlyConfigured(f"Set {_name} to a real provider, not {_backend}.")
 
 DEBUG = False
 # No defaults: ECS injects these from Secrets Manager, and a missing one must fail loudly.

@@ -34,6 +34,8 @@ def production_env():
         "DJANGO_ALLOWED_HOSTS": "api.example.nhs.uk",
         "JWT_ISSUER": "https://api.example.nhs.uk",
         "DATABASE_URL": "postgres://app@db.internal:5432/gp",
+        "EMAIL_BACKEND": "django_ses.SESBackend",
+        "SMS_BACKEND": "booking.notifications.sms.SnsSmsBackend",
     }
 
 

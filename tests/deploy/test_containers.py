@@ -168,6 +168,8 @@ def test_gunicorn_boots_the_app_and_answers_healthz(scratch_database_url):
     env = {
         "PATH": os.environ["PATH"],
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "JWT_PRIVATE_KEY": generate_private_key_pem(),
         "DJANGO_ALLOWED_HOSTS": "api.example.nhs.uk",

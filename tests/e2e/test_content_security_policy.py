@@ -36,4 +36,3 @@ def test_the_admin_works_under_the_policy(browser_page, live_server, dave):
     browser_page.wait_for_selector("#changelist")
 
     assert violations(browser_page) == []
-

@@ -52,6 +52,8 @@ def outage_stack(tmp_path):
     env = {
         "PATH": os.environ["PATH"],
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "JWT_PRIVATE_KEY": generate_private_key_pem(),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
