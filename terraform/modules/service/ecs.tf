@@ -185,7 +185,7 @@ resource "aws_ecs_task_definition" "web" {
 locals {
   background_tasks = {
     worker = {
-      command     = ["python", "manage.py", "db_worker", "--queue-name", "notifications"]
+      command     = ["python", "manage.py", "notifications_worker"]
       environment = []
     }
     migrate = {
