@@ -18,12 +18,14 @@ from .commands import (
     reschedule_appointment,
     reschedule_to_time,
 )
-from .rules import OUTCOMES, Actor
+from .rules import OUTCOMES, STAFF_MAY, Actor, StaffAction, staff_may
 from .selectors import appointment_list, find_slot, free_alternatives
 
 __all__ = [
     "OUTCOMES",
+    "STAFF_MAY",
     "Actor",
+    "StaffAction",
     "amend_notes",
     "appointment_list",
     "book_appointment",
@@ -34,4 +36,5 @@ __all__ = [
     "record_outcome",
     "reschedule_appointment",
     "reschedule_to_time",
+    "staff_may",
 ]

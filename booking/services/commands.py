@@ -29,9 +29,11 @@ from .rules import (
     SLOT_TAKEN,
     TRY_AGAIN,
     Actor,
+    StaffAction,
     books_for_self,
     check_outcome,
     check_slot_rules,
+    check_staff_may,
     check_still_changeable,
     resolve_patient,
 )
@@ -208,7 +210,7 @@ def reschedule_appointment(
                 and_patient_lock=True,
             )
             check_still_changeable(
-                actor=actor, appointment=appointment, now=now, target="rescheduled"
+                actor=actor, appointment=appointment, now=now, action=StaffAction.RESCHEDULE
             )
             if appointment.slot_id == new_slot_id:
                 raise RuleViolation(SAME_SLOT, code="same_slot")
@@ -305,7 +307,7 @@ def cancel_appointment(
     appointment = lock_appointment(
         actor=actor, appointment_id=appointment_id, expected_version=expected_version
     )
-    check_still_changeable(actor=actor, appointment=appointment, now=now, target="cancelled")
+    check_still_changeable(actor=actor, appointment=appointment, now=now, action=StaffAction.CANCEL)
     lock_slot(appointment.slot_id)
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancellation_reason = reason
@@ -362,6 +364,8 @@ def amend_notes(
     appointment = lock_appointment(
         actor=actor, appointment_id=appointment_id, expected_version=expected_version
     )
+    if not books_for_self(actor.user):  # staff: only if their role allows it
+        check_staff_may(actor.user, StaffAction.AMEND_NOTES)
     before = {name: getattr(appointment, name) for name in changes}
     for name, value in changes.items():
         setattr(appointment, name, value)

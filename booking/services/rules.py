@@ -6,6 +6,7 @@ locks (``locking.py``), so what they check cannot change before the write.
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 from uuid import UUID
 
 from accounts.models import Role, User
@@ -57,6 +58,36 @@ OUTCOMES: dict[str, tuple[frozenset[str], bool]] = {
 }
 
 
+ROLE_MAY_NOT = "Your role at the practice does not allow this. Please ask a practice administrator."
+
+
+class StaffAction(StrEnum):
+    BOOK_FOR_PATIENT = "book_for_patient"
+    RESCHEDULE = "reschedule"
+    CANCEL = "cancel"
+    AMEND_NOTES = "amend_notes"
+    RECORD_OUTCOME = "record_outcome"
+
+
+# What each staff role may do at its own practices: the one statement of it. The services
+# check it for every door (API, admin, commands); the admin offers exactly these actions, and
+# booking.staff_groups gives each role's group the Django permissions they need. Operators
+# may do everything; clinicians record outcomes of their own appointments only.
+STAFF_MAY: dict[str, frozenset[StaffAction]] = {
+    Role.ADMIN: frozenset(StaffAction),
+    Role.CLINICIAN: frozenset({StaffAction.RECORD_OUTCOME}),
+}
+
+
+def staff_may(user: User, action: StaffAction) -> bool:
+    return user.is_superuser or action in STAFF_MAY.get(user.role, frozenset())
+
+
+def check_staff_may(user: User, action: StaffAction) -> None:
+    if not staff_may(user, action):
+        raise Forbidden(ROLE_MAY_NOT, code="role_may_not")
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who is acting, and through which door."""
@@ -83,6 +114,7 @@ def resolve_patient(*, actor: Actor, patient_id: UUID | None, practice_id: int) 
         return user
     if not is_staff_of(user, practice_id):
         raise Forbidden(NOT_PRACTICE_STAFF, code="not_practice_staff")
+    check_staff_may(user, StaffAction.BOOK_FOR_PATIENT)
     if patient_id is None:
         raise RuleViolation(
             PATIENT_REQUIRED, code="patient_required", errors={"patient_id": [PATIENT_REQUIRED]}
@@ -153,11 +185,15 @@ def check_slot_rules(
 
 
 def check_still_changeable(
-    *, actor: Actor, appointment: Appointment, now: dt.datetime, target: str
+    *, actor: Actor, appointment: Appointment, now: dt.datetime, action: StaffAction
 ) -> None:
-    """Only a booked appointment moves or is cancelled; patients only until the cut-off."""
+    """Only a booked appointment moves or is cancelled: by staff whose role allows it, by
+    patients until the cut-off."""
+    if is_staff_of(actor.user, appointment.practice_id):
+        check_staff_may(actor.user, action)
     if appointment.status != AppointmentStatus.BOOKED:
         current = appointment.get_status_display().lower()
+        target = "rescheduled" if action == StaffAction.RESCHEDULE else "cancelled"
         raise RuleViolation(
             INVALID_TRANSITION.format(current=current, target=target), code="invalid_transition"
         )
@@ -176,6 +212,7 @@ def check_outcome(
     """Practice staff record outcomes; clinicians only of their own appointments."""
     if not is_staff_of(actor.user, appointment.practice_id):
         raise Forbidden(NOT_PRACTICE_STAFF, code="not_practice_staff")
+    check_staff_may(actor.user, StaffAction.RECORD_OUTCOME)
     own = appointment.clinician.user_id == actor.user.pk
     if actor.user.role == Role.CLINICIAN and not actor.user.is_superuser and not own:
         raise Forbidden(NOT_YOUR_APPOINTMENT, code="not_your_appointment")
