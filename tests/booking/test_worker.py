@@ -1,7 +1,6 @@
 """The notification worker's edges (issue 17.11): no personal data in logs, no console
 backend in production, stale sends picked up by the worker itself, database restarts survived."""
 
-import os
 import subprocess
 import sys
 import time
@@ -13,9 +12,8 @@ from django.core import mail
 
 from booking.notifications import email_backends, sms
 from booking.notifications.redact import mask_email, mask_phone
-from core.keys import generate_private_key_pem
 from tests.config.test_settings import SETUP, production_env, run_python
-from tests.servers import hold_database, stop_database
+from tests.servers import hold_database, server_env, stop_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,18 +128,7 @@ def worker_stack(tmp_path):
     pgdata = tmp_path / "pgdata"
     holder, url = hold_database(pgdata)
     holders = [holder]
-    env = {
-        "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": "worker-test-only",
-        "JWT_PRIVATE_KEY": generate_private_key_pem(),
-        "DJANGO_ALLOWED_HOSTS": "localhost",
-        "JWT_ISSUER": "http://localhost",
-        "DATABASE_URL": url,
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
-    }
+    env = server_env(url, PYTHONPATH=str(ROOT))
 
     def manage(*args: str) -> str:
         done = subprocess.run(

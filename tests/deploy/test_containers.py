@@ -1,8 +1,6 @@
 """The image, the compose stack and gunicorn, checked without a Docker engine."""
 
-import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -13,7 +11,7 @@ from pathlib import Path
 import yaml
 from gunicorn.config import Config
 
-from core.keys import generate_private_key_pem
+from tests.servers import server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -165,19 +163,14 @@ def free_port() -> int:
 
 def test_gunicorn_boots_the_app_and_answers_healthz(scratch_database_url):
     port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "JWT_PRIVATE_KEY": generate_private_key_pem(),
-        "DJANGO_ALLOWED_HOSTS": "api.example.nhs.uk",
-        "JWT_ISSUER": "https://api.example.nhs.uk",
-        "DATABASE_URL": scratch_database_url,
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-    }
+    env = server_env(
+        scratch_database_url,
+        DJANGO_ALLOWED_HOSTS="api.example.nhs.uk",
+        JWT_ISSUER="https://api.example.nhs.uk",
+        DJANGO_SECURE_SSL_REDIRECT="true",
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+    )
     server = subprocess.Popen(
         [
             BIN / "gunicorn",

@@ -3,8 +3,6 @@ request answers 503 with a problem body and Retry-After, readiness fails, and se
 by itself when the database is back. Against a real server, stopped and started for real."""
 
 import json
-import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -13,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.keys import generate_private_key_pem
-from tests.servers import free_port, get, hold_database, stop_database, wait_until_up
+from tests.servers import free_port, get, hold_database, server_env, stop_database, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,22 +22,13 @@ def outage_stack(tmp_path):
     pgdata = tmp_path / "pgdata"
     holder, url = hold_database(pgdata)
     port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "JWT_PRIVATE_KEY": generate_private_key_pem(),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "JWT_ISSUER": "http://127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": url,
+    env = server_env(
+        url,
         # Persistent connections, as in production: the broken ones must be replaced.
-        "DB_CONN_MAX_AGE": "60",
-        "WEB_CONCURRENCY": "2",
-        "THROTTLE_ANON_RATE": "100000/min",  # the load is one client
-    }
+        DB_CONN_MAX_AGE="60",
+        WEB_CONCURRENCY="2",
+        THROTTLE_ANON_RATE="100000/min",  # the load is one client
+    )
     python = Path(sys.executable)
     subprocess.run(
         [python, "manage.py", "migrate", "--noinput"],

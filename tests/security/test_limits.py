@@ -1,8 +1,6 @@
 """Abuse limits: each has a test that would fail without it."""
 
 import datetime as dt
-import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +12,9 @@ from django.utils import timezone
 
 from booking.api.serializers import LIST_RANGE_TOO_WIDE
 from core.http.throttling import count_hit
-from core.keys import generate_private_key_pem
 from tests.concurrency import run_concurrently
 from tests.conftest import client_for
-from tests.servers import free_port, get, wait_until_up
+from tests.servers import free_port, get, server_env, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,21 +106,12 @@ def test_postgres_statements_time_out():
 def test_throttles_hold_across_gunicorn_processes_sharing_the_database(scratch_database_url):
     # Two gunicorn servers (as two workers or two ECS tasks would be) share one database.
     # Requests alternate between them: per-process counters would allow five on each.
-    env = {
-        "PATH": os.environ["PATH"],
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "JWT_PRIVATE_KEY": generate_private_key_pem(),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "JWT_ISSUER": "http://127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": scratch_database_url,
-        "CACHE_URL": "dbcache://django_cache",
-        "THROTTLE_ANON_RATE": "5/min",
-        "WEB_CONCURRENCY": "1",
-    }
+    env = server_env(
+        scratch_database_url,
+        CACHE_URL="dbcache://django_cache",
+        THROTTLE_ANON_RATE="5/min",
+        WEB_CONCURRENCY="1",
+    )
     python = Path(sys.executable)
     for command in (["migrate", "--noinput"], ["createcachetable"]):
         subprocess.run(
