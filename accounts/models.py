@@ -166,6 +166,8 @@ class AddressLockout(_Lockout):
     at many accounts is stopped too."""
 
     address = models.CharField(max_length=45, unique=True)
+    # Failures are counted per window of one lock period from here.
+    window_started_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.address

@@ -10,7 +10,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -214,17 +214,24 @@ def log_in(*, email: str, password: str, client_address: str = "") -> User:
     """
     email = normalise_email(email)
     now = timezone.now()
-    refuse_if_locked(email=email, client_address=client_address, now=now)
-    user = authenticate(email=email, password=password)
-    if user is None:
+    with transaction.atomic():
+        # One attempt at a time per email address, from the lock check to the counted
+        # failure: guesses sent in parallel cannot all slip past the check together.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"sign-in:{email}"]
+            )
+        refuse_if_locked(email=email, client_address=client_address, now=now)
+        user = authenticate(email=email, password=password)
+        if user is not None:
+            LoginLockout.objects.filter(email=email).delete()
+            return user
         _record_failed_login(email=email, client_address=client_address, now=now)
-        raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
-    LoginLockout.objects.filter(email=email).delete()
-    return user
+    raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
 
 
 def refuse_if_locked(*, email: str, client_address: str, now: dt.datetime) -> None:
-    """TooManyRequests while this account or this client address is locked."""
+    """TooManyRequests while this account (or, given one, this client address) is locked."""
     locks = [
         *LoginLockout.objects.filter(email=email, locked_until__gt=now),
         *AddressLockout.objects.filter(address=client_address, locked_until__gt=now),
@@ -238,9 +245,7 @@ def refuse_if_locked(*, email: str, client_address: str, now: dt.datetime) -> No
         )
 
 
-@transaction.atomic
 def _record_failed_login(*, email: str, client_address: str, now: dt.datetime) -> None:
-    lock_for = dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
     # Row locks: concurrent wrong guesses must all count, not overwrite each other.
     account, _ = LoginLockout.objects.select_for_update().get_or_create(email=email)
     if _count_failure(account, threshold=settings.LOGIN_LOCKOUT_THRESHOLD, now=now):
@@ -255,10 +260,11 @@ def _record_failed_login(*, email: str, client_address: str, now: dt.datetime) -
     if not client_address:
         return
     address, _ = AddressLockout.objects.select_for_update().get_or_create(address=client_address)
-    # Failures from one address count within a lock period of each other: a practice's
-    # reception behind one NAT makes the odd typo all day without being locked out.
-    if address.last_failed_at is not None and now - address.last_failed_at > lock_for:
-        address.failed_attempts = 0
+    # Failures from one address count within a window of one lock period: a practice's
+    # reception behind one NAT may make a few typos every quarter of an hour all day.
+    period = dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    if address.window_started_at is None or now - address.window_started_at > period:
+        address.failed_attempts, address.window_started_at = 0, now
     if _count_failure(address, threshold=settings.LOGIN_LOCKOUT_ADDRESS_THRESHOLD, now=now):
         record_event(
             action="auth.lock.address",
@@ -341,6 +347,9 @@ def provision_cognito_user(*, sub: str, role: str, attributes: Mapping[str, str]
 
 T = TypeVar("T")
 
+# How soon after its first use a refresh token's second use is taken for a retry, not theft.
+REUSE_GRACE = dt.timedelta(seconds=30)
+
 TOKEN_NOT_VALID = "The refresh token is invalid, expired or already used."  # noqa: S105 (a message, not a secret)
 
 
@@ -354,9 +363,9 @@ class RefreshTokenReused(NotAuthenticated):
         self.user, self.family = user, family
 
 
-def _consume_refresh_token(raw: str, *, client_address: str | None) -> tuple[User, RefreshToken]:
-    """The refresh token's user, the token used up. ``client_address`` None: no lock check
-    (signing out always works)."""
+def _consume_refresh_token(raw: str, *, refuse_locked: bool) -> tuple[User, RefreshToken]:
+    """The refresh token's user, the token used up; with ``refuse_locked``, not while the
+    account is locked (signing out always works)."""
     try:
         # Checks signature, issuer, expiry, token_use and blacklist.
         token = RefreshToken(raw)  # type: ignore[arg-type]  # simplejwt types the encoded JWT as Token
@@ -370,12 +379,17 @@ def _consume_refresh_token(raw: str, *, client_address: str | None) -> tuple[Use
         raise NotAuthenticated(TOKEN_NOT_VALID, code="token_not_valid")
     if BlacklistedToken.objects.filter(token=outstanding).exists():  # used since we checked
         _raise_if_reused(raw)
-    user = User.objects.filter(pk=token["sub"], is_active=True).first()
+        raise NotAuthenticated(TOKEN_NOT_VALID, code="token_not_valid")
+    # The user's row lock orders this rotation with a revocation of the family
+    # (_revoke_family): a token minted at the moment of a revocation is revoked too.
+    user = User.objects.select_for_update().filter(pk=token["sub"], is_active=True).first()
     if user is None:
         raise NotAuthenticated(TOKEN_NOT_VALID, code="token_not_valid")
-    # The sign-in locks hold for refreshes too: a locked account or address gets no new tokens.
-    if client_address is not None:
-        refuse_if_locked(email=user.email, client_address=client_address, now=timezone.now())
+    # A locked account gets no new tokens either. A locked client address does: whoever holds
+    # a refresh token has signed in already, and an address lock (one NAT, many people) must
+    # not sign everyone behind it out.
+    if refuse_locked:
+        refuse_if_locked(email=user.email, client_address="", now=timezone.now())
     BlacklistedToken.objects.create(token=outstanding)
     return user, token
 
@@ -389,7 +403,10 @@ def _raise_if_reused(raw: str) -> None:
         return
     if claims.get("token_use") != "refresh" or not claims.get("sub"):
         return
-    if BlacklistedToken.objects.filter(token__jti=claims.get("jti")).exists():
+    used = BlacklistedToken.objects.filter(token__jti=claims.get("jti")).first()
+    # A second use within seconds of the first is a client's retry or a second tab, not a
+    # thief: refused like any used token, but the family is left alone.
+    if used is not None and timezone.now() - used.blacklisted_at > REUSE_GRACE:
         user = User.objects.filter(pk=str(claims["sub"])).first()
         raise RefreshTokenReused(user=user, family=claims.get(FAMILY_CLAIM))
 
@@ -398,6 +415,9 @@ def _revoke_family(*, user: User | None, family: str | None) -> int:
     """Blacklist every live refresh token of ``family``; how many were live."""
     if user is None:
         return 0
+    # The user's row lock: a rotation in flight (_consume_refresh_token) finishes first, and
+    # the token it mints is among those revoked here.
+    User.objects.select_for_update().filter(pk=user.pk).first()
     revoked = 0
     live = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
         blacklistedtoken__isnull=False
@@ -423,11 +443,11 @@ def _with_reuse_revoking_the_family(consume: Callable[[], T]) -> T:
         raise
 
 
-def refresh_session(*, refresh: str, client_address: str = "") -> TokenSet:
+def refresh_session(*, refresh: str) -> TokenSet:
     """New tokens for a refresh token, which is used up (rotation); the family carries on."""
 
     def rotate() -> TokenSet:
-        user, old = _consume_refresh_token(refresh, client_address=client_address)
+        user, old = _consume_refresh_token(refresh, refuse_locked=True)
         return issue_tokens(user=user, auth_time=old.get("auth_time"), family=old.get(FAMILY_CLAIM))
 
     return _with_reuse_revoking_the_family(rotate)
@@ -435,7 +455,7 @@ def refresh_session(*, refresh: str, client_address: str = "") -> TokenSet:
 
 def log_out(*, refresh: str) -> None:
     """Revoke a refresh token so it can never be used again (even while locked)."""
-    _with_reuse_revoking_the_family(lambda: _consume_refresh_token(refresh, client_address=None))
+    _with_reuse_revoking_the_family(lambda: _consume_refresh_token(refresh, refuse_locked=False))
 
 
 def sync_staff_groups(*users: User) -> None:

@@ -139,9 +139,7 @@ class RefreshView(APIView):
         data = RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with _audited_reuse(request):
-            tokens = services.refresh_session(
-                refresh=data.validated_data["refresh"], client_address=client_ip(request)
-            )
+            tokens = services.refresh_session(refresh=data.validated_data["refresh"])
         return _token_response(tokens)
 
 

@@ -1,13 +1,18 @@
 """One lockout policy for every way in: the API, the staff admin and token refresh; per account
 and per client address; audited; lifted by practice staff (issue 17.1)."""
 
+import datetime as dt
+
 import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
 
-from accounts.models import AuditEvent, LoginLockout
+from accounts.models import AddressLockout, AuditEvent, LoginLockout
 from accounts.services import ACCOUNT_LOCKED
 from accounts.tokens import issue_tokens
+from tests.concurrency import run_concurrently
 from tests.factories import DEFAULT_PASSWORD, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -177,3 +182,41 @@ def test_unlocking_a_patient_who_is_not_locked_changes_nothing(client, dave, riv
 
     assert "None of the selected patients was locked out." in response.content.decode()
     assert not AuditEvent.objects.filter(action="auth.unlock.account").exists()
+
+
+@override_settings(LOGIN_LOCKOUT_ADDRESS_THRESHOLD=2)
+def test_an_address_lock_does_not_sign_anyone_out(api, alice):
+    refresh = issue_tokens(user=alice).refresh
+    for n in range(2):
+        api_login(api, f"guess{n}@example.com", "Wrong-Pass-1")
+
+    response = api.post(REFRESH, {"refresh": refresh}, format="json", REMOTE_ADDR="203.0.113.9")
+
+    assert response.status_code == 200
+
+
+@override_settings(LOGIN_LOCKOUT_ADDRESS_THRESHOLD=3, LOGIN_LOCKOUT_MINUTES=15)
+def test_an_addresss_failures_are_counted_per_lock_period(api, alice):
+    for n in range(2):
+        api_login(api, f"guess{n}@example.com", "Wrong-Pass-1")
+    AddressLockout.objects.update(window_started_at=timezone.now() - dt.timedelta(minutes=16))
+
+    api_login(api, "guess9@example.com", "Wrong-Pass-1")  # the first of a new window
+
+    assert api_login(api, alice.email).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(LOGIN_LOCKOUT_THRESHOLD=3)
+def test_guesses_sent_in_parallel_are_counted_one_by_one(alice):
+    def guess(_):
+        return (
+            APIClient()
+            .post(LOGIN, {"email": alice.email, "password": "Wrong-Pass-1"}, format="json")
+            .status_code
+        )
+
+    statuses = run_concurrently(guess, range(8))
+
+    assert statuses.count(401) == 3, statuses
+    assert statuses.count(429) == 5
