@@ -1,11 +1,12 @@
 """Database helpers shared by the apps: a range expression for exclusion constraints, the
-append-only guard for audit tables, and reading which constraint an IntegrityError names."""
+append-only guard for audit tables, and reading what a database error says (which constraint
+an IntegrityError names; whether the database is unreachable)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.contrib.postgres.fields import DateTimeRangeField
-from django.db import IntegrityError, connection, migrations
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, migrations
 from django.db.models import Func
 
 
@@ -17,6 +18,22 @@ class TsTzRange(Func):
 
     function = "TSTZRANGE"
     output_field = DateTimeRangeField()
+
+
+# SQLSTATEs that say the server cannot be reached or is going away: connection exceptions
+# (class 08) and admin shutdown, crash shutdown, cannot connect now (57P01-57P03).
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached, as opposed to refusing a query
+    (a timeout, a deadlock, a constraint): the first is worth retrying in a moment, the second
+    is a bug or a conflict."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    state = getattr(exc.__cause__, "sqlstate", None)
+    # No SQLSTATE at all: the connection itself failed (refused, reset, closed).
+    return state is None or state.startswith(_UNREACHABLE_STATES)
 
 
 def violated_constraint(exc: IntegrityError) -> str | None:

@@ -18,12 +18,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.db import database_unreachable
 from core.exceptions import DomainError, TooManyRequests
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -160,8 +160,7 @@ permission_denied = _problem_view(403, "permission_denied", "You may not do this
 page_not_found = _problem_view(404, "not_found", "There is nothing at this address.")
 _crash = _problem_view(500, "server_error", "Something went wrong on our side.")
 
-# While the database cannot be reached: come back shortly (and the load balancer, whose
-# readiness probe fails too, stops sending traffic here meanwhile).
+# While the database cannot be reached: come back shortly.
 DATABASE_RETRY_SECONDS = 5
 
 
@@ -169,11 +168,12 @@ def server_error(request: HttpRequest) -> JsonResponse:
     """Django's handler for any exception nothing else answered.
 
     One that says the database is unreachable (a restart, a failover, a network blip) is not a
-    bug in the request: 503 with Retry-After, so clients and the load balancer retry. Django
-    drops the broken connection after the request, so service resumes by itself once the
-    database is back.
+    bug in the request: 503 with Retry-After, so clients retry. Django drops the broken
+    connection after the request, so service resumes by itself once the database is back. A
+    query the database refused (a statement timeout, a deadlock) stays a 500: a bug to fix.
     """
-    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+    error = sys.exc_info()[1]
+    if error is not None and database_unreachable(error):
         response = JsonResponse(
             problem_body(
                 status=503,
