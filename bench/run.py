@@ -101,6 +101,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "dbcache://django_cache"),
         "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
+        "TRUSTED_PROXY_NETWORKS": "none",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
     report: dict = {"settings": vars(args), "scenarios": {}, "ratios": {}}

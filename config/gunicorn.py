@@ -26,8 +26,9 @@ control_socket_disable = True
 limit_request_line = 0
 # Whose X-Forwarded-Proto gunicorn believes: the load balancer's subnets, as the app's
 # TRUSTED_PROXY_NETWORKS; loopback only when none are named (gunicorn's own default).
+_proxies = os.environ.get("TRUSTED_PROXY_NETWORKS", "").strip()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or (
-    os.environ.get("TRUSTED_PROXY_NETWORKS") or "127.0.0.1,::1"
+    _proxies if _proxies and _proxies.lower() != "none" else "127.0.0.1,::1"
 )
 accesslog = "-"
 # Escapes every field of the access log line, so a hostile path cannot break or forge one.

@@ -114,6 +114,7 @@ def main() -> int:
         "THROTTLE_REFRESH_RATE": "100000/min",
         "LOG_LEVEL": "WARNING",
         "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
+        "TRUSTED_PROXY_NETWORKS": "none",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
     python = sys.executable

@@ -88,5 +88,6 @@ def server_env(database_url: str, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
+        "TRUSTED_PROXY_NETWORKS": "none",
         **overrides,
     }

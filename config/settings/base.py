@@ -4,6 +4,7 @@ Safe defaults only: anything that would be unsafe in production (DEBUG, a known 
 is switched on in ``local.py``, never here.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from urllib.parse import unquote
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -210,7 +212,16 @@ REST_FRAMEWORK = {
 
 # The load balancer's subnets (CIDRs): only a request from there has its X-Forwarded-For
 # believed, for throttles and audit rows (core.http.client). Empty: nobody's is.
-TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
+TRUSTED_PROXY_NETWORKS = [
+    cidr
+    for cidr in env.list("TRUSTED_PROXY_NETWORKS", default=[])
+    if cidr.strip().lower() != "none"
+]
+for _cidr in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr.strip(), strict=False)
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"TRUSTED_PROXY_NETWORKS: {_error}") from _error
 
 # Every page (the admin, the API docs) loads only our own scripts, styles and fonts: no inline
 # script, no third-party host. JSON answers carry the header too, harmlessly.

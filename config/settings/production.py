@@ -5,6 +5,9 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import DATABASES, env
 
+# Required: without the load balancer's subnets every client would share its few addresses,
+# and one address's sign-in lock would lock everyone out. "none" when nothing stands in front.
+env("TRUSTED_PROXY_NETWORKS")
 if not DATABASES["default"]:
     raise ImproperlyConfigured("Set DATABASE_URL, or DB_HOST and DB_NAME, to name the database.")
 # A console backend (the default when these are unset) would print patients' messages into

@@ -36,6 +36,7 @@ def production_env():
         "DATABASE_URL": "postgres://app@db.internal:5432/gp",
         "EMAIL_BACKEND": "django_ses.SESBackend",
         "SMS_BACKEND": "booking.notifications.sms.SnsSmsBackend",
+        "TRUSTED_PROXY_NETWORKS": "10.0.0.0/24,10.0.1.0/24",
     }
 
 

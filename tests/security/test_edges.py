@@ -12,7 +12,7 @@ from gunicorn.config import Config
 from accounts.models import AuditEvent
 from booking.services import Actor, book_appointment
 from core.http.client import client_ip
-from tests.config.test_settings import READ, production_env, run_python
+from tests.config.test_settings import SETUP, production_env, run_python
 from tests.conftest import client_for
 from tests.factories import DEFAULT_PASSWORD, free_slot
 
@@ -218,12 +218,33 @@ def test_a_forged_hop_is_not_written_into_the_audit_trail(settings, alice, river
     assert AuditEvent.objects.latest("at").source_address == "203.0.113.9"
 
 
-def test_production_believes_no_forwarded_header_unless_told():
-    code = READ + "print(s.TRUSTED_PROXY_NETWORKS)"
+def test_production_refuses_to_start_without_naming_its_proxies():
+    env = production_env()
+    del env["TRUSTED_PROXY_NETWORKS"]
 
-    result = run_python(code, "config.settings.production", **production_env())
+    result = run_python(SETUP + "print('started')", "config.settings.production", **env)
+
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_NETWORKS" in result.stderr
+
+
+def test_none_means_no_forwarded_header_is_believed():
+    env = {**production_env(), "TRUSTED_PROXY_NETWORKS": "none"}
+
+    result = run_python(
+        SETUP + "print(s.TRUSTED_PROXY_NETWORKS)", "config.settings.production", **env
+    )
 
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_a_malformed_network_stops_start_up():
+    env = {**production_env(), "TRUSTED_PROXY_NETWORKS": "10.0.0.0/33"}
+
+    result = run_python(SETUP + "print('started')", "config.settings.production", **env)
+
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_NETWORKS" in result.stderr
 
 
 def test_gunicorn_believes_forwarded_headers_from_loopback_only_unless_told(monkeypatch):
@@ -238,3 +259,10 @@ def test_gunicorn_believes_the_load_balancers_subnets(monkeypatch):
     monkeypatch.setenv("TRUSTED_PROXY_NETWORKS", "10.0.0.0/24,10.0.1.0/24")
 
     assert gunicorn_config().forwarded_allow_ips == ["10.0.0.0/24", "10.0.1.0/24"]
+
+
+def test_gunicorn_reads_none_as_loopback_only(monkeypatch):
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    monkeypatch.setenv("TRUSTED_PROXY_NETWORKS", "none")
+
+    assert gunicorn_config().forwarded_allow_ips == ["127.0.0.1", "::1"]
