@@ -26,8 +26,9 @@ from . import messages, sms
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-# A row left "sending" this long was abandoned by a dead worker (a provider call gives up well
-# within it); the worker's own sweeper (notifications_worker) then sends it again.
+# A row left "sending" this long was abandoned by a dead worker: the provider calls give up
+# well within it (EMAIL_TIMEOUT, AWS_SES_CONFIG, the SNS client's timeouts, all under a minute
+# with retries); the worker's own sweeper (notifications_worker) then sends it again.
 STALE_SENDING = dt.timedelta(minutes=2)
 
 
@@ -94,6 +95,12 @@ def deliver(notification_id: str) -> str:
         note = Notification.objects.select_for_update().filter(pk=notification_id).first()
         if note is None or note.status in (Notification.Status.SENT, Notification.Status.FAILED):
             return note.status if note else "missing"
+        # Another worker holds it ("sending" within its lease): a second task for the same row
+        # (re-queued by a sweep) must not send it again.
+        if note.status == Notification.Status.SENDING and (
+            note.next_attempt_at is not None and note.next_attempt_at > timezone.now()
+        ):
+            return note.status
         note.status = Notification.Status.SENDING
         note.attempts += 1
         note.next_attempt_at = timezone.now() + STALE_SENDING
@@ -163,25 +170,35 @@ def _failed(note: Notification, exc: Exception) -> str:
 
 
 def requeue_due(*, now: dt.datetime | None = None) -> int:
-    """Enqueue notifications whose task was lost: pending and due, or stuck "sending"."""
+    """Enqueue notifications whose task was lost: pending and due, or stuck "sending".
+
+    Each re-queued row gets a new lease, so a backlog is not enqueued again on every sweep,
+    and rows another sweeper is handling at the same moment are skipped.
+    """
     now = now or timezone.now()
-    due = Notification.objects.filter(
-        Q(
-            status=Notification.Status.PENDING,
-            next_attempt_at__isnull=True,
-            created_at__lt=now - dt.timedelta(minutes=1),
+    with transaction.atomic():
+        due = (
+            Notification.objects.filter(
+                Q(
+                    status=Notification.Status.PENDING,
+                    next_attempt_at__isnull=True,
+                    created_at__lt=now - dt.timedelta(minutes=1),
+                )
+                | Q(
+                    status__in=[Notification.Status.PENDING, Notification.Status.SENDING],
+                    next_attempt_at__lte=now,
+                )
+            )
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
         )
-        | Q(
-            status__in=[Notification.Status.PENDING, Notification.Status.SENDING],
-            next_attempt_at__lte=now,
-        )
-    )
-    ids = list(due.values_list("pk", flat=True))
-    if ids:
-        Notification.objects.filter(pk__in=ids, status=Notification.Status.SENDING).update(
-            status=Notification.Status.PENDING
-        )
-        _enqueue(ids)
+        ids = list(due)
+        if ids:
+            # The lease: not re-queued again before it runs out, if its task is lost too.
+            Notification.objects.filter(pk__in=ids).update(
+                status=Notification.Status.PENDING, next_attempt_at=now + STALE_SENDING
+            )
+            _enqueue(ids)
     return len(ids)
 
 

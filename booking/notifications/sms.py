@@ -3,11 +3,16 @@
 from typing import Protocol
 
 import boto3
+from botocore.config import Config
 from django.conf import settings
 from django.core.mail import send_mail
 from django.utils.module_loading import import_string
 
 from .redact import mask_phone
+
+# A provider call gives up well inside delivery.STALE_SENDING (2 minutes), so a slow one is
+# never taken for a dead worker and sent twice.
+PROVIDER_TIMEOUTS = Config(connect_timeout=5, read_timeout=15, retries={"total_max_attempts": 2})
 
 
 class SmsBackend(Protocol):
@@ -51,7 +56,7 @@ class SnsSmsBackend:
     """Amazon SNS: publish straight to a phone number as a transactional SMS."""
 
     def send(self, *, to: str, body: str, idempotency_key: str) -> str:
-        client = boto3.client("sns", region_name=settings.AWS_REGION)
+        client = boto3.client("sns", region_name=settings.AWS_REGION, config=PROVIDER_TIMEOUTS)
         attributes = {
             # Transactional: delivered even to numbers that opted out of marketing, at a
             # higher priority, as NHS appointment messages must be.

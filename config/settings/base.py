@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import environ
+from botocore.config import Config
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -313,6 +314,9 @@ EMAIL_BACKEND = env(
 )
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+# Every provider call gives up well inside the notification lease (delivery.STALE_SENDING).
+EMAIL_TIMEOUT = 20
+AWS_SES_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"total_max_attempts": 2})
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="GP Booking <no-reply@gp-booking.example>")
 EMAIL_MESSAGE_ID_DOMAIN = env("EMAIL_MESSAGE_ID_DOMAIN", default="gp-booking.local")
 SMS_BACKEND = env("SMS_BACKEND", default="booking.notifications.sms.ConsoleSmsBackend")

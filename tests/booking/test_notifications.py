@@ -276,6 +276,30 @@ def test_a_lost_enqueue_is_found_by_the_sweeper(alice, riverside):
     assert Notification.objects.get().status == "sent"
 
 
+def test_a_second_task_for_a_row_another_worker_is_sending_sends_nothing(alice, riverside):
+    prefer(alice, email=True, sms=False)
+    book(alice, free_slot(riverside))
+    # A live worker is sending it (its lease runs for another minute).
+    Notification.objects.update(
+        status="sending", attempts=1, next_attempt_at=timezone.now() + dt.timedelta(minutes=1)
+    )
+
+    result = delivery.deliver(str(Notification.objects.get().pk))
+
+    assert result == "sending"
+    assert mail.outbox == []
+
+
+def test_a_requeued_row_is_not_requeued_again_by_the_next_sweep(alice, riverside):
+    prefer(alice, email=True, sms=False)
+    book(alice, free_slot(riverside))
+    Notification.objects.update(created_at=timezone.now() - dt.timedelta(minutes=5))
+
+    first, second = delivery.requeue_due(), delivery.requeue_due()
+
+    assert (first, second) == (1, 0)
+
+
 def test_each_email_carries_its_notification_id_as_message_id(alice, riverside):
     prefer(alice, email=True, sms=False)
     book(alice, free_slot(riverside))

@@ -16,8 +16,9 @@ import threading
 import time
 from typing import Any
 
+from django import db
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError, connections
+from django.db import connections
 from django_tasks_db.management.commands.db_worker import Worker
 
 from booking.notifications.delivery import requeue_due
@@ -57,11 +58,15 @@ class Command(BaseCommand):
 
 def run_through_outages(worker: Worker) -> None:
     """Run ``worker`` until it is told to stop (SIGTERM, SIGINT), whatever the database does."""
-    backoff = 1.0
+    backoff, last_failure = 1.0, 0.0
     while worker.running:
         try:
             worker.run()
-        except DatabaseError:
+        except db.Error:  # DatabaseError and InterfaceError (a closed connection) alike
+            # A new outage after a quiet minute starts the backoff afresh.
+            if time.monotonic() - last_failure > 60:
+                backoff = 1.0
+            last_failure = time.monotonic()
             logger.warning(
                 "notifications worker: database unavailable, retrying in %.0f s",
                 backoff,
@@ -84,7 +89,9 @@ def sweep(stop: threading.Event, every: float) -> None:
             requeued = requeue_due()
             if requeued:
                 logger.info("notifications worker: re-queued %s notifications", requeued)
-        except DatabaseError:
+        except db.Error:
             logger.warning("notifications worker: sweep skipped, database unavailable")
+        except Exception:  # a sweeper that dies silently would leave abandoned sends unsent
+            logger.exception("notifications worker: sweep failed")
         finally:
             connections.close_all()
