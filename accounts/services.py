@@ -77,12 +77,19 @@ def _check_date_of_birth(value: dt.date | None) -> None:
             code="date_of_birth_in_future",
             errors={"date_of_birth": [DATE_OF_BIRTH_IN_FUTURE]},
         )
-    if value.year < today.year - OLDEST_AGE_YEARS:
+    if value < _years_before(today, OLDEST_AGE_YEARS):
         raise RuleViolation(
             DATE_OF_BIRTH_TOO_EARLY,
             code="date_of_birth_too_early",
             errors={"date_of_birth": [DATE_OF_BIRTH_TOO_EARLY]},
         )
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year - years, day=28)
 
 
 def _check_password(password: str, *, user: User) -> None:

@@ -1,17 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.decorators.cache import cache_control
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from core.http.caching import public_reference
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path(".well-known/", include("accounts.api.wellknown")),
     # The schema is public reference data, the same for everyone.
-    path(
-        "api/schema/",
-        cache_control(public=True, max_age=300)(SpectacularAPIView.as_view()),
-        name="schema",
-    ),
+    path("api/schema/", public_reference(SpectacularAPIView.as_view()), name="schema"),
     # Swagger UI from our own static files (drf-spectacular-sidecar), its start-up script
     # served apart from the page: the Content-Security-Policy allows no inline script.
     path(

@@ -6,6 +6,8 @@ data (the practice directory, the schema) says so itself with ``public_for``.
 """
 
 from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
@@ -31,3 +33,13 @@ class ApiCacheControlMiddleware:
         if request.path.startswith("/api/") and not response.has_header("Cache-Control"):
             response["Cache-Control"] = NO_STORE
         return response
+
+
+def public_reference(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A view whose successful answers are the same for everyone (its errors stay no-store)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return public_for(view(request, *args, **kwargs))
+
+    return wrapped

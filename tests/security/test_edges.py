@@ -266,3 +266,7 @@ def test_gunicorn_reads_none_as_loopback_only(monkeypatch):
     monkeypatch.setenv("TRUSTED_PROXY_NETWORKS", "none")
 
     assert gunicorn_config().forwarded_allow_ips == ["127.0.0.1", "::1"]
+
+
+def test_the_schema_is_public_reference_data(api):
+    assert api.get(reverse("schema"))["Cache-Control"] == "public, max-age=300"
