@@ -258,7 +258,7 @@ SPECTACULAR_SETTINGS = {
 # Repeated failed logins lock the email address (known or not, so the lock reveals nothing).
 LOGIN_LOCKOUT_THRESHOLD = env.int("LOGIN_LOCKOUT_THRESHOLD", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
-# Failures from one client address (within a lock period of each other) that lock it: higher
+# Failures from one client address within one lock period that lock it: higher
 # than per account, because a practice's whole reception may share one address.
 LOGIN_LOCKOUT_ADDRESS_THRESHOLD = env.int("LOGIN_LOCKOUT_ADDRESS_THRESHOLD", default=20)
 
