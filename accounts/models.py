@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .nhs import validate_person_name
+
 
 def normalise_email(email: str) -> str:
     """Emails are case-insensitive logins: store and look them up in lower case."""
@@ -50,8 +52,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Stored in lower case (checked by the database), so plain uniqueness is case-insensitive.
     email = models.EmailField(max_length=254, unique=True)
-    given_name = models.CharField(max_length=100, blank=True)
-    family_name = models.CharField(max_length=100, blank=True)
+    given_name = models.CharField(max_length=100, blank=True, validators=[validate_person_name])
+    family_name = models.CharField(max_length=100, blank=True, validators=[validate_person_name])
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)

@@ -3,6 +3,8 @@
 import re
 import unicodedata
 
+from django.core.exceptions import ValidationError
+
 _NHS_WEIGHTS = range(10, 1, -1)
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 _E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
@@ -55,11 +57,38 @@ def normalise_phone(value: str) -> str | None:
 
 
 # Control characters (Cc), invisible formatting (Cf: bidirectional overrides, zero-width
-# spaces and joiners) and line or paragraph separators: in a name they hide or reorder what
-# staff read on screen and in letters.
+# spaces) and line or paragraph separators: in a name they hide or reorder what staff read on
+# screen and in letters.
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# The zero-width non-joiner and joiner, which Persian and several Indic scripts need between
+# two letters; anywhere else they only hide something.
+_JOINERS = frozenset({"\u200c", "\u200d"})
+# Letters that show as nothing at all (the Hangul fillers).
+_BLANK_LETTERS = frozenset({"\u115f", "\u1160", "\u3164", "\uffa0"})
+INVALID_NAME = "Names cannot contain hidden or formatting characters."
+
+
+def _shown(value: str, index: int) -> bool:
+    char = value[index]
+    if char in _JOINERS:
+        return (
+            0 < index < len(value) - 1 and value[index - 1].isalpha() and value[index + 1].isalpha()
+        )
+    return char not in _BLANK_LETTERS and unicodedata.category(char) not in _INVISIBLE
 
 
 def has_invisible_characters(value: str) -> bool:
     """Whether ``value`` holds a character that is not shown, or changes how others are shown."""
-    return any(unicodedata.category(char) in _INVISIBLE for char in value)
+    return not all(_shown(value, index) for index in range(len(value)))
+
+
+def without_invisible_characters(value: str) -> str:
+    """``value`` without them, for names that come from elsewhere (a Cognito user pool) and
+    cannot be sent back to be typed again."""
+    return "".join(char for index, char in enumerate(value) if _shown(value, index))
+
+
+def validate_person_name(value: str) -> None:
+    """Model-level check, so the admin refuses what the API refuses."""
+    if has_invisible_characters(value):
+        raise ValidationError(INVALID_NAME, code="invalid_name")

@@ -33,6 +33,7 @@ from .models import (
     User,
     normalise_email,
 )
+from .nhs import without_invisible_characters
 from .tokens import FAMILY_CLAIM, RefreshToken, TokenSet, issue_tokens, token_backend
 
 EMAIL_TAKEN = "An account with this email address already exists."
@@ -342,8 +343,8 @@ def provision_cognito_user(*, sub: str, role: str, attributes: Mapping[str, str]
         id=sub,
         email=email,
         role=role,
-        given_name=attributes.get("given_name", "")[:100],
-        family_name=attributes.get("family_name", "")[:100],
+        given_name=without_invisible_characters(attributes.get("given_name", ""))[:100],
+        family_name=without_invisible_characters(attributes.get("family_name", ""))[:100],
     )
     user.set_unusable_password()
     user.save(force_insert=True)

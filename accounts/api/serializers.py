@@ -10,6 +10,7 @@ from core.http.fields import StrictSerializer
 
 from ..models import PatientProfile, Role
 from ..nhs import (
+    INVALID_NAME,
     has_invisible_characters,
     is_valid_nhs_number,
     normalise_nhs_number,
@@ -45,7 +46,7 @@ class PersonNameField(serializers.CharField):
 
     default_error_messages = {
         "blank": _("Enter the name, or leave it out: it cannot be only spaces."),
-        "invalid_name": _("Names cannot contain hidden or formatting characters."),
+        "invalid_name": INVALID_NAME,
     }
 
     def __init__(self, **kwargs: Any) -> None:

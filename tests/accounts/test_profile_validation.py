@@ -96,3 +96,34 @@ def test_the_admin_refuses_to_link_a_patient_as_a_clinician(client, django_user_
     assert response.status_code == 200  # the form again, with the error
     assert PATIENT_AS_CLINICIAN in response.content.decode()
     assert not Clinician.objects.filter(user=alice).exists()
+
+
+def test_a_joiner_between_letters_is_kept_for_the_scripts_that_need_it(api):
+    # Persian "Mehrnoosh" with a zero-width non-joiner between two letters.
+    name = "مهر\u200cنوش"
+
+    assert register(api, given_name=name).status_code == 201
+
+
+@pytest.mark.parametrize("name", ["\u3164", "Bob\u200c", "\u200dAlice"])
+def test_blank_letters_and_stray_joiners_are_refused(api, name):
+    assert register(api, given_name=name).status_code == 422
+
+
+def test_the_admin_refuses_a_name_the_api_refuses(alice):
+    alice.given_name = "Alice\u202eecilA"
+
+    with pytest.raises(ValidationError) as info:
+        alice.full_clean()
+
+    assert "given_name" in info.value.message_dict
+
+
+def test_names_from_a_cognito_pool_are_stored_without_hidden_characters():
+    user = services.provision_cognito_user(
+        sub="5c3a5a4e-1f0b-4c6e-9a44-3b7b6b1e2f10",
+        role="patient",
+        attributes={"email": "pool@example.com", "given_name": "Ev\u202eil", "family_name": "X"},
+    )
+
+    assert user.given_name == "Evil"
