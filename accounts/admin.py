@@ -8,7 +8,7 @@ from django.db.models import Model
 from django.http import HttpRequest
 
 from . import services
-from .models import AuditEvent, LoginLockout, PatientProfile, Role, User
+from .models import AddressLockout, AuditEvent, LoginLockout, PatientProfile, Role, User
 
 
 class OperatorsOnly:
@@ -55,6 +55,14 @@ class UserAdmin(OperatorsOnly, DjangoUserAdmin):
 class LoginLockoutAdmin(OperatorsOnly, admin.ModelAdmin):
     list_display = ("email", "failed_attempts", "locked_until", "last_failed_at")
     search_fields = ("email",)
+
+
+@admin.register(AddressLockout)
+class AddressLockoutAdmin(OperatorsOnly, admin.ModelAdmin):
+    """Client addresses locked after many failed sign-ins; operators may lift one."""
+
+    list_display = ("address", "failed_attempts", "locked_until", "last_failed_at")
+    search_fields = ("address",)
 
 
 @admin.register(AuditEvent)
