@@ -152,7 +152,8 @@ def test_a_hop_that_is_not_an_address_falls_back_to_the_socket(settings):
     assert client_ip(request_from("10.0.0.2", "198.51.100.7, <script>")) == "10.0.0.2"
 
 
-def test_behind_the_load_balancer_a_forged_hop_cannot_reset_the_login_limit(api, settings):
+def failed_logins_with_forged_hops(api, settings, *, remote: str, appended: str) -> list[int]:
+    """Three wrong passwords at a login limit of two, each with a new forged address."""
     settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/24"]
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
@@ -162,45 +163,30 @@ def test_behind_the_load_balancer_a_forged_hop_cannot_reset_the_login_limit(api,
         },
     }
     body = {"email": "nobody@example.com", "password": "wrong"}
-
-    # The client writes a new address of its own each time; the load balancer appends the
-    # one it saw, which stays the same.
-    statuses = [
+    return [
         api.post(
             reverse("accounts:login"),
             body,
             format="json",
-            REMOTE_ADDR="10.0.0.2",
-            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, 203.0.113.9",
+            REMOTE_ADDR=remote,
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}{appended}",
         ).status_code
         for n in range(3)
     ]
+
+
+def test_behind_the_load_balancer_a_forged_hop_cannot_reset_the_login_limit(api, settings):
+    # The load balancer appends the address it saw, which stays the same.
+    statuses = failed_logins_with_forged_hops(
+        api, settings, remote="10.0.0.2", appended=", 203.0.113.9"
+    )
 
     assert statuses[-1] == 429
 
 
 def test_a_caller_outside_the_load_balancer_cannot_reset_the_login_limit(api, settings):
-    # As production had it: the header believed from anyone, a new address per request.
-    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/24"]
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            "login": "2/min",
-        },
-    }
-    body = {"email": "nobody@example.com", "password": "wrong"}
-
-    statuses = [
-        api.post(
-            reverse("accounts:login"),
-            body,
-            format="json",
-            REMOTE_ADDR="203.0.113.9",
-            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
-        ).status_code
-        for n in range(3)
-    ]
+    # As production had it: the header believed from anyone.
+    statuses = failed_logins_with_forged_hops(api, settings, remote="203.0.113.9", appended="")
 
     assert statuses[-1] == 429
 
