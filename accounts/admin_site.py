@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.exceptions import NotAuthenticated, TooManyRequests
 from core.http.client import client_ip
+from core.http.throttling import count_scoped_hit
 
 from . import services
 from .models import Role
@@ -26,13 +27,18 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "locked": ACCOUNT_LOCKED,
+        "throttled": "Too many sign-in attempts from here. Please wait a minute and try again.",
     }
 
     def clean(self) -> dict[str, Any]:
         email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
         if email and password:
+            address = client_ip(self.request) if self.request is not None else ""
+            # The API's login limit per client address, in the same counter: one budget of
+            # attempts whichever door they come through.
+            if count_scoped_hit("login", address) is not None:
+                raise ValidationError(self.error_messages["throttled"], code="throttled")
             try:
-                address = client_ip(self.request) if self.request is not None else ""
                 user = services.log_in(email=email, password=password, client_address=address)
             except TooManyRequests as exc:
                 raise ValidationError(self.error_messages["locked"], code="locked") from exc

@@ -58,6 +58,22 @@ def count_hit(key: str, *, window: dt.timedelta, now: dt.datetime) -> tuple[int,
     return hits, window_start
 
 
+def count_scoped_hit(scope: str, ident: str) -> float | None:
+    """Count one request of ``ident`` against ``scope``'s rate, as the API's throttles do and
+    in the same counter: None if it is allowed, else the seconds until it would be.
+
+    For doors outside DRF (the admin's sign-in) that must share the API's limit."""
+    rate = cast("str | None", api_settings.DEFAULT_THROTTLE_RATES.get(scope))
+    if rate is None:
+        return None
+    # DRF's own reading of "10/min" (ScopedRateThrottle takes no arguments to be made).
+    limit, seconds = cast("tuple[int, int]", ScopedRateThrottle().parse_rate(rate))
+    window = dt.timedelta(seconds=seconds)
+    now = timezone.now()
+    hits, window_start = count_hit(f"throttle_{scope}_{ident}", window=window, now=now)
+    return None if hits <= limit else max(1.0, (window_start + window - now).total_seconds())
+
+
 class _SharedWindow(_ThrottleBase):
     wait_seconds: float
 

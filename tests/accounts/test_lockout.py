@@ -220,3 +220,20 @@ def test_guesses_sent_in_parallel_are_counted_one_by_one(alice):
 
     assert statuses.count(401) == 3, statuses
     assert statuses.count(429) == 5
+
+
+def test_the_admin_sign_in_shares_the_apis_login_limit_per_address(api, settings, dave):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "login": "2/min",
+        },
+    }
+    api_login(api, "someone@example.com", "Wrong-Pass-1")
+    api_login(api, "someone@example.com", "Wrong-Pass-1")
+
+    client, response = admin_login(dave.email)  # the right password, from the same address
+
+    assert not signed_in(client)
+    assert "Too many sign-in attempts from here" in response.content.decode()
