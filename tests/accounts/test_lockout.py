@@ -37,6 +37,12 @@ def admin_login(email, password=DEFAULT_PASSWORD, address="203.0.113.9"):
     return client, response
 
 
+def lock_out(api, email):
+    """Three wrong passwords: the lock, at the threshold of 3 these tests set."""
+    for _ in range(3):
+        api_login(api, email, "Wrong-Pass-1")
+
+
 def signed_in(client):
     return "_auth_user_id" in client.session
 
@@ -54,8 +60,7 @@ def test_the_admin_locks_an_account_after_repeated_failures_even_for_the_right_p
 
 @override_settings(LOGIN_LOCKOUT_THRESHOLD=3)
 def test_an_account_locked_through_the_api_cannot_sign_into_the_admin(api, dave):
-    for _ in range(3):
-        api_login(api, dave.email, "Wrong-Pass-1")
+    lock_out(api, dave.email)
 
     client, _ = admin_login(dave.email)
 
@@ -94,8 +99,7 @@ def test_one_address_guessing_at_many_accounts_is_locked(api, alice):
 
 @override_settings(LOGIN_LOCKOUT_THRESHOLD=3)
 def test_each_lock_is_audited(api, alice):
-    for _ in range(3):
-        api_login(api, alice.email, "Wrong-Pass-1")
+    lock_out(api, alice.email)
 
     event = AuditEvent.objects.get(action="auth.lock.account")
     assert (event.patient, event.allowed, event.source_address) == (alice, False, "203.0.113.9")
@@ -112,8 +116,7 @@ def test_an_address_lock_is_audited(api):
 @override_settings(LOGIN_LOCKOUT_THRESHOLD=3)
 def test_a_locked_account_cannot_refresh_its_tokens(api, alice):
     refresh = issue_tokens(user=alice).refresh
-    for _ in range(3):
-        api_login(api, alice.email, "Wrong-Pass-1")
+    lock_out(api, alice.email)
 
     response = api.post(REFRESH, {"refresh": refresh}, format="json")
 
@@ -124,8 +127,7 @@ def test_a_locked_account_cannot_refresh_its_tokens(api, alice):
 @override_settings(LOGIN_LOCKOUT_THRESHOLD=3)
 def test_a_locked_account_can_still_sign_out(api, alice):
     refresh = issue_tokens(user=alice).refresh
-    for _ in range(3):
-        api_login(api, alice.email, "Wrong-Pass-1")
+    lock_out(api, alice.email)
 
     assert api.post(LOGOUT, {"refresh": refresh}, format="json").status_code == 204
 
@@ -140,8 +142,7 @@ def unlock(client, *patients):
 
 @override_settings(LOGIN_LOCKOUT_THRESHOLD=3)
 def test_a_practice_administrator_unlocks_their_patients_sign_in(api, client, dave, alice):
-    for _ in range(3):
-        api_login(api, alice.email, "Wrong-Pass-1")
+    lock_out(api, alice.email)
     client.force_login(dave)
 
     unlock(client, alice)
@@ -153,8 +154,7 @@ def test_a_practice_administrator_unlocks_their_patients_sign_in(api, client, da
 
 @override_settings(LOGIN_LOCKOUT_THRESHOLD=3)
 def test_staff_of_another_practice_cannot_unlock_a_patient(api, client, erin, alice):
-    for _ in range(3):
-        api_login(api, alice.email, "Wrong-Pass-1")
+    lock_out(api, alice.email)
     client.force_login(erin)
 
     unlock(client, alice)
@@ -165,8 +165,7 @@ def test_staff_of_another_practice_cannot_unlock_a_patient(api, client, erin, al
 
 @override_settings(LOGIN_LOCKOUT_THRESHOLD=3)
 def test_a_clinician_cannot_unlock_a_patient(api, client, carol, alice):
-    for _ in range(3):
-        api_login(api, alice.email, "Wrong-Pass-1")
+    lock_out(api, alice.email)
     client.force_login(carol)
 
     unlock(client, alice)
