@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
 from core.db import TsTzRange
+from core.outbox import OutboxMessage
 from practices.models import Channel, Clinician, Practice, Slot
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ class IdempotencyRecord(models.Model):
         return f"{self.user_id}:{self.key}"
 
 
-class Notification(models.Model):
+class Notification(OutboxMessage):
     """One message to a patient about an appointment: the outbox row, written in the same
     transaction as the change it announces, then sent after commit by the task worker."""
 
@@ -223,33 +224,13 @@ class Notification(models.Model):
         CANCELLATION = "cancellation", "Cancellation"
         REMINDER = "reminder", "Reminder"
 
-    class Medium(models.TextChoices):
-        EMAIL = "email", "Email"
-        SMS = "sms", "SMS"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SENDING = "sending", "Being sent"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed for good"
-
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     appointment = models.ForeignKey(
         Appointment, on_delete=models.PROTECT, related_name="notifications"
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    medium = models.CharField(max_length=8, choices=Medium.choices)
-    # What makes this message unique: a reminder is sent once per appointment time, a change
-    # notice once per version of the appointment.
-    dedupe_key = models.CharField(max_length=100, unique=True)
-    recipient = models.CharField(max_length=254)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
-    provider_message_id = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    # dedupe_key: a reminder is sent once per appointment time, a change notice once per
+    # version of the appointment.
 
     class Meta:
         ordering = ["-created_at"]

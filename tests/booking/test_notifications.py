@@ -9,7 +9,6 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 from icalendar import Calendar
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -23,7 +22,9 @@ from booking.notifications import delivery, messages
 from booking.notifications.sms import LocMemSmsBackend
 from booking.services import Actor
 from core.exceptions import RuleViolation
+from core.outbox import MAX_ATTEMPTS
 from tests.factories import free_slot
+from tests.tasks import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -42,16 +43,6 @@ def prefer(patient, *, email: bool, sms: bool):
 
 def book(patient, slot, **kwargs):
     return services.book_appointment(actor=Actor(user=patient), slot_id=slot.pk, **kwargs)
-
-
-def run_worker():
-    """What `manage.py db_worker` does with each ready task, inside the test's transaction
-    (the real worker closes database connections, which a test transaction cannot survive;
-    test_the_real_worker_sends_queued_messages runs it for real)."""
-    for result in DBTaskResult.objects.ready().order_by("enqueued_at"):
-        result.claim("test-worker")
-        args = result.args_kwargs
-        result.set_successful(result.task.call(*args["args"], **args["kwargs"]))
 
 
 def calendar_of(message):
@@ -243,11 +234,11 @@ def test_after_the_last_attempt_it_is_failed_for_good_not_dropped(alice, riversi
         LocMemSmsBackend, "send", lambda self, **kw: (_ for _ in ()).throw(TimeoutError("slow"))
     )
 
-    for _ in range(delivery.MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS):
         delivery.deliver(str(note.pk))
 
     note.refresh_from_db()
-    assert (note.status, note.attempts) == ("failed", delivery.MAX_ATTEMPTS)
+    assert (note.status, note.attempts) == ("failed", MAX_ATTEMPTS)
 
 
 def test_a_worker_crash_between_send_and_mark_is_picked_up_again(alice, riverside):
