@@ -8,7 +8,15 @@ from django.db.models import Model
 from django.http import HttpRequest
 
 from . import services
-from .models import AddressLockout, AuditEvent, LoginLockout, PatientProfile, Role, User
+from .models import (
+    AccountEmail,
+    AddressLockout,
+    AuditEvent,
+    LoginLockout,
+    PatientProfile,
+    Role,
+    User,
+)
 
 
 class OperatorsOnly:
@@ -91,4 +99,25 @@ class AuditEventAdmin(OperatorsOnly, admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+
+@admin.register(AccountEmail)
+class AccountEmailAdmin(OperatorsOnly, admin.ModelAdmin):
+    """Account emails (confirmation, reset, notices) and how their sending went. Read-only,
+    operators only; no row holds a link."""
+
+    list_display = ("created_at", "kind", "user", "status", "attempts", "sent_at", "last_error")
+    list_filter = ("kind", "status")
+    search_fields = ("user__email",)
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in AccountEmail._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AccountEmail | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AccountEmail | None = None) -> bool:
         return False

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.outbox import OutboxMessage
+
 from .nhs import validate_person_name
 
 
@@ -58,6 +60,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # When the owner proved they read this address (the link in the verification email, or a
+    # password reset). Self-registered patients cannot book until then.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -91,6 +96,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_patient(self) -> bool:
         return self.role == Role.PATIENT
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class PatientProfile(models.Model):
@@ -204,3 +213,37 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_id} {self.action}"
+
+
+class AccountEmail(OutboxMessage):
+    """One email about an account (verify the address, reset the password, ...): an outbox row
+    written in the transaction that asks for it, sent by the notifications worker.
+
+    Holds no link: the signed, expiring token is made when the email is sent
+    (accounts.emails), so no working credential rests in this table.
+    """
+
+    class Kind(models.TextChoices):
+        VERIFY_EMAIL = "verify_email", "Verify your email address"
+        ACCOUNT_EXISTS = "account_exists", "Someone tried to register with your email"
+        NHS_NUMBER_IN_USE = "nhs_number_in_use", "Someone tried to register with your NHS number"
+        PASSWORD_RESET = "password_reset", "Reset your password"
+        PASSWORD_CHANGED = "password_changed", "Your password was changed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_emails")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="accounts_email_due"),
+            models.Index(fields=["user", "kind", "created_at"], name="accounts_email_user_kind"),
+        ]
+        constraints = [
+            # Email only: account messages carry links, and links do not belong in an SMS.
+            models.CheckConstraint(condition=models.Q(medium="email"), name="accounts_email_only"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.user_id}"

@@ -23,9 +23,11 @@ from core.exceptions import (
     TooManyRequests,
 )
 
+from . import emails
 from .audit import record_event
 from .models import (
     STAFF_GROUPS,
+    AccountEmail,
     AddressLockout,
     LoginLockout,
     PatientProfile,
@@ -36,7 +38,6 @@ from .models import (
 from .nhs import without_invisible_characters
 from .tokens import FAMILY_CLAIM, RefreshToken, TokenSet, issue_tokens, token_backend
 
-EMAIL_TAKEN = "An account with this email address already exists."
 NHS_NUMBER_TAKEN = (
     "This NHS number is already linked to an account. Please contact your GP practice."
 )
@@ -93,7 +94,7 @@ def _years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
-def _check_password(password: str, *, user: User) -> None:
+def check_password_rules(password: str, *, user: User) -> None:
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
@@ -113,8 +114,16 @@ def register_patient(
     given_name: str = "",
     family_name: str = "",
     profile: Mapping[str, Any] | None = None,
-) -> User:
-    """Create a patient account with its profile; the only self-service sign-up."""
+) -> User | None:
+    """Sign a patient up: the only self-service sign-up.
+
+    Answers alike whether or not the email or NHS number already has an account, so sign-up
+    cannot be used to find out who is registered: a new account is made unverified and sent a
+    verification link; otherwise the holder of the taken email or NHS number is told by email
+    and nothing is made. Returns the new account, or None when none was made. Input that is
+    simply wrong (a weak password, a date of birth in the future) is refused as before: that
+    answer depends on the request alone.
+    """
     if role != Role.PATIENT:
         raise InvalidInput(
             ROLE_NOT_ALLOWED, code="role_not_allowed", errors={"role": [ROLE_NOT_ALLOWED]}
@@ -128,37 +137,46 @@ def register_patient(
         )
 
     user = User(email=email, role=Role.PATIENT, given_name=given_name, family_name=family_name)
-    _check_password(password, user=user)
+    check_password_rules(password, user=user)
+    # Hashed whichever way this goes, so a taken address answers no faster than a new one.
     user.set_password(password)
 
-    # The pre-checks give the friendly message; the unique constraints decide races between
-    # two sign-ups with the same email or NHS number.
-    _raise_if_taken(email=email, nhs_number=profile.get("nhs_number"))
-    try:
-        with transaction.atomic():
-            user.save()
-            PatientProfile.objects.create(user=user, **profile)
-    except IntegrityError:
-        _raise_if_taken(email=email, nhs_number=profile.get("nhs_number"))
-        raise
+    nhs_number = profile.get("nhs_number")
+    with transaction.atomic():
+        if _tell_holder(email=email, nhs_number=nhs_number):
+            return None
+        try:
+            with transaction.atomic():
+                user.save()
+                PatientProfile.objects.create(user=user, **profile)
+        except IntegrityError:
+            # The unique constraints decide a race with a sign-up that committed meanwhile.
+            if _tell_holder(email=email, nhs_number=nhs_number):
+                return None
+            raise
+        emails.queue(user, AccountEmail.Kind.VERIFY_EMAIL)
     return user
 
 
-def _raise_if_taken(
-    *, email: str | None = None, nhs_number: str | None = None, exclude: User | None = None
-) -> None:
-    # Without ``exclude`` the lookups below are pk=None and user_id=None: they leave no row out.
-    if (
-        email
-        and User.objects.filter(email=email)
-        .exclude(pk=cast(Any, getattr(exclude, "pk", None)))
-        .exists()
-    ):
-        raise Conflict(EMAIL_TAKEN, code="email_taken", errors={"email": [EMAIL_TAKEN]})
+def _tell_holder(*, email: str, nhs_number: str | None) -> bool:
+    """Email the holder of a taken address or NHS number instead of answering the request."""
+    holder = User.objects.filter(email=email).first()
+    if holder is not None:
+        # An unverified holder gets a fresh verification link in the same email.
+        emails.queue(holder, AccountEmail.Kind.ACCOUNT_EXISTS)
+        return True
+    if nhs_number:
+        profile = PatientProfile.objects.filter(nhs_number=nhs_number).select_related("user")
+        found = profile.first()
+        if found is not None:
+            emails.queue(found.user, AccountEmail.Kind.NHS_NUMBER_IN_USE)
+            return True
+    return False
+
+
+def _raise_if_nhs_number_taken(nhs_number: str | None, *, exclude: User) -> None:
     if nhs_number and (
-        PatientProfile.objects.filter(nhs_number=nhs_number)
-        .exclude(user_id=cast(Any, getattr(exclude, "pk", None)))
-        .exists()
+        PatientProfile.objects.filter(nhs_number=nhs_number).exclude(user_id=exclude.pk).exists()
     ):
         raise Conflict(
             NHS_NUMBER_TAKEN, code="nhs_number_taken", errors={"nhs_number": [NHS_NUMBER_TAKEN]}
@@ -195,7 +213,7 @@ def update_profile(*, user: User, changes: Mapping[str, Any]) -> User:
                     code="nhs_number_locked",
                     errors={"nhs_number": [NHS_NUMBER_LOCKED]},
                 )
-            _raise_if_taken(nhs_number=new, exclude=user)
+            _raise_if_nhs_number_taken(new, exclude=user)
         _check_date_of_birth(profile_changes.get("date_of_birth"))
         for name, value in profile_changes.items():
             setattr(profile, name, value)
@@ -345,6 +363,8 @@ def provision_cognito_user(*, sub: str, role: str, attributes: Mapping[str, str]
         role=role,
         given_name=without_invisible_characters(attributes.get("given_name", ""))[:100],
         family_name=without_invisible_characters(attributes.get("family_name", ""))[:100],
+        # Cognito confirms addresses itself; we take its word, and only its "true".
+        email_verified_at=timezone.now() if attributes.get("email_verified") == "true" else None,
     )
     user.set_unusable_password()
     user.save(force_insert=True)
@@ -437,6 +457,11 @@ def _revoke_family(*, user: User | None, family: str | None) -> int:
             BlacklistedToken.objects.get_or_create(token=outstanding)
             revoked += 1
     return revoked
+
+
+def revoke_all_sessions(*, user: User) -> int:
+    """Blacklist every live refresh token of ``user`` (a password reset signs out everywhere)."""
+    return _revoke_family(user=user, family=None)
 
 
 def _with_reuse_revoking_the_family(consume: Callable[[], T]) -> T:

@@ -123,8 +123,8 @@ def issue_tokens(
     id_token["aud"] = settings.JWT_CLIENT_ID
     id_token["auth_time"] = auth_time
     id_token["email"] = user.email
-    # We never send a verification email, so we do not claim the address is verified.
-    id_token["email_verified"] = False
+    # True once the owner followed the link we emailed (or Cognito confirmed it).
+    id_token["email_verified"] = user.email_verified
     id_token["given_name"] = user.given_name
     id_token["family_name"] = user.family_name
     id_token["cognito:groups"] = [user.role]

@@ -103,7 +103,15 @@ def _fresh_patients(practice: Practice, count: int, tag: str) -> list:
     """Patients made for this run, registered at ``practice``, holding no appointment."""
     emails = [f"bench.{RUN}.{tag.lower()}.{n}@{DEMO_DOMAIN}" for n in range(count)]
     User.objects.bulk_create(
-        [User(email=e, role="patient", password=make_password(None)) for e in emails],
+        [
+            User(
+                email=e,
+                role="patient",
+                password=make_password(None),
+                email_verified_at=timezone.now(),
+            )
+            for e in emails
+        ],
         ignore_conflicts=True,
     )
     users = list(User.objects.filter(email__in=emails))

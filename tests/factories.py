@@ -44,6 +44,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     family_name = factory.Faker("last_name")
     role = Role.PATIENT
     password = factory.django.Password(DEFAULT_PASSWORD)
+    # Most people in tests have confirmed their address; UserFactory(email_verified_at=None)
+    # is a fresh sign-up.
+    email_verified_at = factory.LazyFunction(timezone.now)
 
 
 class PatientProfileFactory(factory.django.DjangoModelFactory):

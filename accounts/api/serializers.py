@@ -196,6 +196,10 @@ class MeSerializer(serializers.Serializer):
     notify_by_sms = serializers.BooleanField(
         source="patient_profile.notify_by_sms", read_only=True, allow_null=True
     )
+    email_verified = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether the owner confirmed the address; patients book only once it is.",
+    )
     practice_id = serializers.CharField(
         source="patient_profile.registered_practice.ods_code",
         read_only=True,
@@ -207,6 +211,25 @@ class MeSerializer(serializers.Serializer):
 class LoginInputSerializer(StrictSerializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class TokenInputSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=512, help_text="The token from the emailed link.")
+
+
+class PasswordResetRequestSerializer(StrictSerializer):
+    email = serializers.CharField(max_length=254)
+
+
+class PasswordResetSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=512, help_text="The token from the emailed link.")
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
+class DetailSerializer(serializers.Serializer):
+    """What happened, in a sentence for the person."""
+
+    detail = serializers.CharField()
 
 
 class RefreshInputSerializer(StrictSerializer):

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -21,17 +20,21 @@ from core.http.schema import problems
 from core.http.throttling import ScopedRateThrottle
 from core.keys import public_jwk
 
-from .. import services
+from .. import services, verification
 from ..authentication import signed_in_user
 from ..models import AuditEvent
 from ..tokens import TokenSet, issue_tokens
 from .serializers import (
     AccessLogEntrySerializer,
+    DetailSerializer,
     LoginInputSerializer,
     MeSerializer,
+    PasswordResetRequestSerializer,
+    PasswordResetSerializer,
     ProfileUpdateSerializer,
     RefreshInputSerializer,
     RegisterInputSerializer,
+    TokenInputSerializer,
     TokenOutputSerializer,
 )
 
@@ -50,8 +53,28 @@ def _token_response(tokens: TokenSet) -> Response:
     )
 
 
+REGISTRATION_RECEIVED = (
+    "Thank you. We have sent an email to this address: follow the link in it to finish "
+    "registering. If you already have an account, the email says how to sign in."
+)
+VERIFICATION_SENT = "If your email address still needs confirming, we have sent a new link."
+EMAIL_CONFIRMED = "Your email address is confirmed."
+RESET_REQUESTED = (
+    "If an account uses this email address, we have sent it a link to reset the password."
+)
+PASSWORD_CHANGED = "Your password has been changed. Sign in with the new one."  # noqa: S105 (a message)
+
+
+def _detail(message: str, code: int = status.HTTP_200_OK) -> Response:
+    return Response(DetailSerializer({"detail": message}).data, status=code)
+
+
 class RegisterView(AuditedViewMixin, APIView):
-    """Self-service sign-up, for patients only."""
+    """Self-service sign-up, for patients only.
+
+    Answers 202 alike whether or not the email or NHS number already has an account: a new
+    account gets a verification link by email, the holder of a taken one a notice instead.
+    """
 
     audit_object_type = "profile"
     permission_classes = [AllowAny]
@@ -61,7 +84,7 @@ class RegisterView(AuditedViewMixin, APIView):
 
     @extend_schema(
         request=RegisterInputSerializer,
-        responses={201: MeSerializer, **problems(409, 422)},
+        responses={202: DetailSerializer, **problems(422)},
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -77,11 +100,82 @@ class RegisterView(AuditedViewMixin, APIView):
             profile=fields,
         )
         self.audit.patient = user
-        return Response(
-            MeSerializer(user).data,
-            status=status.HTTP_201_CREATED,
-            headers={"Location": reverse("accounts:me")},
+        return _detail(REGISTRATION_RECEIVED, status.HTTP_202_ACCEPTED)
+
+
+class VerifyEmailView(APIView):
+    """Confirm an email address with the token from the emailed link."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "account_email"
+
+    @extend_schema(
+        request=TokenInputSerializer,
+        responses={200: DetailSerializer, **problems(400)},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = TokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        verification.verify_email(
+            token=data.validated_data["token"], client_address=client_ip(request)
         )
+        return _detail(EMAIL_CONFIRMED)
+
+
+class ResendVerificationView(APIView):
+    """Send the signed-in account a new verification link (none if already confirmed)."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "account_email"
+
+    @extend_schema(request=None, responses={202: DetailSerializer}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        verification.resend_verification(user=signed_in_user(request))
+        return _detail(VERIFICATION_SENT, status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetRequestView(APIView):
+    """Ask for a password reset link; answers alike whether or not the address has an account."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "account_email"
+
+    @extend_schema(
+        request=PasswordResetRequestSerializer,
+        responses={202: DetailSerializer, **problems(400)},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordResetRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        verification.request_password_reset(email=data.validated_data["email"])
+        return _detail(RESET_REQUESTED, status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetView(APIView):
+    """Choose a new password with the token from the emailed link; signs out every device."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "account_email"
+
+    @extend_schema(
+        request=PasswordResetSerializer,
+        responses={200: DetailSerializer, **problems(400, 422)},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordResetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        verification.reset_password(**data.validated_data, client_address=client_ip(request))
+        return _detail(PASSWORD_CHANGED)
 
 
 class LoginView(APIView):

@@ -39,6 +39,9 @@ CANNOT_AMEND_CANCELLED = "A cancelled appointment cannot be changed."
 TOO_LATE_TO_CANCEL = (
     "It is too late to cancel or change this appointment online. Please call the practice."
 )
+EMAIL_NOT_VERIFIED = (
+    "Confirm your email address before booking: use the link we emailed you, or ask for a new one."
+)
 STALE_VERSION = "The appointment has changed since you read it. Reload it and try again."
 INVALID_TRANSITION = "An appointment that is {current} cannot be marked {target}."
 OUTCOME_TOO_EARLY = "This can only be recorded once the appointment has started."
@@ -111,6 +114,10 @@ def resolve_patient(*, actor: Actor, patient_id: UUID | None, practice_id: int) 
     if books_for_self(user):
         if patient_id is not None and patient_id != user.id:
             raise Forbidden(BOOK_FOR_SELF_ONLY, code="book_for_self_only")
+        # Self-service sign-ups prove their address first; staff may book for anyone they
+        # registered.
+        if not user.email_verified:
+            raise Forbidden(EMAIL_NOT_VERIFIED, code="email_not_verified")
         return user
     if not is_staff_of(user, practice_id):
         raise Forbidden(NOT_PRACTICE_STAFF, code="not_practice_staff")

@@ -207,6 +207,8 @@ REST_FRAMEWORK = {
         "login": env("THROTTLE_LOGIN_RATE", default="10/min"),
         "register": env("THROTTLE_REGISTER_RATE", default="5/min"),
         "refresh": env("THROTTLE_REFRESH_RATE", default="30/min"),
+        # Email verification and password reset, per client address.
+        "account_email": env("THROTTLE_ACCOUNT_EMAIL_RATE", default="5/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -270,6 +272,12 @@ JWT_PRIVATE_KEY_FILE = env("JWT_PRIVATE_KEY_FILE", default="")
 if not JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE:
     JWT_PRIVATE_KEY = Path(JWT_PRIVATE_KEY_FILE).read_text()
 JWT_ISSUER = env("JWT_ISSUER", default="http://localhost:8000")
+# Where the links in account emails (verify an address, reset a password) point: the site
+# serving /account/verify-email and /account/reset-password. Default: this service itself.
+ACCOUNT_LINK_BASE_URL = env("ACCOUNT_LINK_BASE_URL", default=JWT_ISSUER)
+EMAIL_VERIFICATION_HOURS = env.int("EMAIL_VERIFICATION_HOURS", default=48)
+# Django's own setting, in seconds; a reset link is short-lived.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_MINUTES", default=60) * 60
 JWT_CLIENT_ID = env("JWT_CLIENT_ID", default="gp-booking-web")
 JWT_ACCESS_TOKEN_MINUTES = env.int("JWT_ACCESS_TOKEN_MINUTES", default=15)
 JWT_REFRESH_TOKEN_DAYS = env.int("JWT_REFRESH_TOKEN_DAYS", default=7)

@@ -34,6 +34,7 @@ REST_FRAMEWORK = {
         "login": "1000/min",
         "register": "1000/min",
         "refresh": "1000/min",
+        "account_email": "1000/min",
     },
 }
 

@@ -45,7 +45,8 @@ def pool(settings, monkeypatch):
         yield SimpleNamespace(idp=idp, id=pool_id, client_id=client_id)
 
 
-def sign_up(pool, email, *, group=None, given_name="Gwen"):
+def sign_up(pool, email, *, group=None, given_name="Gwen", verified=None):
+    extra = [] if verified is None else [{"Name": "email_verified", "Value": verified}]
     pool.idp.admin_create_user(
         UserPoolId=pool.id,
         Username=email,
@@ -54,6 +55,7 @@ def sign_up(pool, email, *, group=None, given_name="Gwen"):
             {"Name": "email", "Value": email},
             {"Name": "given_name", "Value": given_name},
             {"Name": "family_name", "Value": "Roberts"},
+            *extra,
         ],
     )
     pool.idp.admin_set_user_password(
@@ -94,6 +96,19 @@ def test_a_first_seen_cognito_user_is_created_with_the_pools_details(api, pool):
     assert str(user.id) == sub == response.json()["id"]
     assert (user.role, user.given_name, user.has_usable_password()) == ("patient", "Gwen", False)
     assert user.patient_profile is not None
+
+
+@pytest.mark.parametrize(
+    ("verified", "expected"), [("true", True), ("false", False), (None, False)]
+)
+def test_a_cognito_users_address_counts_as_confirmed_only_when_the_pool_says_so(
+    api, pool, verified, expected
+):
+    sign_up(pool, "gwen@example.com", verified=verified)
+    access, _ = pool_tokens(pool, "gwen@example.com")
+
+    assert call_me(api, access).json()["email_verified"] is expected
+    assert User.objects.get(email="gwen@example.com").email_verified is expected
 
 
 def test_the_role_comes_from_the_cognito_group(api, pool):

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import LoginLockout
+from accounts.models import LoginLockout, User
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -168,5 +168,13 @@ def test_the_id_token_describes_the_user(api, alice, settings):
     assert claims["aud"] == settings.JWT_CLIENT_ID
     assert claims["email"] == "alice@example.com"
     assert claims["given_name"] == "Alice"
-    assert claims["email_verified"] is False
+    assert claims["email_verified"] is True  # alice confirmed her address
     assert claims["sub"] == str(alice.id)
+
+
+def test_the_id_token_says_when_the_address_is_not_confirmed(api, alice):
+    User.objects.filter(pk=alice.pk).update(email_verified_at=None)
+
+    id_token = login(api).json()["id_token"]
+
+    assert jwt.decode(id_token, options={"verify_signature": False})["email_verified"] is False

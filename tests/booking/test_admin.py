@@ -432,6 +432,22 @@ def test_only_operators_read_the_audit_trail(dave_client, client, django_user_mo
     assert client.get(admin_url("accounts_auditevent_changelist")).status_code == 200
 
 
+def test_only_operators_see_account_emails(dave_client, client, django_user_model, alice):
+    from accounts import emails
+    from accounts.models import AccountEmail
+
+    emails.queue(alice, AccountEmail.Kind.PASSWORD_RESET)
+    assert dave_client.get(admin_url("accounts_accountemail_changelist")).status_code == 403
+
+    operator = django_user_model.objects.create_superuser("root@example.com", "Root-Pass-123!")
+    client.force_login(operator)
+    listed = client.get(admin_url("accounts_accountemail_changelist"))
+    row = AccountEmail.objects.get()
+    shown = client.get(admin_url("accounts_accountemail_change", row.pk))
+    assert (listed.status_code, shown.status_code) == (200, 200)
+    assert "Reset your password" in listed.text
+
+
 def test_audit_rows_cannot_be_changed(dave_client):
     from django.db import IntegrityError, transaction
 

@@ -21,7 +21,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 from django_tasks_db.management.commands.db_worker import Worker
 
-from booking.notifications.delivery import requeue_due
+from accounts import emails as account_emails
+from booking.notifications import delivery
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +87,10 @@ def sweep(stop: threading.Event, every: float) -> None:
     """Every ``every`` seconds, re-queue what no worker is sending any more."""
     while not stop.wait(every):
         try:
-            requeued = requeue_due()
+            # Both outboxes: appointment messages and account emails.
+            requeued = delivery.requeue_due() + account_emails.requeue_due()
             if requeued:
-                logger.info("notifications worker: re-queued %s notifications", requeued)
+                logger.info("notifications worker: re-queued %s messages", requeued)
         except db.Error:
             logger.warning("notifications worker: sweep skipped, database unavailable")
         except Exception:  # a sweeper that dies silently would leave abandoned sends unsent

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from accounts import emails as account_emails
 from booking.notifications.delivery import queue_reminders, requeue_due
 
 
@@ -11,5 +12,5 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         reminders = queue_reminders()
-        requeued = requeue_due()
+        requeued = requeue_due() + account_emails.requeue_due()
         self.stdout.write(f"Queued {reminders} reminders; re-queued {requeued} notifications.")
