@@ -12,7 +12,7 @@ TF_DIR = terraform/environments/$(ENV)
 .PHONY: help install run test lint fmt check migrate seed audit bench fuzz deploy prod-deploy info logs destroy env-file
 
 help:
-	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT)"
+	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT) (emails in .local/mail/)"
 	@echo "make test   - every test (on a private PostgreSQL in .local/pgdata unless DATABASE_URL is set)"
 	@echo "make lint   - ruff check, format check and mypy"
 	@echo "make fmt    - format and autofix"
@@ -37,8 +37,12 @@ migrate: install
 seed: migrate
 	$(RUN) python manage.py seed_data
 
+# The notifications worker runs beside the server, so the emails the service sends (a
+# sign-up's confirmation link, a password reset) arrive: locally, as files in .local/mail/.
 run: seed
-	$(RUN) python manage.py runserver 127.0.0.1:$(PORT)
+	@$(RUN) python manage.py notifications_worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	  $(RUN) python manage.py runserver 127.0.0.1:$(PORT)
 
 check: install
 	$(RUN) python manage.py check

@@ -7,6 +7,8 @@ from core.http.caching import public_reference
 urlpatterns = [
     path("admin/", admin.site.urls),
     path(".well-known/", include("accounts.api.wellknown")),
+    # Where the links in account emails land (accounts.emails names these paths).
+    path("account/", include("accounts.page_urls")),
     # The schema is public reference data, the same for everyone.
     path("api/schema/", public_reference(SpectacularAPIView.as_view()), name="schema"),
     # Swagger UI from our own static files (drf-spectacular-sidecar), its start-up script

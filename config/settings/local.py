@@ -21,3 +21,8 @@ JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", multiline=True, default="") or (
 # runserver serves static files from the apps; nothing is collected locally.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# Emails are files a developer can open (the links in them work against this server), unless
+# EMAIL_BACKEND names something else (docker compose sends them to Mailpit).
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".local" / "mail"))

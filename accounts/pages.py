@@ -1,0 +1,159 @@
+"""The pages the links in account emails open: confirm an address, ask for a password reset,
+choose a new password.
+
+Plain server-rendered forms that work without JavaScript. Every POST goes through the same
+services (accounts.verification) and counts against the same per-address limit as the API's
+``account_email`` scope. Opening a link changes nothing: mail scanners open links, so the
+change waits for the person's button press.
+"""
+
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from core.exceptions import InvalidInput, RuleViolation
+from core.http.client import client_ip
+from core.http.throttling import count_scoped_hit
+
+from . import verification
+
+TOO_MANY = "Too many requests from here. Please wait a minute and try again."
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(max_length=512, widget=forms.HiddenInput)
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(label="Email address", max_length=254)
+
+
+class NewPasswordForm(forms.Form):
+    token = forms.CharField(max_length=512, widget=forms.HiddenInput)
+    password = forms.CharField(
+        label="New password",
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 10 characters, with upper and lower case letters, a number and a "
+        "symbol.",
+    )
+    confirm = forms.CharField(
+        label="New password again",
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") and data.get("confirm") and data["password"] != data["confirm"]:
+            self.add_error("confirm", "The two passwords are different.")
+        return data
+
+
+def _page(request: HttpRequest, template: str, status: int = 200, **context: Any) -> HttpResponse:
+    return render(request, f"accounts/pages/{template}", context, status=status)
+
+
+def _throttled(request: HttpRequest) -> HttpResponse | None:
+    wait = count_scoped_hit("account_email", client_ip(request))
+    if wait is None:
+        return None
+    response = _page(request, "message.html", 429, title="Please wait", message=TOO_MANY)
+    response["Retry-After"] = str(int(wait))
+    return response
+
+
+def _invalid_link(request: HttpRequest, message: str) -> HttpResponse:
+    return _page(
+        request,
+        "message.html",
+        400,
+        title="This link does not work",
+        message=message,
+        next_url=reverse("account-pages:forgot-password"),
+        next_label="Ask for a new password reset link",
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify_email(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        form = TokenForm(initial={"token": request.GET.get("token", "")})
+        return _page(request, "verify_email.html", form=form)
+    if (refused := _throttled(request)) is not None:
+        return refused
+    form = TokenForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise InvalidInput(verification.LINK_INVALID)
+        verification.verify_email(
+            token=form.cleaned_data["token"], client_address=client_ip(request)
+        )
+    except InvalidInput as exc:
+        return _invalid_link(request, exc.detail)
+    return _page(
+        request,
+        "message.html",
+        title="Email address confirmed",
+        message="Thank you. Your email address is confirmed and you can book appointments.",
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def forgot_password(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _page(request, "forgot_password.html", form=EmailForm())
+    if (refused := _throttled(request)) is not None:
+        return refused
+    form = EmailForm(request.POST)
+    if not form.is_valid():
+        return _page(request, "forgot_password.html", 400, form=form)
+    verification.request_password_reset(email=form.cleaned_data["email"])
+    return _page(
+        request,
+        "message.html",
+        title="Check your email",
+        message="If an account uses this email address, we have sent it a link to reset the "
+        "password. The link works once, for a short time.",
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def reset_password(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        form = NewPasswordForm(initial={"token": request.GET.get("token", "")})
+        return _page(request, "reset_password.html", form=form)
+    if (refused := _throttled(request)) is not None:
+        return refused
+    form = NewPasswordForm(request.POST)
+    if not form.is_valid():
+        return _page(request, "reset_password.html", 400, form=form)
+    try:
+        verification.reset_password(
+            token=form.cleaned_data["token"],
+            password=form.cleaned_data["password"],
+            client_address=client_ip(request),
+        )
+    except InvalidInput as exc:
+        return _invalid_link(request, exc.detail)
+    except RuleViolation as exc:
+        for message in (exc.errors or {}).get("password", [exc.detail]):
+            form.add_error("password", message)
+        return _page(request, "reset_password.html", 422, form=form)
+    return _page(
+        request,
+        "message.html",
+        title="Password changed",
+        message="Your password has been changed, and every device that was signed in has been "
+        "signed out. Sign in with your new password.",
+    )
