@@ -57,5 +57,7 @@ done
 aws ecs wait services-stable --cluster "$cluster" --services "$(out web_service_name)" "$(out worker_service_name)"
 
 step "Smoke test"
+# The patient journey runs when SMOKE_EMAIL and SMOKE_PASSWORD name a patient with a confirmed
+# address at a practice with free slots; otherwise only the public checks run.
 uv run --frozen python manage.py smoke_test "$(out api_url)"
 echo "Deployed ${commit} to ${env_name}."
