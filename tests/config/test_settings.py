@@ -1,6 +1,7 @@
 """Settings come from the environment with safe defaults; production fails fast."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -135,3 +136,14 @@ def test_the_deploy_checklist_is_clean_with_production_settings():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_environment_variable_the_settings_read_is_in_the_readmes_table():
+    read = set()
+    for module in (ROOT / "config" / "settings").glob("*.py"):
+        read |= set(re.findall(r"env(?:\.\w+)?\(\s*[\'\"]([A-Z0-9_]+)[\'\"]", module.read_text()))
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+
+    assert sorted(name for name in read if f"`{name}`" not in table) == []
+    assert len(read) > 40  # the pattern still finds what the settings read
