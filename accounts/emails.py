@@ -2,11 +2,12 @@
 and the notices that replace an answer the API must not give ("that email is taken").
 
 Links carry signed, expiring tokens made when the email is sent, never stored:
-- verification: a signature over the account id and the address, valid for
-  ``EMAIL_VERIFICATION_HOURS``; it stops working if the address changes.
-- password reset: Django's token over the password hash and last sign-in, valid for
-  ``PASSWORD_RESET_TIMEOUT``; it stops working once used (the password hash changes) or once the
-  owner signs in.
+- verification: a signature over the account id and a keyed hash of the address (the token
+  shows no address), valid for ``EMAIL_VERIFICATION_HOURS``; it stops working if the address
+  changes. Following it also takes the account's password, so a stranger who signed up with
+  someone else's address cannot have them confirm the stranger's account.
+- password reset: Django's token over the password hash, valid for ``PASSWORD_RESET_TIMEOUT``;
+  it stops working once used (the password hash changes).
 
 Each kind is written at most once per account every ``RESEND_INTERVAL`` (the dedupe key names
 the interval), so neither the API nor a stranger can flood a mailbox.
@@ -23,6 +24,7 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
@@ -36,6 +38,7 @@ VERIFY_PATH = "/account/verify-email"
 RESET_PATH = "/account/reset-password"
 FORGOT_PATH = "/account/forgot-password"
 SKIPPED_VERIFIED = "not sent: the address was verified meanwhile"
+SKIPPED_READDRESSED = "not sent: the account's address changed meanwhile"
 Kind = AccountEmail.Kind
 
 SUBJECTS: dict[str, str] = {
@@ -52,8 +55,12 @@ password_reset_tokens = PasswordResetTokenGenerator()
 # Tokens ---------------------------------------------------------------------------------
 
 
+def _address_hash(email: str) -> str:
+    return salted_hmac(VERIFY_SALT, email, algorithm="sha256").hexdigest()[:32]
+
+
 def verification_token(user: User) -> str:
-    return signing.dumps({"u": str(user.pk), "e": user.email}, salt=VERIFY_SALT)
+    return signing.dumps({"u": str(user.pk), "e": _address_hash(user.email)}, salt=VERIFY_SALT)
 
 
 def user_from_verification_token(token: str) -> User | None:
@@ -64,10 +71,13 @@ def user_from_verification_token(token: str) -> User | None:
             token, salt=VERIFY_SALT, max_age=dt.timedelta(hours=settings.EMAIL_VERIFICATION_HOURS)
         )
         pk = uuid.UUID(str(claims["u"]))
-        email = str(claims["e"])
+        address = str(claims["e"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
-    return User.objects.filter(pk=pk, email=email, is_active=True).first()
+    user = User.objects.filter(pk=pk, is_active=True).first()
+    if user is None or not constant_time_compare(address, _address_hash(user.email)):
+        return None
+    return user
 
 
 def password_reset_token(user: User) -> str:
@@ -139,6 +149,9 @@ def _send(row: AccountEmail) -> str:
     user = User.objects.get(pk=row.user_id)
     if row.kind == Kind.VERIFY_EMAIL and user.email_verified:
         return SKIPPED_VERIFIED
+    if row.recipient != user.email:
+        # The address changed since this was queued: links made now must not go to the old one.
+        return SKIPPED_READDRESSED
     context = _context(row, user)
     message_id = f"<{row.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
     mail = EmailMultiAlternatives(

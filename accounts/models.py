@@ -108,8 +108,13 @@ class PatientProfile(models.Model):
     user = models.OneToOneField(
         User, on_delete=models.CASCADE, primary_key=True, related_name="patient_profile"
     )
-    # Optional at sign-up (many patients do not know it); unique once given.
-    nhs_number = models.CharField(max_length=10, null=True, blank=True, unique=True)
+    # Optional at sign-up (many patients do not know it). What a patient types is their claim,
+    # shown back to them; the practice confirms it against the patient's identity, and only a
+    # confirmed number is unique: a sign-up can never be used to test whether a number is
+    # taken, and a typed number never overrides the practice's check.
+    # NULL (not "") when none was given, as the constraints below expect.
+    nhs_number = models.CharField(max_length=10, null=True, blank=True, db_index=True)  # noqa: DJ001
+    nhs_number_confirmed_at = models.DateTimeField("NHS number confirmed", null=True, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     phone = models.CharField("mobile phone (E.164)", max_length=16, blank=True)
     address_line_1 = models.CharField(max_length=100, blank=True)
@@ -143,10 +148,27 @@ class PatientProfile(models.Model):
                 condition=models.Q(notify_by_sms=False) | ~models.Q(phone=""),
                 name="accounts_patient_sms_needs_phone",
             ),
+            # A confirmed NHS number belongs to one patient.
+            models.UniqueConstraint(
+                fields=["nhs_number"],
+                condition=models.Q(nhs_number_confirmed_at__isnull=False),
+                name="accounts_patient_one_confirmed_nhs_number",
+                violation_error_message="Another patient's record holds this NHS number "
+                "already, confirmed. Check both records.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(nhs_number_confirmed_at__isnull=True)
+                | models.Q(nhs_number__isnull=False),
+                name="accounts_patient_confirmed_nhs_number_present",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Patient profile of {self.user_id}"
+
+    @property
+    def nhs_number_confirmed(self) -> bool:
+        return self.nhs_number_confirmed_at is not None
 
 
 class _Lockout(models.Model):

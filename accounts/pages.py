@@ -4,19 +4,21 @@ choose a new password.
 Plain server-rendered forms that work without JavaScript. Every POST goes through the same
 services (accounts.verification) and counts against the same per-address limit as the API's
 ``account_email`` scope. Opening a link changes nothing: mail scanners open links, so the
-change waits for the person's button press.
+change waits for the person's button press. The link's token moves into the session at once
+and the page reloads without it, so it is not left in the browser's history or sent on in a
+Referer (as Django's own password reset does).
 """
 
 from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from core.exceptions import InvalidInput, RuleViolation
+from core.exceptions import InvalidInput, RuleViolation, TooManyRequests
 from core.http.client import client_ip
 from core.http.throttling import count_scoped_hit
 
@@ -25,8 +27,14 @@ from . import verification
 TOO_MANY = "Too many requests from here. Please wait a minute and try again."
 
 
-class TokenForm(forms.Form):
-    token = forms.CharField(max_length=512, widget=forms.HiddenInput)
+class ConfirmForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="The password you chose when you registered.",
+    )
 
 
 class EmailForm(forms.Form):
@@ -34,7 +42,6 @@ class EmailForm(forms.Form):
 
 
 class NewPasswordForm(forms.Form):
-    token = forms.CharField(max_length=512, widget=forms.HiddenInput)
     password = forms.CharField(
         label="New password",
         max_length=128,
@@ -61,6 +68,15 @@ def _page(request: HttpRequest, template: str, status: int = 200, **context: Any
     return render(request, f"accounts/pages/{template}", context, status=status)
 
 
+def _token_from_link(request: HttpRequest, key: str) -> HttpResponse | None:
+    """A link's ``?token=``, kept in the session, and a redirect to the page without it."""
+    token = request.GET.get("token")
+    if token is None:
+        return None
+    request.session[key] = token[:512]
+    return redirect(request.path)
+
+
 def _throttled(request: HttpRequest) -> HttpResponse | None:
     wait = count_scoped_hit("account_email", client_ip(request))
     if wait is None:
@@ -70,7 +86,7 @@ def _throttled(request: HttpRequest) -> HttpResponse | None:
     return response
 
 
-def _invalid_link(request: HttpRequest, message: str) -> HttpResponse:
+def _invalid_link(request: HttpRequest, message: str = verification.LINK_INVALID) -> HttpResponse:
     return _page(
         request,
         "message.html",
@@ -82,28 +98,43 @@ def _invalid_link(request: HttpRequest, message: str) -> HttpResponse:
     )
 
 
+VERIFY_KEY = "verify_email_token"
+RESET_KEY = "reset_password_token"
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def verify_email(request: HttpRequest) -> HttpResponse:
+    if (moved := _token_from_link(request, VERIFY_KEY)) is not None:
+        return moved
+    token = request.session.get(VERIFY_KEY)
+    if not token:
+        return _invalid_link(request)
     if request.method == "GET":
-        form = TokenForm(initial={"token": request.GET.get("token", "")})
-        return _page(request, "verify_email.html", form=form)
+        return _page(request, "verify_email.html", form=ConfirmForm())
     if (refused := _throttled(request)) is not None:
         return refused
-    form = TokenForm(request.POST)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return _page(request, "verify_email.html", 400, form=form)
     try:
-        if not form.is_valid():
-            raise InvalidInput(verification.LINK_INVALID)
         verification.verify_email(
-            token=form.cleaned_data["token"], client_address=client_ip(request)
+            token=token, password=form.cleaned_data["password"], client_address=client_ip(request)
         )
     except InvalidInput as exc:
         return _invalid_link(request, exc.detail)
+    except verification.WrongPassword as exc:
+        form.add_error("password", exc.detail)
+        return _page(request, "verify_email.html", 401, form=form)
+    except TooManyRequests as exc:
+        return _page(request, "message.html", 429, title="Please wait", message=exc.detail)
+    del request.session[VERIFY_KEY]
     return _page(
         request,
         "message.html",
         title="Email address confirmed",
-        message="Thank you. Your email address is confirmed and you can book appointments.",
+        message="Thank you. Your email address is confirmed: you can sign in and book "
+        "appointments.",
     )
 
 
@@ -130,9 +161,13 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def reset_password(request: HttpRequest) -> HttpResponse:
+    if (moved := _token_from_link(request, RESET_KEY)) is not None:
+        return moved
+    token = request.session.get(RESET_KEY)
+    if not token:
+        return _invalid_link(request)
     if request.method == "GET":
-        form = NewPasswordForm(initial={"token": request.GET.get("token", "")})
-        return _page(request, "reset_password.html", form=form)
+        return _page(request, "reset_password.html", form=NewPasswordForm())
     if (refused := _throttled(request)) is not None:
         return refused
     form = NewPasswordForm(request.POST)
@@ -140,9 +175,7 @@ def reset_password(request: HttpRequest) -> HttpResponse:
         return _page(request, "reset_password.html", 400, form=form)
     try:
         verification.reset_password(
-            token=form.cleaned_data["token"],
-            password=form.cleaned_data["password"],
-            client_address=client_ip(request),
+            token=token, password=form.cleaned_data["password"], client_address=client_ip(request)
         )
     except InvalidInput as exc:
         return _invalid_link(request, exc.detail)
@@ -150,6 +183,7 @@ def reset_password(request: HttpRequest) -> HttpResponse:
         for message in (exc.errors or {}).get("password", [exc.detail]):
             form.add_error("password", message)
         return _page(request, "reset_password.html", 422, form=form)
+    del request.session[RESET_KEY]
     return _page(
         request,
         "message.html",

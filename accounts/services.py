@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -42,10 +43,16 @@ NHS_NUMBER_TAKEN = (
     "This NHS number is already linked to an account. Please contact your GP practice."
 )
 NHS_NUMBER_LOCKED = "Your NHS number cannot be changed online. Please contact your GP practice."
+NO_NHS_NUMBER = "This patient has no NHS number to confirm."
 ROLE_NOT_ALLOWED = (
     "Only patients can register themselves; staff accounts are created by a practice administrator."
 )
-INVALID_CREDENTIALS = "Incorrect email address or password."
+# Also the answer to a self-registered patient who has not confirmed their address: a
+# different one would tell a stranger that the sign-up they just sent made an account.
+INVALID_CREDENTIALS = (
+    "Incorrect email address or password. If you have just registered, first confirm your "
+    "email address with the link we sent you."
+)
 ACCOUNT_LOCKED = "Too many failed sign-in attempts. Try again later."
 DATE_OF_BIRTH_IN_FUTURE = "Date of birth cannot be in the future."
 # Older than anyone alive: a typing slip (1800 for 1980) or a placeholder such as 0001-01-01.
@@ -118,11 +125,13 @@ def register_patient(
     """Sign a patient up: the only self-service sign-up.
 
     Answers alike whether or not the email or NHS number already has an account, so sign-up
-    cannot be used to find out who is registered: a new account is made unverified and sent a
-    verification link; otherwise the holder of the taken email or NHS number is told by email
-    and nothing is made. Returns the new account, or None when none was made. Input that is
-    simply wrong (a weak password, a date of birth in the future) is refused as before: that
-    answer depends on the request alone.
+    cannot be used to find out who is registered. A new address gets a new, unconfirmed
+    account and a link to confirm it; a taken address gets nothing made, and its owner an
+    email instead. An NHS number is stored as the patient's claim, unconfirmed, whether or not
+    someone else holds it (the practice confirms it); anyone holding it is told by email.
+    Returns the new account, or None when none was made. Input that is simply wrong (a weak
+    password, a date of birth in the future) is refused as before: that answer depends on the
+    request alone.
     """
     if role != Role.PATIENT:
         raise InvalidInput(
@@ -141,46 +150,81 @@ def register_patient(
     # Hashed whichever way this goes, so a taken address answers no faster than a new one.
     user.set_password(password)
 
-    nhs_number = profile.get("nhs_number")
     with transaction.atomic():
-        if _tell_holder(email=email, nhs_number=nhs_number):
+        if _tell_owner_of(email):
             return None
         try:
             with transaction.atomic():
                 user.save()
                 PatientProfile.objects.create(user=user, **profile)
         except IntegrityError:
-            # The unique constraints decide a race with a sign-up that committed meanwhile.
-            if _tell_holder(email=email, nhs_number=nhs_number):
+            # ``unique`` on the email decides a race with a sign-up that committed meanwhile.
+            if _tell_owner_of(email):
                 return None
             raise
         emails.queue(user, AccountEmail.Kind.VERIFY_EMAIL)
+        _tell_holders_of_nhs_number(profile.get("nhs_number"), claimed_by=user)
     return user
 
 
-def _tell_holder(*, email: str, nhs_number: str | None) -> bool:
-    """Email the holder of a taken address or NHS number instead of answering the request."""
-    holder = User.objects.filter(email=email).first()
-    if holder is not None:
-        # An unverified holder gets a fresh verification link in the same email.
-        emails.queue(holder, AccountEmail.Kind.ACCOUNT_EXISTS)
-        return True
-    if nhs_number:
-        profile = PatientProfile.objects.filter(nhs_number=nhs_number).select_related("user")
-        found = profile.first()
-        if found is not None:
-            emails.queue(found.user, AccountEmail.Kind.NHS_NUMBER_IN_USE)
-            return True
-    return False
+def _tell_owner_of(email: str) -> bool:
+    """Email the owner of a taken address instead of answering the request; whether taken."""
+    owner = User.objects.filter(email=email).first()
+    if owner is None:
+        return False
+    emails.queue(owner, AccountEmail.Kind.ACCOUNT_EXISTS)
+    return True
 
 
-def _raise_if_nhs_number_taken(nhs_number: str | None, *, exclude: User) -> None:
-    if nhs_number and (
-        PatientProfile.objects.filter(nhs_number=nhs_number).exclude(user_id=exclude.pk).exists()
-    ):
-        raise Conflict(
-            NHS_NUMBER_TAKEN, code="nhs_number_taken", errors={"nhs_number": [NHS_NUMBER_TAKEN]}
+# Enough to reach the confirmed holder and a duplicate or two; not a mail-out to a crowd that
+# someone made by claiming one number many times.
+NHS_NUMBER_NOTICES = 3
+
+
+def _tell_holders_of_nhs_number(nhs_number: str | None, *, claimed_by: User) -> None:
+    """Email whoever else holds or claims ``nhs_number`` that this account claims it too."""
+    if not nhs_number:
+        return
+    holders = (
+        User.objects.filter(patient_profile__nhs_number=nhs_number)
+        .exclude(pk=claimed_by.pk)
+        .order_by(F("patient_profile__nhs_number_confirmed_at").asc(nulls_last=True), "date_joined")
+    )
+    for holder in holders[:NHS_NUMBER_NOTICES]:
+        emails.queue(holder, AccountEmail.Kind.NHS_NUMBER_IN_USE)
+
+
+@transaction.atomic
+def confirm_nhs_number(*, actor: User, patient: User, client_address: str = "") -> None:
+    """The practice has checked the patient's identity: their NHS number is confirmed, and
+    theirs alone (the database refuses a second confirmed holder)."""
+    profile = PatientProfile.objects.select_for_update().get(user=patient)
+    if not profile.nhs_number:
+        raise RuleViolation(NO_NHS_NUMBER, code="no_nhs_number")
+    if profile.nhs_number_confirmed:
+        return
+    if (
+        PatientProfile.objects.filter(
+            nhs_number=profile.nhs_number, nhs_number_confirmed_at__isnull=False
         )
+        .exclude(user=patient)
+        .exists()
+    ):
+        raise Conflict(NHS_NUMBER_TAKEN, code="nhs_number_taken")
+    profile.nhs_number_confirmed_at = timezone.now()
+    try:
+        with transaction.atomic():
+            profile.save(update_fields=["nhs_number_confirmed_at"])
+    except IntegrityError as exc:  # a confirmation elsewhere won the race
+        raise Conflict(NHS_NUMBER_TAKEN, code="nhs_number_taken") from exc
+    record_event(
+        action="profile.nhs_number_confirmed",
+        object_type="profile",
+        object_id=patient.pk,
+        patient=patient,
+        actor=actor,
+        source_address=client_address,
+    )
 
 
 @transaction.atomic
@@ -204,16 +248,19 @@ def update_profile(*, user: User, changes: Mapping[str, Any]) -> User:
             )
         # Lock the profile: two concurrent edits must not interleave the SMS/phone check.
         profile = PatientProfile.objects.select_for_update().get(user=user)
+        claimed = None
         if "nhs_number" in profile_changes:
             new = profile_changes["nhs_number"]
-            # Identity is verified by the practice; once set, patients cannot swap it.
-            if profile.nhs_number and new != profile.nhs_number:
+            # The practice confirmed it against the patient's identity: patients cannot swap
+            # it. An unconfirmed claim can be corrected, and is never refused as taken.
+            if profile.nhs_number_confirmed and new != profile.nhs_number:
                 raise RuleViolation(
                     NHS_NUMBER_LOCKED,
                     code="nhs_number_locked",
                     errors={"nhs_number": [NHS_NUMBER_LOCKED]},
                 )
-            _raise_if_nhs_number_taken(new, exclude=user)
+            if new != profile.nhs_number:
+                claimed = new
         _check_date_of_birth(profile_changes.get("date_of_birth"))
         for name, value in profile_changes.items():
             setattr(profile, name, value)
@@ -223,6 +270,7 @@ def update_profile(*, user: User, changes: Mapping[str, Any]) -> User:
             )
         profile.save()
         user.patient_profile = profile
+        _tell_holders_of_nhs_number(claimed, claimed_by=user)
 
     if user_changes:
         for name, value in user_changes.items():
@@ -249,11 +297,18 @@ def log_in(*, email: str, password: str, client_address: str = "") -> User:
             )
         refuse_if_locked(email=email, client_address=client_address, now=now)
         user = authenticate(email=email, password=password)
-        if user is not None:
+        if user is not None and may_sign_in(user):
             LoginLockout.objects.filter(email=email).delete()
             return user
-        _record_failed_login(email=email, client_address=client_address, now=now)
+        # An unconfirmed sign-up counts as a failure too, so the lock falls alike whether or
+        # not the sign-up made an account.
+        record_failed_sign_in(email=email, client_address=client_address, now=now)
     raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
+
+
+def may_sign_in(user: User) -> bool:
+    """Self-registered patients sign in once they have confirmed their address."""
+    return not user.is_patient or user.email_verified
 
 
 def refuse_if_locked(*, email: str, client_address: str, now: dt.datetime) -> None:
@@ -271,7 +326,7 @@ def refuse_if_locked(*, email: str, client_address: str, now: dt.datetime) -> No
         )
 
 
-def _record_failed_login(*, email: str, client_address: str, now: dt.datetime) -> None:
+def record_failed_sign_in(*, email: str, client_address: str, now: dt.datetime) -> None:
     # Row locks: concurrent wrong guesses must all count, not overwrite each other.
     account, _ = LoginLockout.objects.select_for_update().get_or_create(email=email)
     if _count_failure(account, threshold=settings.LOGIN_LOCKOUT_THRESHOLD, now=now):

@@ -4,47 +4,83 @@ Both answer alike for an address with an account and one without, so neither can
 find out who is registered; the emails (accounts.emails) carry the links.
 """
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.exceptions import InvalidInput
+from core.exceptions import InvalidInput, NotAuthenticated
 
-from . import emails
+from . import emails, services
 from .audit import record_event
 from .models import AccountEmail, LoginLockout, User, normalise_email
 from .services import check_password_rules, revoke_all_sessions
 
 LINK_INVALID = "This link is not valid, has been used or has expired. Ask for a new one."
+CONFIRMATION_REFUSED = (
+    "Enter the password you chose when you registered. Forgotten it? Reset it instead: that "
+    "confirms your address too."
+)
+
+
+class WrongPassword(NotAuthenticated):
+    """The confirmation link is genuine but the password is not the account's (401)."""
 
 
 def _invalid_link() -> InvalidInput:
     return InvalidInput(LINK_INVALID, code="link_invalid", errors={"token": [LINK_INVALID]})
 
 
-@transaction.atomic
-def verify_email(*, token: str, client_address: str = "") -> User:
-    """Mark the address a verification link was sent to as verified (again is harmless)."""
-    user = emails.user_from_verification_token(token)
-    if user is None:
-        raise _invalid_link()
-    if not user.email_verified:
-        user.email_verified_at = timezone.now()
-        user.save(update_fields=["email_verified_at"])
-        record_event(
-            action="account.email_verified",
-            object_type="account",
-            object_id=user.pk,
-            patient=user if user.is_patient else None,
-            actor=user,
-            source_address=client_address,
-        )
+def verify_email(*, token: str, password: str, client_address: str = "") -> User:
+    """Confirm the address a verification link was sent to (again is harmless).
+
+    The account's password is asked for too: whoever reads the mailbox must also be whoever
+    chose the password, or a stranger who signed up with someone else's address could have
+    them confirm it. Wrong passwords count towards the sign-in lock, as at sign-in.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        user = emails.user_from_verification_token(token)
+        if user is None:
+            raise _invalid_link()
+        if user.email_verified:
+            return user
+        # One attempt at a time per account, as at sign-in.
+        user = User.objects.select_for_update().get(pk=user.pk)
+        services.refuse_if_locked(email=user.email, client_address=client_address, now=now)
+        if not user.check_password(password):
+            services.record_failed_sign_in(email=user.email, client_address=client_address, now=now)
+            wrong = WrongPassword(
+                CONFIRMATION_REFUSED,
+                code="wrong_password",
+                errors={"password": [CONFIRMATION_REFUSED]},
+            )
+        else:
+            wrong = None
+            user.email_verified_at = now
+            user.save(update_fields=["email_verified_at"])
+            LoginLockout.objects.filter(email=user.email).delete()
+            record_event(
+                action="account.email_verified",
+                object_type="account",
+                object_id=user.pk,
+                patient=user if user.is_patient else None,
+                actor=user,
+                source_address=client_address,
+            )
+    # Raised after commit: the counted failure must stay counted.
+    if wrong is not None:
+        raise wrong
     return user
 
 
 @transaction.atomic
-def resend_verification(*, user: User) -> None:
-    """Send the signed-in owner a new verification link, unless the address is verified."""
-    if not user.email_verified:
+def resend_verification(*, email: str) -> None:
+    """Send a new confirmation link if an unconfirmed account has this address; otherwise do
+    nothing, and answer the same."""
+    user = User.objects.filter(
+        email=normalise_email(email), is_active=True, email_verified_at__isnull=True
+    ).first()
+    if user is not None:
         emails.queue(user, AccountEmail.Kind.VERIFY_EMAIL)
 
 
@@ -53,8 +89,15 @@ def request_password_reset(*, email: str) -> None:
     """Email a reset link if an active account has this address; otherwise do nothing, and
     answer the same."""
     user = User.objects.filter(email=normalise_email(email), is_active=True).first()
-    if user is not None:
+    if user is not None and _password_is_ours(user):
         emails.queue(user, AccountEmail.Kind.PASSWORD_RESET)
+
+
+def _password_is_ours(user: User) -> bool:
+    # With Cognito, an account with no password of ours signs in there, and resets there: a
+    # password set here would get round the user pool's own rules. Without Cognito, such an
+    # account (made by staff, or imported) sets its first password through this reset.
+    return user.has_usable_password() or not settings.COGNITO_USER_POOL_ID
 
 
 def reset_password(*, token: str, password: str, client_address: str = "") -> User:

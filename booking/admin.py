@@ -528,10 +528,32 @@ class PatientAdmin(NhsNumberSearch, PracticeScopedAdmin):
     )
     readonly_fields = fields
     inlines = [RegistrationInline, AppointmentsOfPatientInline]
-    actions = ["unlock_sign_in"]
+    actions = ["unlock_sign_in", "confirm_nhs_number"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).filter(role=Role.PATIENT)
+
+    @admin.action(
+        description="Confirm NHS number (after checking the patient's identity)",
+        permissions=["change"],
+    )
+    def confirm_nhs_number(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        # The queryset is already this staff member's own patients (PracticeScopedAdmin).
+        confirmed, refused = 0, []
+        for patient in queryset.select_related("patient_profile"):
+            try:
+                account_services.confirm_nhs_number(
+                    actor=signed_in_user(request),
+                    patient=patient,
+                    client_address=client_ip(request),
+                )
+                confirmed += 1
+            except DomainError as exc:
+                refused.append(f"{patient.full_name or patient.email}: {exc.detail}")
+        if confirmed:
+            self.message_user(request, f"Confirmed the NHS number of {confirmed} patients.")
+        for message in refused:
+            self.message_user(request, message, level=messages.ERROR)
 
     @admin.action(
         description="Unlock sign-in (after too many wrong passwords)", permissions=["change"]
@@ -554,8 +576,12 @@ class PatientAdmin(NhsNumberSearch, PracticeScopedAdmin):
 
     @admin.display(description="NHS number")
     def nhs(self, obj: User) -> str:
-        number = getattr(getattr(obj, "patient_profile", None), "nhs_number", None)
-        return format_nhs_number(number) if number else "-"
+        profile = getattr(obj, "patient_profile", None)
+        if profile is None or not profile.nhs_number:
+            return "-"
+        # What the patient typed is a claim until the practice has checked it.
+        suffix = "" if profile.nhs_number_confirmed else " (unconfirmed)"
+        return format_nhs_number(profile.nhs_number) + suffix
 
     @admin.display(description="Date of birth")
     def date_of_birth(self, obj: User) -> Any:

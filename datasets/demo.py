@@ -390,6 +390,7 @@ def _patients(
         )
         profiles_for[email] = PatientProfile(
             nhs_number=next(numbers),
+            nhs_number_confirmed_at=timezone.now(),
             date_of_birth=dt.date(1940, 1, 1) + dt.timedelta(days=rng.randint(0, 365 * 80)),
             phone=f"+4477009{rng.randint(0, 99999):05d}",
             address_line_1=f"{rng.randint(1, 200)} {rng.choice(STREETS)}",

@@ -54,6 +54,10 @@ class PatientProfileFactory(factory.django.DjangoModelFactory):
         model = PatientProfile
 
     nhs_number = factory.LazyFunction(fake_nhs_number)
+    # Checked by the practice, as most records are; None for a patient's own fresh entry.
+    nhs_number_confirmed_at = factory.LazyAttribute(
+        lambda profile: timezone.now() if profile.nhs_number else None
+    )
     date_of_birth = factory.Faker("date_of_birth", minimum_age=1, maximum_age=95)
     phone = "+447700900123"
 

@@ -176,6 +176,13 @@ class MeSerializer(serializers.Serializer):
     nhs_number = serializers.CharField(
         source="patient_profile.nhs_number", read_only=True, allow_null=True
     )
+    nhs_number_confirmed = serializers.BooleanField(
+        source="patient_profile.nhs_number_confirmed",
+        read_only=True,
+        allow_null=True,
+        help_text="Whether the practice has checked the NHS number against the patient's "
+        "identity; until then it is the patient's own entry, and may be corrected.",
+    )
     date_of_birth = serializers.DateField(
         source="patient_profile.date_of_birth", read_only=True, allow_null=True
     )
@@ -213,11 +220,18 @@ class LoginInputSerializer(StrictSerializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
-class TokenInputSerializer(StrictSerializer):
+class VerifyEmailSerializer(StrictSerializer):
     token = serializers.CharField(max_length=512, help_text="The token from the emailed link.")
+    password = serializers.CharField(
+        max_length=128,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="The password chosen at registration: whoever confirms the address must "
+        "also be whoever chose it.",
+    )
 
 
-class PasswordResetRequestSerializer(StrictSerializer):
+class EmailInputSerializer(StrictSerializer):
     email = serializers.CharField(max_length=254)
 
 

@@ -27,15 +27,15 @@ from ..tokens import TokenSet, issue_tokens
 from .serializers import (
     AccessLogEntrySerializer,
     DetailSerializer,
+    EmailInputSerializer,
     LoginInputSerializer,
     MeSerializer,
-    PasswordResetRequestSerializer,
     PasswordResetSerializer,
     ProfileUpdateSerializer,
     RefreshInputSerializer,
     RegisterInputSerializer,
-    TokenInputSerializer,
     TokenOutputSerializer,
+    VerifyEmailSerializer,
 )
 
 
@@ -57,7 +57,9 @@ REGISTRATION_RECEIVED = (
     "Thank you. We have sent an email to this address: follow the link in it to finish "
     "registering. If you already have an account, the email says how to sign in."
 )
-VERIFICATION_SENT = "If your email address still needs confirming, we have sent a new link."
+VERIFICATION_SENT = (
+    "If an account with this email address still needs confirming, we have sent it a new link."
+)
 EMAIL_CONFIRMED = "Your email address is confirmed."
 RESET_REQUESTED = (
     "If an account uses this email address, we have sent it a link to reset the password."
@@ -104,7 +106,8 @@ class RegisterView(AuditedViewMixin, APIView):
 
 
 class VerifyEmailView(APIView):
-    """Confirm an email address with the token from the emailed link."""
+    """Confirm an email address with the token from the emailed link and the account's
+    password (wrong passwords count towards the sign-in lock)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -112,29 +115,35 @@ class VerifyEmailView(APIView):
     throttle_scope = "account_email"
 
     @extend_schema(
-        request=TokenInputSerializer,
-        responses={200: DetailSerializer, **problems(400)},
+        request=VerifyEmailSerializer,
+        responses={200: DetailSerializer, **problems(400, 401, 429)},
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        data = TokenInputSerializer(data=request.data)
+        data = VerifyEmailSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        verification.verify_email(
-            token=data.validated_data["token"], client_address=client_ip(request)
-        )
+        verification.verify_email(**data.validated_data, client_address=client_ip(request))
         return _detail(EMAIL_CONFIRMED)
 
 
 class ResendVerificationView(APIView):
-    """Send the signed-in account a new verification link (none if already confirmed)."""
+    """Send a new confirmation link to an unconfirmed account; answers alike whether or not
+    the address has one."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "account_email"
 
-    @extend_schema(request=None, responses={202: DetailSerializer}, tags=["auth"])
+    @extend_schema(
+        request=EmailInputSerializer,
+        responses={202: DetailSerializer, **problems(400)},
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
-        verification.resend_verification(user=signed_in_user(request))
+        data = EmailInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        verification.resend_verification(email=data.validated_data["email"])
         return _detail(VERIFICATION_SENT, status.HTTP_202_ACCEPTED)
 
 
@@ -147,12 +156,12 @@ class PasswordResetRequestView(APIView):
     throttle_scope = "account_email"
 
     @extend_schema(
-        request=PasswordResetRequestSerializer,
+        request=EmailInputSerializer,
         responses={202: DetailSerializer, **problems(400)},
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        data = PasswordResetRequestSerializer(data=request.data)
+        data = EmailInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         verification.request_password_reset(email=data.validated_data["email"])
         return _detail(RESET_REQUESTED, status.HTTP_202_ACCEPTED)

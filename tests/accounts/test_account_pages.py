@@ -32,8 +32,9 @@ def browser():
 
 
 def submit(browser, url, fields, *, query=""):
-    """GET the page, then POST its form back with ``fields`` filled in, as a browser does."""
-    page = browser.get(f"{url}{query}")
+    """Open the page (following the link's redirect), then POST its form back with ``fields``
+    filled in, as a browser does."""
+    page = browser.get(f"{url}{query}", follow=True)
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text))
     return browser.post(url, {**{k: unescape(v) for k, v in hidden.items()}, **fields})
 
@@ -51,25 +52,48 @@ def emailed(django_capture_on_commit_callbacks):
     return queue
 
 
-def test_opening_the_verification_link_changes_nothing_until_the_button_is_pressed(
-    browser, emailed
-):
+def test_opening_the_verification_link_changes_nothing_until_the_form_is_sent(browser, emailed):
     patient = PatientFactory(email_verified_at=None)
     token = token_in(emailed(patient, AccountEmail.Kind.VERIFY_EMAIL), emails.VERIFY_PATH)
 
-    opened = browser.get(f"{VERIFY}?token={token}")
+    opened = browser.get(f"{VERIFY}?token={token}", follow=True)
     assert opened.status_code == 200
     assert User.objects.get(pk=patient.pk).email_verified is False
 
-    confirmed = submit(browser, VERIFY, {}, query=f"?token={token}")
+    confirmed = submit(browser, VERIFY, {"password": DEFAULT_PASSWORD}, query=f"?token={token}")
 
     assert confirmed.status_code == 200
     assert "Email address confirmed" in confirmed.text
     assert User.objects.get(pk=patient.pk).email_verified is True
 
 
+def test_the_link_leaves_no_token_in_the_address_bar(browser, emailed):
+    patient = PatientFactory(email_verified_at=None)
+    token = token_in(emailed(patient, AccountEmail.Kind.VERIFY_EMAIL), emails.VERIFY_PATH)
+
+    opened = browser.get(f"{VERIFY}?token={token}")
+
+    assert (opened.status_code, opened["Location"]) == (302, VERIFY)
+    assert token not in browser.get(VERIFY).text
+
+
+def test_the_wrong_password_is_an_error_on_its_field(browser, emailed):
+    patient = PatientFactory(email_verified_at=None)
+    token = token_in(emailed(patient, AccountEmail.Kind.VERIFY_EMAIL), emails.VERIFY_PATH)
+
+    response = submit(browser, VERIFY, {"password": "Not-Mine-123"}, query=f"?token={token}")
+
+    assert response.status_code == 401
+    assert 'href="#id_password">' in response.text
+    assert User.objects.get(pk=patient.pk).email_verified is False
+
+
+def test_a_page_opened_without_a_link_says_the_link_does_not_work(browser):
+    assert browser.get(RESET).status_code == 400
+
+
 def test_a_broken_verification_link_says_so_and_offers_a_way_on(browser):
-    response = submit(browser, VERIFY, {}, query="?token=not-a-token")
+    response = submit(browser, VERIFY, {"password": "x"}, query="?token=not-a-token")
 
     assert response.status_code == 400
     assert "This link does not work" in response.text
@@ -146,7 +170,7 @@ def test_the_pages_share_the_apis_limit_per_client_address(browser, api, setting
 
 
 def test_the_pages_are_never_cached_and_run_no_inline_script(browser):
-    response = browser.get(f"{RESET}?token=x")
+    response = browser.get(f"{RESET}?token=x", follow=True)
 
     assert "no-store" in response["Cache-Control"]
     assert "script-src 'self'" in response["Content-Security-Policy"]

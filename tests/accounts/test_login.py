@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import LoginLockout, User
+from accounts.tokens import issue_tokens
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -172,9 +173,11 @@ def test_the_id_token_describes_the_user(api, alice, settings):
     assert claims["sub"] == str(alice.id)
 
 
-def test_the_id_token_says_when_the_address_is_not_confirmed(api, alice):
-    User.objects.filter(pk=alice.pk).update(email_verified_at=None)
+def test_the_id_token_says_when_the_address_is_not_confirmed(carol):
+    # Staff made by an operator sign in before confirming; patients cannot.
+    User.objects.filter(pk=carol.pk).update(email_verified_at=None)
+    carol.refresh_from_db()
 
-    id_token = login(api).json()["id_token"]
+    id_token = issue_tokens(user=carol).id_token
 
     assert jwt.decode(id_token, options={"verify_signature": False})["email_verified"] is False

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from accounts import services
-from accounts.models import PatientProfile
+from accounts.models import AccountEmail, PatientProfile
 from tests.conftest import client_for
 from tests.factories import PatientFactory, fake_nhs_number
 
@@ -77,7 +77,7 @@ def test_a_patient_without_an_nhs_number_can_add_one(db):
     assert PatientProfile.objects.get(user=patient).nhs_number == number
 
 
-def test_an_nhs_number_once_set_cannot_be_changed_online(alice):
+def test_a_confirmed_nhs_number_cannot_be_changed_online(alice):
     original = alice.patient_profile.nhs_number
 
     response = client_for(alice).patch(ME, {"nhs_number": fake_nhs_number()}, format="json")
@@ -87,15 +87,30 @@ def test_an_nhs_number_once_set_cannot_be_changed_online(alice):
     assert PatientProfile.objects.get(user=alice).nhs_number == original
 
 
-def test_an_nhs_number_of_another_patient_is_refused(alice, bob):
-    PatientProfile.objects.filter(user=alice).update(nhs_number=None)
+def test_another_patients_nhs_number_is_kept_as_an_unconfirmed_claim_not_refused(alice, bob):
+    # A refusal would tell any signed-in patient whose number is registered here.
+    PatientProfile.objects.filter(user=alice).update(nhs_number=None, nhs_number_confirmed_at=None)
 
     response = client_for(alice).patch(
         ME, {"nhs_number": bob.patient_profile.nhs_number}, format="json"
     )
 
-    assert response.status_code == 409
-    assert response.json()["code"] == "nhs_number_taken"
+    assert response.status_code == 200
+    assert (response.json()["nhs_number"], response.json()["nhs_number_confirmed"]) == (
+        bob.patient_profile.nhs_number,
+        False,
+    )
+    assert AccountEmail.objects.get().user == bob  # the confirmed holder is told
+
+
+def test_an_unconfirmed_nhs_number_can_be_corrected(alice):
+    PatientProfile.objects.filter(user=alice).update(nhs_number_confirmed_at=None)
+    corrected = fake_nhs_number()
+
+    response = client_for(alice).patch(ME, {"nhs_number": corrected}, format="json")
+
+    assert response.status_code == 200
+    assert PatientProfile.objects.get(user=alice).nhs_number == corrected
 
 
 def test_sms_needs_a_phone_number_on_update(alice):

@@ -90,13 +90,15 @@ def test_it_stores_the_email_in_lower_case(api):
     assert User.objects.filter(email="mixed.case@example.com").exists()
 
 
-def test_it_makes_no_account_for_an_nhs_number_linked_to_another(api):
+def test_an_nhs_number_linked_to_another_is_kept_unconfirmed_beside_it(api):
     existing = PatientFactory()
+    number = existing.patient_profile.nhs_number
 
-    response = register(api, nhs_number=existing.patient_profile.nhs_number)
+    response = register(api, nhs_number=number)
 
     assert response.status_code == 202
-    assert not User.objects.filter(email="new@example.com").exists()
+    claims = PatientProfile.objects.filter(nhs_number=number)
+    assert sorted(c.nhs_number_confirmed for c in claims) == [False, True]
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,8 @@ def test_without_a_patient_it_checks_the_public_surface_only(live_server):
 def test_the_smoke_test_refuses_a_patient_who_has_not_confirmed_their_address(live_server):
     practice = PracticeFactory(ods_code="A81001")
 
-    with pytest.raises(CommandError, match="read my account"):
+    # Refused at sign-in, as any self-registered patient is until confirmed.
+    with pytest.raises(CommandError, match="login"):
         smoke(live_server.url, *smoke_patient(practice, email_verified_at=None))
 
 

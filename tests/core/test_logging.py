@@ -3,7 +3,9 @@ import logging
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.models import User
 from core.http.logging import JsonFormatter
 from core.http.request_id import current_request_id
 from tests.factories import fake_nhs_number, free_slot
@@ -56,6 +58,8 @@ def test_a_full_api_flow_logs_no_patient_identifiers(api, riverside, caplog):
         },
         format="json",
     )
+    # As if the emailed link had been followed (tests/accounts/test_email_flows.py does that).
+    User.objects.filter(email="private.person@example.com").update(email_verified_at=timezone.now())
     api.post(
         reverse("accounts:login"),
         {"email": "private.person@example.com", "password": "wrong"},
