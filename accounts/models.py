@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -100,6 +100,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+    def workplaces(self) -> list[tuple[Any, str]]:
+        """The practices a staff member works at (their memberships), each with their role
+        there. Empty for patients and for operators (who are no practice's staff)."""
+        if self.is_patient or self.is_superuser:
+            return []
+        # A related name, not an import: practices sits above accounts.
+        memberships = self.practice_memberships.select_related("practice")  # type: ignore[attr-defined]
+        return [(m.practice, self.role) for m in memberships.order_by("practice__ods_code")]
 
 
 class PatientProfile(models.Model):

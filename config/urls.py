@@ -1,8 +1,17 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import RedirectView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from core.http.caching import public_reference
+from core.http.errors import page_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -20,9 +29,22 @@ urlpatterns = [
         ),
         name="docs",
     ),
+    # ReDoc from our own files too. It styles itself with <style> elements and searches in a
+    # worker made from a blob: its page alone allows those (no inline script).
+    path(
+        "api/redoc/",
+        csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(
+            SpectacularRedocView.as_view(url_name="schema", template_name="core/redoc.html")
+        ),
+        name="redoc",
+    ),
     path("api/v1/auth/", include("accounts.api.urls")),
     path("api/v1/", include("practices.api.urls")),
     path("api/v1/", include("booking.api.urls")),
+    # Anything else under /api/ is the API's own 404 (a problem body), with DEBUG on too.
+    re_path(r"^api(?:/.*)?$", csrf_exempt(page_not_found), name="api-not-found"),
+    # Until there are patient pages, the front door is the API's documentation.
+    path("", RedirectView.as_view(pattern_name="docs", permanent=False), name="home"),
 ]
 
 handler400 = "core.http.errors.bad_request"

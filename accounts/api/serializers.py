@@ -165,6 +165,14 @@ class ProfileUpdateSerializer(StrictSerializer, ProfileFieldsMixin):
     family_name = PersonNameField()
 
 
+class WorkplaceSerializer(serializers.Serializer):
+    """A practice a staff member works at, and their role there."""
+
+    ods_code = serializers.CharField()
+    name = serializers.CharField()
+    role = serializers.ChoiceField(choices=[Role.ADMIN, Role.CLINICIAN])
+
+
 class MeSerializer(serializers.Serializer):
     """The caller's own account; patient fields are null for staff."""
 
@@ -207,12 +215,23 @@ class MeSerializer(serializers.Serializer):
         read_only=True,
         help_text="Whether the owner confirmed the address; patients book only once it is.",
     )
+    practices = serializers.SerializerMethodField(
+        help_text="Staff: the practices they work at, with their role in each. Empty for "
+        "patients (their practice is practice_id)."
+    )
     practice_id = serializers.CharField(
         source="patient_profile.registered_practice.ods_code",
         read_only=True,
         allow_null=True,
         help_text="ODS code of the patient's registered GP practice",
     )
+
+    @extend_schema_field(WorkplaceSerializer(many=True))
+    def get_practices(self, user: Any) -> list[dict[str, Any]]:
+        return [
+            {"ods_code": practice.ods_code, "name": practice.name, "role": role}
+            for practice, role in user.workplaces()
+        ]
 
 
 class LoginInputSerializer(StrictSerializer):

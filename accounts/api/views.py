@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.audit import AuditedViewMixin, record_access
 from core.http.client import client_ip
-from core.http.schema import problems
+from core.http.schema import problem, problems
 from core.http.throttling import ScopedRateThrottle
 from core.keys import public_jwk
 
@@ -86,7 +86,20 @@ class RegisterView(AuditedViewMixin, APIView):
 
     @extend_schema(
         request=RegisterInputSerializer,
-        responses={202: DetailSerializer, **problems(422)},
+        responses={
+            202: DetailSerializer,
+            **problems(
+                422,
+                examples=[
+                    problem(
+                        422,
+                        "weak_password",
+                        "The password is not strong enough.",
+                        errors={"password": ["This password is too common."]},
+                    )
+                ],
+            ),
+        },
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -116,7 +129,29 @@ class VerifyEmailView(APIView):
 
     @extend_schema(
         request=VerifyEmailSerializer,
-        responses={200: DetailSerializer, **problems(400, 401, 429)},
+        responses={
+            200: DetailSerializer,
+            **problems(
+                400,
+                401,
+                429,
+                examples=[
+                    problem(
+                        400,
+                        "link_invalid",
+                        verification.LINK_INVALID,
+                        errors={"token": [verification.LINK_INVALID]},
+                    ),
+                    problem(
+                        401,
+                        "wrong_password",
+                        verification.CONFIRMATION_REFUSED,
+                        errors={"password": [verification.CONFIRMATION_REFUSED]},
+                    ),
+                    problem(429, "account_locked", services.ACCOUNT_LOCKED),
+                ],
+            ),
+        },
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -177,7 +212,27 @@ class PasswordResetView(APIView):
 
     @extend_schema(
         request=PasswordResetSerializer,
-        responses={200: DetailSerializer, **problems(400, 422)},
+        responses={
+            200: DetailSerializer,
+            **problems(
+                400,
+                422,
+                examples=[
+                    problem(
+                        400,
+                        "link_invalid",
+                        verification.LINK_INVALID,
+                        errors={"token": [verification.LINK_INVALID]},
+                    ),
+                    problem(
+                        422,
+                        "weak_password",
+                        "The password is not strong enough.",
+                        errors={"password": ["This password is too common."]},
+                    ),
+                ],
+            ),
+        },
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -197,7 +252,17 @@ class LoginView(APIView):
 
     @extend_schema(
         request=LoginInputSerializer,
-        responses={200: TokenOutputSerializer, **problems(401)},
+        responses={
+            200: TokenOutputSerializer,
+            **problems(
+                401,
+                429,
+                examples=[
+                    problem(401, "invalid_credentials", services.INVALID_CREDENTIALS),
+                    problem(429, "account_locked", services.ACCOUNT_LOCKED),
+                ],
+            ),
+        },
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -235,7 +300,17 @@ class RefreshView(APIView):
 
     @extend_schema(
         request=RefreshInputSerializer,
-        responses={200: TokenOutputSerializer, **problems(401)},
+        responses={
+            200: TokenOutputSerializer,
+            **problems(
+                401,
+                429,
+                examples=[
+                    problem(401, "token_not_valid", services.TOKEN_NOT_VALID),
+                    problem(429, "account_locked", services.ACCOUNT_LOCKED),
+                ],
+            ),
+        },
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -275,16 +350,40 @@ class MeView(AuditedViewMixin, APIView):
 
     @extend_schema(responses={200: MeSerializer}, tags=["auth"])
     def get(self, request: Request) -> Response:
+        """Who is signed in: name, role and, for patients, their profile and practice; for
+        staff, the practices they work at and their role in each."""
         user = signed_in_user(request)  # loaded with profile and practice by the authentication
         self.audit.patient = user if user.is_patient else None
         return Response(MeSerializer(user).data)
 
     @extend_schema(
         request=ProfileUpdateSerializer,
-        responses={200: MeSerializer, **problems(409, 422)},
+        responses={
+            200: MeSerializer,
+            **problems(
+                422,
+                examples=[
+                    problem(
+                        422,
+                        "nhs_number_locked",
+                        services.NHS_NUMBER_LOCKED,
+                        errors={"nhs_number": [services.NHS_NUMBER_LOCKED]},
+                    ),
+                    problem(
+                        422,
+                        "sms_needs_phone",
+                        services.SMS_NEEDS_PHONE,
+                        errors={"notify_by_sms": [services.SMS_NEEDS_PHONE]},
+                    ),
+                ],
+            ),
+        },
         tags=["auth"],
     )
     def patch(self, request: Request) -> Response:
+        """Change your own names and, for patients, contact details, message preferences,
+        registered practice and (until the practice confirms it) NHS number. Send only the
+        fields to change; the role and the email cannot be changed here."""
         data = ProfileUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         me = signed_in_user(request)

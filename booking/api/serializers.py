@@ -7,6 +7,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from core.http.fields import AwareDateTimeField, StrictSerializer
+from core.http.schema import ProblemSerializer
 from practices.models import Channel
 
 from ..models import Appointment, AppointmentStatus
@@ -25,6 +26,12 @@ class BookBySlotSerializer(_BookingSerializer):
     """Book a slot from the availability search."""
 
     slot_id = serializers.UUIDField()
+    practice_id = serializers.CharField(
+        required=False,
+        max_length=9,
+        help_text="ODS code of the slot's practice, if you send it: checked against the slot "
+        "(422 practice_mismatch when it differs).",
+    )
 
 
 class BookByTimeSerializer(_BookingSerializer):
@@ -146,3 +153,33 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+class AlternativeClinicianSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class AlternativeSlotSerializer(serializers.Serializer):
+    """A free slot near the one asked for, bookable by its ``slot_id``."""
+
+    slot_id = serializers.UUIDField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    appointment_type = serializers.CharField()
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    clinician = AlternativeClinicianSerializer()
+
+
+class SlotUnavailableProblemSerializer(ProblemSerializer):
+    """A problem about a slot that is not free (``code`` ``slot_taken``, or ``no_free_slot`` when
+    booking by time): with the nearest free ones. Other 409s carry no ``alternatives``."""
+
+    alternatives = AlternativeSlotSerializer(
+        many=True,
+        required=False,
+        help_text="Up to 5 free slots nearest to the one asked for, soonest first.",
+    )
+
+    class Meta:
+        ref_name = "SlotUnavailableProblem"

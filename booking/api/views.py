@@ -15,13 +15,15 @@ from accounts.audit import AuditedViewMixin
 from accounts.authentication import signed_in_user
 from core.exceptions import InvalidInput
 from core.http.fields import query_data
-from core.http.schema import problems
+from core.http.schema import problem, problems
 
 from .. import services
 from ..models import Appointment
 from ..services import Actor
-from .idempotency import MAX_KEY_LENGTH, idempotent
+from ..services import rules as said
+from .idempotency import KEY_IN_FLIGHT, MAX_KEY_LENGTH, idempotent
 from .serializers import (
+    LIST_RANGE_TOO_WIDE,
     AmendSerializer,
     AppointmentCreateRequest,
     AppointmentListQuerySerializer,
@@ -29,6 +31,7 @@ from .serializers import (
     CancelSerializer,
     OutcomeSerializer,
     RescheduleRequest,
+    SlotUnavailableProblemSerializer,
     booking_request,
     reschedule_request,
 )
@@ -69,6 +72,24 @@ def _answer(appointment: Appointment, *, status_code: int = status.HTTP_200_OK) 
     return Response(AppointmentSerializer(appointment).data, status=status_code, headers=headers)
 
 
+_SLOT_ID = "5b0e8d7c-3f0a-4d52-9b0e-6c1f2a7d9e31"
+_ALTERNATIVES = [
+    {
+        "slot_id": _SLOT_ID,
+        "start": "2026-12-01T09:40:00Z",
+        "end": "2026-12-01T09:50:00Z",
+        "appointment_type": "routine",
+        "channel": "in_person",
+        "clinician": {"id": "0d4b9a9e-6a55-4c43-8d8e-2f1f4c1b7a10", "name": "Dr A Patel"},
+    }
+]
+TAKEN = problem(409, "slot_taken", said.SLOT_TAKEN, alternatives=_ALTERNATIVES)
+STALE = problem(412, "stale_version", said.STALE_VERSION)
+TOO_LATE = problem(422, "too_late_to_cancel", said.TOO_LATE_TO_CANCEL)
+ROLE_MAY_NOT = problem(403, "role_may_not", said.ROLE_MAY_NOT)
+IN_FLIGHT = problem(409, "idempotency_key_in_flight", KEY_IN_FLIGHT)
+
+
 @extend_schema(tags=["appointments"])
 class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Appointments the caller may see: patients their own, staff their practices'."""
@@ -107,9 +128,24 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
 
     @extend_schema(
         parameters=[AppointmentListQuerySerializer],
-        responses={200: AppointmentSerializer(many=True), **problems(422)},
+        responses={
+            200: AppointmentSerializer(many=True),
+            **problems(
+                422,
+                examples=[
+                    problem(
+                        422,
+                        "validation_error",
+                        "The request has invalid fields.",
+                        errors={"end": [LIST_RANGE_TOO_WIDE]},
+                    )
+                ],
+            ),
+        },
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A patient's own appointments, or (for staff) their practices' appointments,
+        upcoming first. Filter by status, time range, practice, clinician or patient."""
         query = AppointmentListQuerySerializer(data=query_data(request))
         query.is_valid(raise_exception=True)
         filters = query.validated_data
@@ -128,17 +164,54 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
         return self.get_paginated_response(AppointmentSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
+        """One appointment, with its version in the ETag header (send it back in If-Match to
+        change the appointment safely). Another patient's appointment is a 404."""
         return _answer(self.get_object())
 
     @extend_schema(
         request=AppointmentCreateRequest,
         # 404: the slot, practice or patient named in the body; 409: taken, overlapping, or
         # the same Idempotency-Key still in flight; 422: booking rules, a reused key.
-        responses={201: AppointmentSerializer, **problems(403, 404, 409, 422)},
+        responses={
+            201: AppointmentSerializer,
+            **problems(
+                403,
+                404,
+                409,
+                422,
+                shapes={409: SlotUnavailableProblemSerializer},
+                examples=[
+                    problem(403, "email_not_verified", said.EMAIL_NOT_VERIFIED),
+                    problem(403, "book_for_self_only", said.BOOK_FOR_SELF_ONLY),
+                    problem(404, "slot_not_found", said.SLOT_NOT_FOUND),
+                    TAKEN,
+                    problem(
+                        409,
+                        "no_free_slot",
+                        said.NO_FREE_SLOT,
+                        alternatives=_ALTERNATIVES,
+                    ),
+                    problem(409, "overlapping_appointment", said.OVERLAPPING),
+                    problem(422, "too_soon", said.TOO_SOON),
+                    problem(422, "not_registered", said.NOT_REGISTERED),
+                    problem(
+                        422,
+                        "practice_mismatch",
+                        said.PRACTICE_MISMATCH,
+                        errors={"practice_id": [said.PRACTICE_MISMATCH]},
+                    ),
+                ],
+            ),
+        },
         parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent
     def create(self, request: Request) -> Response:
+        """Book an appointment: by `slot_id` from the availability search, or by
+        `practice_id` + `appointment_datetime` + `appointment_type` as the original API did
+        (any clinician's free slot of that type at that time; give `clinician_id` to choose).
+        A taken slot is a 409 with the nearest free ones. Send an Idempotency-Key to retry
+        safely."""
         data = booking_request(request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
@@ -146,6 +219,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
             appointment = services.book_appointment(
                 actor=self._actor(),
                 slot_id=fields["slot_id"],
+                practice_ods=fields.get("practice_id"),
                 patient_id=fields.get("patient_id"),
                 description=fields.get("description", ""),
                 comment=fields.get("comment", ""),
@@ -167,10 +241,21 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
 
     @extend_schema(
         request=AmendSerializer,
-        responses={200: AppointmentSerializer, **problems(412, 422)},
+        responses={
+            200: AppointmentSerializer,
+            **problems(
+                412,
+                422,
+                examples=[
+                    STALE,
+                    problem(422, "appointment_cancelled", said.CANNOT_AMEND_CANCELLED),
+                ],
+            ),
+        },
         parameters=[IF_MATCH],
     )
     def partial_update(self, request: Request, pk: str) -> Response:
+        """Change the appointment's `description` or `comment`; nothing else changes here."""
         data = AmendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = services.amend_notes(
@@ -183,12 +268,30 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
 
     @extend_schema(
         request=RescheduleRequest,
-        responses={200: AppointmentSerializer, **problems(409, 412, 422)},
+        responses={
+            200: AppointmentSerializer,
+            **problems(
+                409,
+                412,
+                422,
+                shapes={409: SlotUnavailableProblemSerializer},
+                examples=[
+                    TAKEN,
+                    IN_FLIGHT,
+                    problem(422, "same_slot", said.SAME_SLOT),
+                    STALE,
+                    TOO_LATE,
+                    problem(422, "other_practice", said.OTHER_PRACTICE),
+                ],
+            ),
+        },
         parameters=[IDEMPOTENCY_KEY, IF_MATCH],
     )
     @action(detail=True, methods=["post"])
     @idempotent
     def reschedule(self, request: Request, pk: str) -> Response:
+        """Move the appointment to another free slot (by `slot_id`) or time at the same
+        practice, in one step: the old slot is free again at once."""
         data = reschedule_request(request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
@@ -214,12 +317,31 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
 
     @extend_schema(
         request=CancelSerializer,
-        responses={200: AppointmentSerializer, **problems(409, 412, 422)},
+        responses={
+            200: AppointmentSerializer,
+            **problems(
+                409,
+                412,
+                422,
+                examples=[
+                    IN_FLIGHT,
+                    STALE,
+                    problem(
+                        422,
+                        "invalid_transition",
+                        said.INVALID_TRANSITION.format(current="completed", target="cancelled"),
+                    ),
+                    TOO_LATE,
+                ],
+            ),
+        },
         parameters=[IDEMPOTENCY_KEY, IF_MATCH],
     )
     @action(detail=True, methods=["post"])
     @idempotent
     def cancel(self, request: Request, pk: str) -> Response:
+        """Cancel with a `reason`. The appointment is kept (status `cancelled`) and its slot
+        is free for others at once. Patients may cancel until the practice's cut-off."""
         data = CancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = services.cancel_appointment(
@@ -232,12 +354,34 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
 
     @extend_schema(
         request=OutcomeSerializer,
-        responses={200: AppointmentSerializer, **problems(403, 409, 412, 422)},
+        responses={
+            200: AppointmentSerializer,
+            **problems(
+                403,
+                409,
+                412,
+                422,
+                examples=[
+                    ROLE_MAY_NOT,
+                    problem(403, "not_your_appointment", said.NOT_YOUR_APPOINTMENT),
+                    IN_FLIGHT,
+                    STALE,
+                    problem(
+                        422,
+                        "invalid_transition",
+                        said.INVALID_TRANSITION.format(current="cancelled", target="arrived"),
+                    ),
+                    problem(422, "outcome_too_early", said.OUTCOME_TOO_EARLY),
+                ],
+            ),
+        },
         parameters=[IDEMPOTENCY_KEY, IF_MATCH],
     )
     @action(detail=True, methods=["post"])
     @idempotent
     def outcome(self, request: Request, pk: str) -> Response:
+        """Practice staff record what happened: `arrived` (on the day), `completed` or
+        `did_not_attend` (once it has started). Clinicians only for their own appointments."""
         data = OutcomeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = services.record_outcome(

@@ -32,6 +32,7 @@ from .rules import (
     StaffAction,
     books_for_self,
     check_outcome,
+    check_slot_practice,
     check_slot_rules,
     check_staff_may,
     check_still_changeable,
@@ -89,17 +90,22 @@ def book_appointment(
     *,
     actor: Actor,
     slot_id: UUID,
+    practice_ods: str | None = None,
     patient_id: UUID | None = None,
     description: str = "",
     comment: str = "",
     now: dt.datetime | None = None,
 ) -> Appointment:
-    """Book ``slot_id`` for a patient (the actor themself, or one chosen by practice staff)."""
+    """Book ``slot_id`` for a patient (the actor themself, or one chosen by practice staff).
+
+    ``practice_ods``, when a client sends it with the slot, must name the slot's practice.
+    """
     for attempt in range(1, REFERENCE_ATTEMPTS + 1):
         try:
             return _book_once(
                 actor=actor,
                 slot_id=slot_id,
+                practice_ods=practice_ods,
                 patient_id=patient_id,
                 description=description,
                 comment=comment,
@@ -149,6 +155,7 @@ def _book_once(
     *,
     actor: Actor,
     slot_id: UUID,
+    practice_ods: str | None,
     patient_id: UUID | None,
     description: str,
     comment: str,
@@ -160,6 +167,8 @@ def _book_once(
             slot = lock_slot(
                 slot_id, and_patient=actor.user.pk if books_for_self(actor.user) else patient_id
             )
+            if practice_ods is not None:
+                check_slot_practice(slot, practice_ods)
             patient = resolve_patient(
                 actor=actor, patient_id=patient_id, practice_id=slot.practice_id
             )

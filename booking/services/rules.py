@@ -39,6 +39,7 @@ CANNOT_AMEND_CANCELLED = "A cancelled appointment cannot be changed."
 TOO_LATE_TO_CANCEL = (
     "It is too late to cancel or change this appointment online. Please call the practice."
 )
+PRACTICE_MISMATCH = "This slot belongs to another practice than practice_id names."
 EMAIL_NOT_VERIFIED = (
     "Confirm your email address before booking: use the link we emailed you, or ask for a new one."
 )
@@ -106,6 +107,17 @@ def is_staff_of(user: User, practice_id: int) -> bool:
 
 def books_for_self(user: User) -> bool:
     return user.role == Role.PATIENT and not user.is_staff
+
+
+def check_slot_practice(slot: Slot, practice_ods: str) -> None:
+    """Clients that send the practice with a slot id are held to it: a mismatch is a bug on
+    their side worth saying, not a booking somewhere the patient did not mean."""
+    if not Practice.objects.filter(pk=slot.practice_id, ods_code=practice_ods.upper()).exists():
+        raise RuleViolation(
+            PRACTICE_MISMATCH,
+            code="practice_mismatch",
+            errors={"practice_id": [PRACTICE_MISMATCH]},
+        )
 
 
 def resolve_patient(*, actor: Actor, patient_id: UUID | None, practice_id: int) -> User:

@@ -26,3 +26,12 @@ WHITENOISE_USE_FINDERS = True
 # EMAIL_BACKEND names something else (docker compose sends them to Mailpit).
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".local" / "mail"))
+
+# Browser apps under development (Vite on 5173, Create React App and Next.js on 3000) may call
+# the API; elsewhere CORS_ALLOWED_ORIGINS names the frontends (default: none).
+CORS_ALLOWED_ORIGINS = env.list(
+    "CORS_ALLOWED_ORIGINS",
+    default=[
+        f"http://{host}:{port}" for host in ("localhost", "127.0.0.1") for port in (5173, 3000)
+    ],
+)

@@ -13,6 +13,12 @@ it, so each operation documents its problem responses (core.http.errors) as well
 A view's ``schema_links`` ({action: {name: OpenAPI link}}) are added to its success answers,
 so clients (and Schemathesis's stateful phase) know which call can follow which.
 
+What generated clients need besides bodies is added here too: ``security: []`` on operations
+anyone may call (a generator then calls them with a plain client), the page parameters of
+every paginated answer, and the response headers the server sends (``X-Request-ID`` on every
+answer, ``Retry-After`` on 429 and 503, ``ETag`` where an appointment is returned, ``Location``
+on a 201, ``Idempotent-Replayed`` where an ``Idempotency-Key`` is read).
+
 Strict write serializers (which refuse unknown fields) are published with
 ``additionalProperties: false``, so the schema promises no more than the server accepts.
 """
@@ -20,11 +26,11 @@ Strict write serializers (which refuse unknown fields) are published with
 from typing import Any
 
 from drf_spectacular import openapi
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-from .errors import PROBLEM_CONTENT_TYPE
+from .errors import PROBLEM_CONTENT_TYPE, problem_body
 from .fields import StrictSerializer
 
 WHY = {
@@ -39,7 +45,33 @@ WHY = {
     415: "The request body is not JSON.",
     422: "The request is well formed but breaks a rule (`code` says which).",
     429: "Too many requests: wait for Retry-After seconds.",
+    503: "The database cannot be reached for a moment: retry after Retry-After seconds.",
 }
+
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "This request's id, as logged (quote it when reporting a problem).",
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "ETag": {
+        "description": 'The appointment\'s version, such as "3": send it back in If-Match.',
+        "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "The address of what was created.",
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
+    "Idempotent-Replayed": {
+        "description": "Present (true) when this is the stored answer to an earlier request "
+        "with the same Idempotency-Key, not a new change.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+APPOINTMENT_REF = "#/components/schemas/Appointment"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -61,12 +93,102 @@ class ProblemSerializer(serializers.Serializer):
         ref_name = "Problem"
 
 
-def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
-    """Responses for ``extend_schema``: the rule-driven problem answers of one operation."""
+def problem(status: int, code: str, detail: str, **extra: Any) -> OpenApiExample:
+    """An example problem body, as the server would send it."""
+    return OpenApiExample(
+        code,
+        value=problem_body(status=status, code=code, detail=detail, **extra),
+        response_only=True,
+        status_codes=[str(status)],
+        media_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def problems(
+    *statuses: int,
+    shapes: dict[int, type[serializers.Serializer]] | None = None,
+    examples: list[OpenApiExample] | None = None,
+) -> dict[tuple[int, str], OpenApiResponse]:
+    """Responses for ``extend_schema``: the rule-driven problem answers of one operation.
+
+    ``shapes`` gives a status whose problems carry extra members (RFC 9457 extensions, such as
+    a 409's ``alternatives``) its own problem schema; ``examples`` (made with ``problem``) are
+    the problems this operation really answers, each under its status. A status without one
+    gets a generic example.
+    """
+    shapes = shapes or {}
+    examples = examples or []
     return {
-        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=WHY[status])
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+            shapes.get(status, ProblemSerializer),
+            description=WHY[status],
+            examples=[e for e in examples if str(status) in (e.status_codes or [])],
+        )
         for status in statuses
     }
+
+
+# For answers no view describes itself: what the structural problems look like.
+GENERIC_PROBLEMS: dict[int, OpenApiExample] = {
+    status: example
+    for status, example in [
+        (
+            400,
+            problem(
+                400,
+                "validation_error",
+                "The request has invalid fields.",
+                errors={
+                    "start": [
+                        "Enter a date and time with its offset, such as 2026-12-01T09:30:00Z."
+                    ]
+                },
+            ),
+        ),
+        (
+            401,
+            problem(
+                401,
+                "not_authenticated",
+                "Authentication credentials were not provided.",
+            ),
+        ),
+        (403, problem(403, "permission_denied", "You do not have permission to do this.")),
+        (404, problem(404, "not_found", "No Appointment matches the given query.")),
+        (409, problem(409, "conflict", "The current state of the object forbids the change.")),
+        (
+            412,
+            problem(
+                412,
+                "stale_version",
+                "The appointment has changed since you read it. Reload it and try again.",
+            ),
+        ),
+        (413, problem(413, "body_too_large", "The request body may be at most 65536 bytes.")),
+        (414, problem(414, "uri_too_long", "The URL may be at most 4096 characters.")),
+        (
+            415,
+            problem(
+                415,
+                "unsupported_media_type",
+                'Unsupported media type "text/plain" in request.',
+            ),
+        ),
+        (422, problem(422, "rule_violation", "A business rule refuses this request.")),
+        (
+            429,
+            problem(429, "throttled", "Request was throttled. Expected available in 42 seconds."),
+        ),
+        (
+            503,
+            problem(
+                503,
+                "database_unavailable",
+                "The service is briefly unavailable. Please try again in a few seconds.",
+            ),
+        ),
+    ]
+}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -82,14 +204,73 @@ class AutoSchema(openapi.AutoSchema):
                     str(status),
                     [PROBLEM_CONTENT_TYPE],
                 )
+        if "503" not in responses:  # any request, while the database cannot be reached
+            responses["503"] = self._get_response_for_code(
+                OpenApiResponse(ProblemSerializer, description=WHY[503]),
+                "503",
+                [PROBLEM_CONTENT_TYPE],
+            )
         view_action = getattr(self.view, "action", None) or self.method.lower()
         links = getattr(self.view, "schema_links", {}).get(view_action)
         if links:
             for status, response in responses.items():
                 if status.startswith("2"):
                     response["links"] = links
+        if self._anyone_may_call():
+            operation["security"] = []  # no credentials needed: a plain client will do
+        self._add_page_parameters(operation)
+        self._add_headers(operation)
+        self._add_generic_examples(operation)
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+    def _add_generic_examples(self, operation: dict[str, Any]) -> None:
+        for status, response in operation["responses"].items():
+            content = response.get("content", {}).get(PROBLEM_CONTENT_TYPE)
+            if content is None or content.get("examples"):
+                continue
+            example = GENERIC_PROBLEMS[int(status)]
+            content["examples"] = {example.name: {"value": example.value}}
+
+    def _anyone_may_call(self) -> bool:
+        return all(isinstance(p, AllowAny) for p in self.view.get_permissions())
+
+    def _add_page_parameters(self, operation: dict[str, Any]) -> None:
+        """A paginated answer takes ``page`` and ``page_size``, on custom actions too."""
+        ok = operation["responses"].get("200", {}).get("content", {}).get("application/json", {})
+        if "/Paginated" not in ok.get("schema", {}).get("$ref", ""):
+            return
+        parameters = operation.setdefault("parameters", [])
+        if any(p["name"] == "page" for p in parameters):
+            return
+        paginator = self._get_paginator()
+        if paginator is not None:
+            parameters.extend(paginator.get_schema_operation_parameters(self.view))
+            parameters.sort(key=lambda p: (p["in"], p["name"]))
+            operation["responses"].setdefault(
+                "404",
+                self._get_response_for_code(
+                    OpenApiResponse(ProblemSerializer, description=WHY[404]),
+                    "404",
+                    [PROBLEM_CONTENT_TYPE],
+                ),
+            )
+
+    def _add_headers(self, operation: dict[str, Any]) -> None:
+        idempotent = any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+        for status, response in operation["responses"].items():
+            names = ["X-Request-ID"]
+            if status in ("429", "503"):
+                names.append("Retry-After")
+            if status.startswith("2"):
+                body = response.get("content", {}).get("application/json", {}).get("schema", {})
+                if body.get("$ref") == APPOINTMENT_REF:
+                    names.append("ETag")
+                if status == "201":
+                    names.append("Location")
+                if idempotent:
+                    names.append("Idempotent-Replayed")
+            response["headers"] = {name: HEADERS[name] for name in names}
 
     def _structural_problems(self, operation: dict[str, Any]) -> set[int]:
         statuses: set[int] = set()

@@ -15,10 +15,11 @@ from rest_framework.response import Response
 from accounts.nhs import normalise_postcode
 from core.http.caching import public_for
 from core.http.fields import query_data
-from core.http.schema import problems
+from core.http.schema import problem, problems
 
 from ..models import Clinician, Closure, Practice, Slot
 from .serializers import (
+    RANGE_TOO_WIDE,
     AvailabilityQuerySerializer,
     AvailableSlotSerializer,
     ClinicianSerializer,
@@ -79,21 +80,46 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(parameters=[PracticeSearchQuerySerializer])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Active practices by name; `search` matches a name, an ODS code or a postcode (or
+        its start). The same for everyone: cacheable for five minutes."""
         return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One practice by its ODS code (any case): address, opening hours, upcoming
+        closures and its booking rules (how far ahead, minimum notice, cancellation cut-off)."""
+        return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(responses=ClinicianSerializer(many=True))
     @action(detail=True)
     def clinicians(self, request: Request, ods_code: str) -> Response:
+        """The practice's clinicians, to choose one by id or gender when searching for a slot
+        or booking by time."""
         practice = self.get_object()
         page = self.paginate_queryset(Clinician.objects.at(practice).order_by("display_name", "id"))
         return self.get_paginated_response(ClinicianSerializer(page, many=True).data)
 
     @extend_schema(
         parameters=[AvailabilityQuerySerializer],
-        responses={200: AvailableSlotSerializer(many=True), **problems(422)},
+        responses={
+            200: AvailableSlotSerializer(many=True),
+            **problems(
+                422,
+                examples=[
+                    problem(
+                        422,
+                        "validation_error",
+                        "The request has invalid fields.",
+                        errors={"end": [RANGE_TOO_WIDE]},
+                    )
+                ],
+            ),
+        },
     )
     @action(detail=True, permission_classes=[IsAuthenticated])
     def availability(self, request: Request, ods_code: str) -> Response:
+        """Free slots wholly inside `start`..`end` (at most 14 days), soonest first, that the
+        caller may book: patients see slots released online within the practice's window,
+        staff also the practice-only ones. Filter by `type`, `channel` and `clinician`."""
         practice = self.get_object()
         query = AvailabilityQuerySerializer(
             data=query_data(request), context={"practice": practice}

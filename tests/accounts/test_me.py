@@ -182,3 +182,18 @@ def test_an_inactive_practice_cannot_be_chosen(alice, hilltop):
 
 def test_me_shows_the_registered_practice(alice):
     assert client_for(alice).get(ME).json()["practice_id"] == "A81001"
+
+
+def test_staff_see_the_practices_they_work_at_with_their_role(dave, carol, riverside):
+    # dave administers Riverside; carol is a GP there (a clinician record, no membership).
+    expected = {"ods_code": riverside.ods_code, "name": riverside.name}
+
+    as_admin = client_for(dave).get(ME).json()["practices"]
+    as_gp = client_for(carol).get(ME).json()["practices"]
+
+    assert as_admin == [{**expected, "role": "admin"}]
+    assert as_gp == [{**expected, "role": "clinician"}]
+
+
+def test_a_patient_lists_no_workplace(alice):
+    assert client_for(alice).get(ME).json()["practices"] == []

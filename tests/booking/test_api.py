@@ -79,6 +79,30 @@ def test_it_books_by_slot_id_with_notes(alice, riverside):
     assert Slot.objects.get(pk=slot.pk).status == "booked"
 
 
+def test_a_slot_id_may_come_with_its_practice_in_any_case(alice, riverside):
+    slot = free_slot(riverside)
+
+    response = client_for(alice).post(
+        LIST, {"slot_id": str(slot.id), "practice_id": riverside.ods_code.lower()}, format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+
+
+def test_a_slot_id_with_another_practice_is_refused_and_nothing_booked(alice, riverside, hilltop):
+    slot = free_slot(riverside)
+
+    response = client_for(alice).post(
+        LIST, {"slot_id": str(slot.id), "practice_id": hilltop.ods_code}, format="json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "practice_mismatch"
+    assert "practice_id" in response.json()["errors"]
+    assert not Appointment.objects.exists()
+    assert Slot.objects.get(pk=slot.pk).status == "free"
+
+
 def test_an_offset_datetime_finds_the_same_slot(alice, riverside):
     slot = free_slot(riverside)
     plus_one = slot.start.astimezone(dt.timezone(dt.timedelta(hours=1))).isoformat()
@@ -114,7 +138,7 @@ def test_too_long_notes_are_refused_not_truncated(alice, riverside, field, value
             "appointment_type": "routine",
         },
         {"slot_id": "not-a-uuid"},
-        {"slot_id": str(uuid.uuid4()), "practice_id": "A81001"},
+        {"slot_id": str(uuid.uuid4()), "practice_id": 5},
         {"slot_id": str(uuid.uuid4()), "status": "completed"},
         {"slot_id": str(uuid.uuid4()), "channel": "carrier-pigeon"},
         # Types are as published: DRF would otherwise turn 5 into "5".

@@ -147,3 +147,13 @@ def test_every_environment_variable_the_settings_read_is_in_the_readmes_table():
 
     assert sorted(name for name in read if f"`{name}`" not in table) == []
     assert len(read) > 40  # the pattern still finds what the settings read
+
+
+def test_local_runs_let_the_usual_frontend_dev_servers_call_the_api():
+    code = READ + "print(' '.join(s.CORS_ALLOWED_ORIGINS))"
+
+    local = run_python(code, "config.settings.local", DATABASE_URL="postgres://u@h/db")
+    production = run_python(code, "config.settings.production", **production_env())
+
+    assert {"http://localhost:5173", "http://localhost:3000"} <= set(local.stdout.split())
+    assert production.stdout.strip() == ""

@@ -24,6 +24,20 @@ def test_an_unknown_api_url_is_a_404_problem(client):
     assert_problem(client.get("/api/v1/nothing-here"), 404, "not_found")
 
 
+@pytest.mark.parametrize("path", ["/api", "/api/", "/api/v2/appointments", "/api/v1/auth/me/"])
+def test_any_unknown_path_under_api_is_a_404_problem_even_with_debug_on(client, settings, path):
+    settings.DEBUG = True  # Django's HTML page would answer otherwise (make run)
+
+    assert_problem(client.get(path), 404, "not_found")
+    assert_problem(client.post(path, {}), 404, "not_found")
+
+
+def test_the_front_door_points_to_the_api_docs(client):
+    response = client.get("/")
+
+    assert (response.status_code, response["Location"]) == (302, reverse("docs"))
+
+
 def test_a_wrong_method_is_a_405_problem(alice):
     assert_problem(client_for(alice).delete(reverse("accounts:me")), 405, "method_not_allowed")
 

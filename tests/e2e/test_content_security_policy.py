@@ -36,3 +36,20 @@ def test_the_admin_works_under_the_policy(browser_page, live_server, dave):
     browser_page.wait_for_selector("#changelist")
 
     assert violations(browser_page) == []
+
+
+def test_redoc_renders_from_our_own_files_with_no_inline_script(browser_page, live_server):
+    loaded: list[str] = []  # requests that got an answer (a blocked one fails)
+    browser_page.on("requestfinished", lambda request: loaded.append(request.url))
+
+    response = browser_page.goto(f"{live_server.url}/api/redoc/")
+    browser_page.wait_for_selector("h1")
+
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self';" in policy + ";"  # no inline script even here
+    assert "GP Booking API" in browser_page.inner_text("h1")
+    # ReDoc always shows Redocly's logo from their CDN; the policy blocks it, as it should.
+    assert [
+        v for v in violations(browser_page) if "cdn.redoc.ly/redoc/logo-mini.svg" not in v
+    ] == []
+    assert [u for u in loaded if not u.startswith((live_server.url, "blob:", "data:"))] == []
