@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from core.http.fields import AwareDateTimeField, StrictSerializer
 from core.http.schema import ProblemSerializer
+from practices.appointment_types import VOCABULARY, name_of
 from practices.models import Channel
 
 from ..models import Appointment, AppointmentStatus
@@ -39,9 +40,13 @@ class BookByTimeSerializer(_BookingSerializer):
 
     practice_id = serializers.CharField(max_length=9, help_text="ODS code")
     appointment_datetime = AwareDateTimeField()
-    appointment_type = serializers.CharField(max_length=40)
+    appointment_type = serializers.CharField(max_length=40, help_text=VOCABULARY)
     channel = serializers.ChoiceField(required=False, choices=Channel.choices)
-    clinician_id = serializers.UUIDField(required=False)
+    clinician_id = serializers.UUIDField(
+        required=False,
+        help_text="A clinician to book with; without it, any clinician's free slot of that "
+        "type at that time.",
+    )
 
 
 class RescheduleToSlotSerializer(StrictSerializer):
@@ -55,7 +60,7 @@ class RescheduleToTimeSerializer(StrictSerializer):
 
     appointment_datetime = AwareDateTimeField()
     appointment_type = serializers.CharField(
-        required=False, max_length=40, help_text="Defaults to the current type"
+        required=False, max_length=40, help_text=f"Defaults to the current type. {VOCABULARY}"
     )
     channel = serializers.ChoiceField(required=False, choices=Channel.choices)
     clinician_id = serializers.UUIDField(required=False)
@@ -129,6 +134,13 @@ class AppointmentSerializer(serializers.ModelSerializer):
     slot_id = serializers.UUIDField()
     clinician = AppointmentClinicianSerializer(source="*")
     appointment_datetime = serializers.DateTimeField(source="start")
+    appointment_type = serializers.CharField(help_text=VOCABULARY)
+    appointment_type_name = serializers.SerializerMethodField(
+        help_text="The type as patients read it"
+    )
+
+    def get_appointment_type_name(self, appointment: Appointment) -> str:
+        return name_of(appointment.appointment_type)
 
     class Meta:
         model = Appointment
@@ -144,6 +156,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "start",
             "end",
             "appointment_type",
+            "appointment_type_name",
             "channel",
             "description",
             "comment",

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -36,6 +37,9 @@ from .serializers import (
     reschedule_request,
 )
 
+APPOINTMENT_ID = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The appointment's id."
+)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[ -~]+$"},
@@ -163,6 +167,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                 self.audit.object_id = f"patient:{filters['patient']}"
         return self.get_paginated_response(AppointmentSerializer(page, many=True).data)
 
+    @extend_schema(parameters=[APPOINTMENT_ID])
     def retrieve(self, request: Request, pk: str) -> Response:
         """One appointment, with its version in the ETag header (send it back in If-Match to
         change the appointment safely). Another patient's appointment is a 404."""
@@ -252,7 +257,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                 ],
             ),
         },
-        parameters=[IF_MATCH],
+        parameters=[APPOINTMENT_ID, IF_MATCH],
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         """Change the appointment's `description` or `comment`; nothing else changes here."""
@@ -285,7 +290,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                 ],
             ),
         },
-        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        parameters=[APPOINTMENT_ID, IDEMPOTENCY_KEY, IF_MATCH],
     )
     @action(detail=True, methods=["post"])
     @idempotent
@@ -335,7 +340,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                 ],
             ),
         },
-        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        parameters=[APPOINTMENT_ID, IDEMPOTENCY_KEY, IF_MATCH],
     )
     @action(detail=True, methods=["post"])
     @idempotent
@@ -375,7 +380,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                 ],
             ),
         },
-        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        parameters=[APPOINTMENT_ID, IDEMPOTENCY_KEY, IF_MATCH],
     )
     @action(detail=True, methods=["post"])
     @idempotent

@@ -325,6 +325,8 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 # Every provider call gives up well inside the notification lease (delivery.STALE_SENDING).
 EMAIL_TIMEOUT = 20
 AWS_SES_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"total_max_attempts": 2})
+# Where the file backends write (local runs: booking...PlainFileEmailBackend).
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".local" / "mail"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="GP Booking <no-reply@gp-booking.example>")
 EMAIL_MESSAGE_ID_DOMAIN = env("EMAIL_MESSAGE_ID_DOMAIN", default="gp-booking.local")
 SMS_BACKEND = env("SMS_BACKEND", default="booking.notifications.sms.ConsoleSmsBackend")

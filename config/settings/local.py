@@ -24,8 +24,9 @@ WHITENOISE_USE_FINDERS = True
 
 # Emails are files a developer can open (the links in them work against this server), unless
 # EMAIL_BACKEND names something else (docker compose sends them to Mailpit).
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
-EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".local" / "mail"))
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND", default="booking.notifications.email_backends.PlainFileEmailBackend"
+)
 
 # Browser apps under development (Vite on 5173, Create React App and Next.js on 3000) may call
 # the API; elsewhere CORS_ALLOWED_ORIGINS names the frontends (default: none).

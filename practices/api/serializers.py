@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from core.http.fields import DateOrAwareDateTimeField, WallClockTimeField
 
+from ..appointment_types import VOCABULARY, name_of
 from ..models import Channel, Clinician, Closure, OpeningHours, Practice, Profession, Slot
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ class AvailabilityQuerySerializer(serializers.Serializer):
     end = DateOrAwareDateTimeField(
         help_text="Date (inclusive: until the end of that day) or date-time with offset"
     )
-    type = serializers.CharField(required=False, max_length=40)
+    type = serializers.CharField(required=False, max_length=40, help_text=VOCABULARY)
     channel = serializers.ChoiceField(required=False, choices=Channel.choices)
     clinician = serializers.UUIDField(required=False)
 
@@ -137,9 +138,19 @@ class AvailabilityQuerySerializer(serializers.Serializer):
         return {**attrs, "start": start, "end": end}
 
 
+class AppointmentTypeSerializer(serializers.Serializer):
+    """An appointment type a practice offers: its code, and what patients are shown."""
+
+    code = serializers.CharField(help_text=VOCABULARY)
+    name = serializers.CharField(help_text='What to show patients, e.g. "Follow-up appointment"')
+
+
 class AvailableSlotSerializer(serializers.ModelSerializer):
     duration_minutes = serializers.IntegerField(read_only=True)
-    appointment_type = serializers.CharField(source="slot_type")
+    appointment_type = serializers.CharField(source="slot_type", help_text=VOCABULARY)
+    appointment_type_name = serializers.SerializerMethodField(
+        help_text="The type as patients read it"
+    )
     clinician = ClinicianSerializer()
     practice_id = serializers.CharField(source="practice.ods_code")
     practice_name = serializers.CharField(source="practice.name")
@@ -153,6 +164,7 @@ class AvailableSlotSerializer(serializers.ModelSerializer):
             "end",
             "duration_minutes",
             "appointment_type",
+            "appointment_type_name",
             "channel",
             "online_bookable",
             "clinician",
@@ -160,3 +172,6 @@ class AvailableSlotSerializer(serializers.ModelSerializer):
             "practice_name",
             "practice_address",
         ]
+
+    def get_appointment_type_name(self, slot: Slot) -> str:
+        return name_of(slot.slot_type)

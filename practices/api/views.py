@@ -17,9 +17,11 @@ from core.http.caching import public_for
 from core.http.fields import query_data
 from core.http.schema import problem, problems
 
+from .. import appointment_types
 from ..models import Clinician, Closure, Practice, Slot
 from .serializers import (
     RANGE_TOO_WIDE,
+    AppointmentTypeSerializer,
     AvailabilityQuerySerializer,
     AvailableSlotSerializer,
     ClinicianSerializer,
@@ -67,7 +69,7 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
     ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         # The directory is the same for everyone; availability depends on who asks.
-        if self.action in ("list", "retrieve", "clinicians"):
+        if self.action in ("list", "retrieve", "clinicians", "appointment_types"):
             public_for(response)
         return response
 
@@ -88,6 +90,23 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
         """One practice by its ODS code (any case): address, opening hours, upcoming
         closures and its booking rules (how far ahead, minimum notice, cancellation cut-off)."""
         return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(responses=AppointmentTypeSerializer(many=True))
+    @action(detail=True, url_path="appointment-types", pagination_class=None)
+    def appointment_types(self, request: Request, ods_code: str) -> Response:
+        """The appointment types this practice offers (its rota, sessions and slots from
+        today): each type's code, to search and book with, and the name to show patients. A
+        short list, not paged."""
+        practice = self.get_object()
+        codes = appointment_types.codes_in_use(
+            practice, today=timezone.localdate(timezone=practice.tz)
+        )
+        return Response(
+            AppointmentTypeSerializer(
+                [{"code": code, "name": appointment_types.name_of(code)} for code in codes],
+                many=True,
+            ).data
+        )
 
     @extend_schema(responses=ClinicianSerializer(many=True))
     @action(detail=True)

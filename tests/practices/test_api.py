@@ -156,6 +156,7 @@ def test_a_patient_sees_free_online_slots_with_the_full_contract(alice, riversid
             "end": slot.end.isoformat().replace("+00:00", "Z"),
             "duration_minutes": 15,
             "appointment_type": "routine",
+            "appointment_type_name": "Routine appointment",
             "channel": "in_person",
             "online_bookable": True,
             "clinician": {
@@ -475,3 +476,48 @@ def test_dates_at_the_ends_of_the_calendar_break_a_rule_not_the_server(alice, ri
     response = client_for(alice).get(availability_url(), query)
 
     assert response.status_code == 422
+
+
+def types_url(ods="A81001"):
+    return reverse("practices:practice-appointment-types", kwargs={"ods_code": ods})
+
+
+def test_a_practice_lists_the_appointment_types_it_offers_with_names_patients_read(
+    api, riverside, hilltop
+):
+    SlotFactory(practice=riverside, slot_type="minor_ops", start=next_hour(48))
+    SlotFactory(practice=riverside, slot_type="follow_up", start=next_hour(30))
+    SlotFactory(practice=riverside, slot_type="routine", start=next_hour(26))
+    SlotFactory(practice=riverside, slot_type="flu_jab", start=next_hour(-72))  # past only
+    SlotFactory(practice=hilltop, slot_type="travel_vaccines", start=next_hour(26))
+
+    response = api.get(types_url("a81001"))
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {"code": "routine", "name": "Routine appointment"},
+        {"code": "follow_up", "name": "Follow-up appointment"},
+        {"code": "minor_ops", "name": "Minor ops"},
+    ]
+    assert response["Cache-Control"].startswith("public")
+
+
+def test_listing_appointment_types_costs_four_queries_whatever_the_practice_offers(
+    api, riverside, assert_statements
+):
+    for index in range(6):
+        SlotFactory(practice=riverside, slot_type=f"type_{index}", start=next_hour(26 + index))
+
+    # 1. the practice  2. its rota's types  3. its sessions' types  4. its slots' types
+    with assert_statements(4):
+        response = api.get(types_url())
+
+    assert len(response.json()) == 6
+
+
+def test_free_slots_and_appointments_carry_the_types_name(alice, riverside):
+    SlotFactory(practice=riverside, slot_type="follow_up", start=next_hour(26))
+
+    slots = client_for(alice).get(availability_url(), window()).json()["results"]
+
+    assert slots[0]["appointment_type_name"] == "Follow-up appointment"
