@@ -50,10 +50,18 @@ check: install
 test: check
 	$(RUN) pytest $(PYTEST_ARGS)
 
+# The offline stand-in for `terraform validate` (every resource, argument and block against the
+# AWS provider's schema): ../shared/tools/tfcheck on the project's machines, or TFCHECK=...
+TFCHECK ?= $(firstword $(wildcard ../shared/tools/tfcheck/run /work/shared/tools/tfcheck/run))
+
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	@set -o pipefail; if [ -n "$(TFCHECK)" ]; then $(TFCHECK) terraform 2>&1 | grep -v "^WARNING: Location"; \
+	elif command -v terraform >/dev/null; then terraform fmt -check -recursive terraform && \
+	  echo "tfcheck not found (set TFCHECK): Terraform checked for format only"; \
+	else echo "Neither tfcheck nor terraform found: Terraform not checked"; fi
 
 fmt: install
 	$(RUN) ruff format .

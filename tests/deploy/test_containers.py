@@ -8,6 +8,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 from gunicorn.config import Config
 
@@ -127,7 +128,7 @@ def test_migrate_is_one_off_and_seeds_demo_data():
 def test_web_serves_on_8000_the_worker_runs_the_queue_and_mailpit_catches_mail():
     services = COMPOSE["services"]
 
-    assert "8000:8000" in services["web"]["ports"]
+    assert "127.0.0.1:8000:8000" in services["web"]["ports"]
     assert services["worker"]["command"][:3] == ["python", "manage.py", "notifications_worker"]
     assert services["mailpit"]["image"].startswith("axllent/mailpit")
     assert services["web"]["environment"]["EMAIL_HOST"] == "mailpit"
@@ -201,3 +202,21 @@ def test_gunicorn_boots_the_app_and_answers_healthz(scratch_database_url):
         server.terminate()
         output = server.communicate(timeout=20)[0]
     assert '"path": "/healthz", "status": 200' in output
+
+
+def test_compose_publishes_ports_on_loopback_only():
+    # The demo password is published and Mailpit holds patients' emails: not for the LAN.
+    published = [
+        port for service in COMPOSE["services"].values() for port in service.get("ports", [])
+    ]
+
+    assert published and all(str(port).startswith("127.0.0.1:") for port in published)
+
+
+@pytest.mark.parametrize("name", ["migrate", "worker", "reminders"])
+def test_only_the_web_service_runs_the_images_healthcheck(name):
+    service = COMPOSE["services"][name]
+
+    assert service["healthcheck"] == {"disable": True}
+    assert service["init"] is True  # PID 1 passes SIGTERM on (the reminders loop is sh)
+    assert "test" in COMPOSE["services"]["web"]["healthcheck"]

@@ -151,7 +151,10 @@ def test_the_database_is_private_encrypted_ssl_only_and_its_password_managed_by_
         for v in load(MODULES / "database" / "variables.tf")["variable"]
         if "engine_version" in v
     )
-    assert instance["engine"] == "postgres" and version["default"].startswith("16.")
+    # The major version only: with automatic minor upgrades, a pinned minor would have the
+    # next apply try to downgrade.
+    assert instance["engine"] == "postgres" and version["default"] == "16"
+    assert instance["auto_minor_version_upgrade"] is True
     assert db[("aws_db_parameter_group", "this")]["family"] == "postgres16"
     assert instance["performance_insights_enabled"] is True
     assert parameters["rds.force_ssl"] == "1"
@@ -254,3 +257,57 @@ def test_the_deploy_scripts_are_valid_bash():
         assert subprocess.run([bash, "-n", str(script)], capture_output=True).returncode == 0, (
             script
         )
+
+
+def test_the_cognito_pool_names_a_feature_plan_its_security_mode_needs():
+    pool = resources("auth")[("aws_cognito_user_pool", "this")]
+
+    # ESSENTIALS by default; ENFORCED threat protection only with the PLUS plan it needs.
+    assert pool["user_pool_tier"] == '${var.threat_protection ? "PLUS" : "ESSENTIALS"}'
+    (add_ons,) = pool["dynamic"]
+    assert add_ons["user_pool_add_ons"]["for_each"] == "${var.threat_protection ? [1] : []}"
+
+
+def test_nothing_runs_before_the_first_deploy():
+    service = resources("service")
+
+    # No image and no secrets yet: zero tasks, no autoscaling floor, the schedule disabled.
+    assert service[("aws_ecs_service", "web")]["desired_count"].startswith("${local.deployed ?")
+    assert service[("aws_ecs_service", "worker")]["desired_count"] == "${local.deployed ? 1 : 0}"
+    target = service[("aws_appautoscaling_target", "web")]
+    assert target["min_capacity"].endswith(": 0}")
+    assert service[("aws_scheduler_schedule", "reminders")]["state"] == (
+        '${local.deployed ? "ENABLED" : "DISABLED"}'
+    )
+    # The tag in service is read back from SSM, so a plain apply keeps the deployed release.
+    parameter = service[("aws_ssm_parameter", "image_tag")]
+    assert parameter["value"] == "none"
+    assert parameter["lifecycle"][0]["ignore_changes"] == ["value"]
+
+
+def test_the_reminder_schedules_role_can_decrypt_its_schedule():
+    iam = load(MODULES / "service" / "iam.tf")
+    (policy,) = [
+        d["aws_iam_policy_document"]["scheduler"]
+        for d in iam["data"]
+        if "scheduler" in d.get("aws_iam_policy_document", {})
+    ]
+    schedule = resources("service")[("aws_scheduler_schedule", "reminders")]
+
+    decrypt = [s for s in policy["statement"] if s["actions"] == ["kms:Decrypt"]]
+    assert decrypt and decrypt[0]["resources"] == [schedule["kms_key_arn"]]
+
+
+def test_ecs_exec_can_use_its_key_and_log_group():
+    iam = (MODULES / "service" / "iam.tf").read_text()
+
+    for sid in ("EcsExecSessionKey", "EcsExecSessionLog"):
+        assert f'sid       = "{sid}"' in iam
+    assert "aws_cloudwatch_log_group.exec.arn" in iam
+
+
+def test_test_environments_delete_their_images_on_destroy():
+    call = load(MODULES / "stack" / "main.tf")["module"]
+    (service,) = [m["service"] for m in call if "service" in m]
+
+    assert service["force_delete_images"] == "${!var.production}"

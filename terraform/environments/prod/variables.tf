@@ -25,9 +25,9 @@ variable "alert_email" {
 }
 
 variable "image_tag" {
-  description = "Image to run; the deploy script sets it to the git commit"
+  description = "Image to run; the deploy script sets it to the git commit. Empty: the one in service (none before the first deploy: nothing runs)"
   type        = string
-  default     = "bootstrap"
+  default     = ""
 }
 
 variable "cors_allowed_origins" {

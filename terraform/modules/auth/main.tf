@@ -7,6 +7,9 @@ resource "aws_cognito_user_pool" "this" {
   auto_verified_attributes = ["email"]
   deletion_protection      = var.deletion_protection ? "ACTIVE" : "INACTIVE"
   mfa_configuration        = "OPTIONAL"
+  # Threat protection (advanced security) exists only on the PLUS plan; new pools are
+  # ESSENTIALS. The API keeps its own lockout either way (accounts.services.log_in).
+  user_pool_tier = var.threat_protection ? "PLUS" : "ESSENTIALS"
 
   software_token_mfa_configuration {
     enabled = true
@@ -28,8 +31,11 @@ resource "aws_cognito_user_pool" "this" {
     }
   }
 
-  user_pool_add_ons {
-    advanced_security_mode = "ENFORCED"
+  dynamic "user_pool_add_ons" {
+    for_each = var.threat_protection ? [1] : []
+    content {
+      advanced_security_mode = "ENFORCED"
+    }
   }
 }
 

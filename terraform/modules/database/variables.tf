@@ -16,8 +16,15 @@ variable "app_security_group_id" {
 }
 
 variable "engine_version" {
-  type    = string
-  default = "16.4"
+  # The major version only: RDS applies minor upgrades itself (auto_minor_version_upgrade),
+  # and a pinned minor would have the next apply try to go back down.
+  description = "PostgreSQL major version"
+  type        = string
+  default     = "16"
+  validation {
+    condition     = can(regex("^[0-9]+$", var.engine_version))
+    error_message = "Give the major version only, such as \"16\": RDS moves the minor version."
+  }
 }
 
 variable "instance_class" {

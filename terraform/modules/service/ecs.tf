@@ -12,9 +12,27 @@ data "aws_subnet" "public" {
   id       = each.value
 }
 
+# The image tag in service, written by the deploy after each release it completes ("none"
+# before the first). Terraform reads it back on every plan (the value is not Terraform's), so a
+# plain `terraform apply` keeps what was deployed instead of pointing tasks at a missing image.
+resource "aws_ssm_parameter" "image_tag" {
+  # checkov:skip=CKV2_AWS_34:An image tag (a git commit) is public information, not a secret.
+  name        = "/${var.name}/deployed-image-tag"
+  description = "Image tag of the release in service (set by scripts/deploy.sh)"
+  type        = "String"
+  value       = "none"
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
+
 locals {
-  region = data.aws_region.current.region
-  image  = "${aws_ecr_repository.app.repository_url}:${var.image_tag}"
+  region    = data.aws_region.current.region
+  image_tag = var.image_tag != "" ? var.image_tag : aws_ssm_parameter.image_tag.value
+  # Until the first deploy there is no image and no secrets: nothing runs (services at zero
+  # tasks, the reminder schedule disabled), so nothing crash-loops.
+  deployed = local.image_tag != "none"
+  image    = "${aws_ecr_repository.app.repository_url}:${local.image_tag}"
   environment = [
     for key, value in merge(var.app_environment, {
       DJANGO_ALLOWED_HOSTS        = var.domain_name
@@ -52,6 +70,8 @@ locals {
 resource "aws_ecr_repository" "app" {
   name                 = var.name
   image_tag_mutability = "IMMUTABLE"
+  # `make destroy` of a test environment must not stop at its images; production's are kept.
+  force_delete = var.force_delete_images
   image_scanning_configuration {
     scan_on_push = true
   }
@@ -231,7 +251,7 @@ resource "aws_ecs_service" "web" {
   name                   = "${var.name}-web"
   cluster                = aws_ecs_cluster.this.id
   task_definition        = aws_ecs_task_definition.web.arn
-  desired_count          = var.web_min_tasks
+  desired_count          = local.deployed ? var.web_min_tasks : 0
   launch_type            = "FARGATE"
   enable_execute_command = var.enable_ecs_exec
   propagate_tags         = "SERVICE"
@@ -267,7 +287,7 @@ resource "aws_ecs_service" "worker" {
   name                   = "${var.name}-worker"
   cluster                = aws_ecs_cluster.this.id
   task_definition        = aws_ecs_task_definition.background["worker"].arn
-  desired_count          = 1
+  desired_count          = local.deployed ? 1 : 0
   launch_type            = "FARGATE"
   enable_execute_command = var.enable_ecs_exec
 
@@ -291,8 +311,8 @@ resource "aws_appautoscaling_target" "web" {
   service_namespace  = "ecs"
   resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.web.name}"
   scalable_dimension = "ecs:service:DesiredCount"
-  min_capacity       = var.web_min_tasks
-  max_capacity       = var.web_max_tasks
+  min_capacity       = local.deployed ? var.web_min_tasks : 0
+  max_capacity       = local.deployed ? var.web_max_tasks : 0
 }
 
 resource "aws_appautoscaling_policy" "web_cpu" {
@@ -329,7 +349,9 @@ resource "aws_scheduler_schedule" "reminders" {
   name                         = "${var.name}-send-reminders"
   schedule_expression          = "rate(5 minutes)"
   schedule_expression_timezone = "Europe/London"
-  kms_key_arn                  = var.logs_kms_key_arn
+  state                        = local.deployed ? "ENABLED" : "DISABLED"
+  # Encrypted with the stack's key: its role may decrypt with it (iam.tf), or it never runs.
+  kms_key_arn = var.logs_kms_key_arn
   flexible_time_window {
     mode = "OFF"
   }

@@ -115,6 +115,31 @@ data "aws_iam_policy_document" "task" {
       resources = ["*"] # Session Manager channels have no resource ARNs.
     }
   }
+  dynamic "statement" {
+    # The exec session is encrypted with the stack's key and logged to its own group.
+    for_each = var.enable_ecs_exec ? [1] : []
+    content {
+      sid       = "EcsExecSessionKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [var.logs_kms_key_arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = var.enable_ecs_exec ? [1] : []
+    content {
+      sid       = "EcsExecSessionLog"
+      actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+      resources = ["${aws_cloudwatch_log_group.exec.arn}:*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = var.enable_ecs_exec ? [1] : []
+    content {
+      sid       = "EcsExecFindLogGroup"
+      actions   = ["logs:DescribeLogGroups"]
+      resources = ["*"] # DescribeLogGroups takes no resource.
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "task" {
@@ -146,6 +171,11 @@ data "aws_iam_policy_document" "scheduler" {
   statement {
     actions   = ["iam:PassRole"]
     resources = [aws_iam_role.execution.arn, aws_iam_role.task.arn]
+  }
+  statement {
+    # The schedule is encrypted with the stack's key (kms_key_arn): without this it never runs.
+    actions   = ["kms:Decrypt"]
+    resources = [var.logs_kms_key_arn]
   }
 }
 

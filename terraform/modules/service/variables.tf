@@ -25,9 +25,15 @@ variable "certificate_arn" {
 }
 
 variable "image_tag" {
-  description = "Image tag to run (the git commit; set by the deploy script)"
+  description = "Image tag to run (the git commit; set by the deploy script). Empty: the one in service (none before the first deploy)"
   type        = string
-  default     = "bootstrap"
+  default     = ""
+}
+
+variable "force_delete_images" {
+  description = "Whether destroying the environment deletes its images too (not in production)"
+  type        = bool
+  default     = false
 }
 
 variable "container_port" {

@@ -37,6 +37,7 @@ module "auth" {
   source              = "../auth"
   name                = var.name
   deletion_protection = var.production
+  threat_protection   = var.cognito_threat_protection
 }
 
 module "service" {
@@ -53,6 +54,7 @@ module "service" {
   enable_ecs_exec       = var.enable_ecs_exec
   enable_waf            = var.enable_waf
   deletion_protection   = var.production
+  force_delete_images   = !var.production
   logs_kms_key_arn      = module.monitoring.logs_kms_key_arn
   db_address            = module.database.address
   db_port               = module.database.port

@@ -30,8 +30,15 @@ variable "alert_email" {
 }
 
 variable "image_tag" {
-  type    = string
-  default = "bootstrap"
+  description = "Image tag to run; empty: the one in service (none before the first deploy)"
+  type        = string
+  default     = ""
+}
+
+variable "cognito_threat_protection" {
+  description = "Cognito threat protection (compromised credentials, adaptive authentication): the PLUS feature plan, billed per user"
+  type        = bool
+  default     = false
 }
 
 variable "vpc_cidr" {
