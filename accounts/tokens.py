@@ -15,6 +15,7 @@ from typing import Any
 import jwt
 from django.conf import settings
 from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken as SimpleAccessToken
 from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
@@ -28,17 +29,37 @@ COGNITO_SCOPE = "aws.cognito.signin.user.admin"
 
 
 class KeyIdTokenBackend(TokenBackend):
-    """simplejwt's backend, plus the ``kid`` header that JWKS consumers need to pick a key."""
+    """simplejwt's backend, plus the ``kid`` header that JWKS consumers need to pick a key, and
+    a previous key that still verifies (never signs) while a rotation settles."""
 
-    def __init__(self, *, private_key_pem: str, issuer: str) -> None:
+    def __init__(self, *, private_key_pem: str, issuer: str, previous_key_pem: str = "") -> None:
         self.public_jwk = public_jwk(private_key_pem)
-        verifying_key = jwt.algorithms.RSAAlgorithm.from_jwk(self.public_jwk)
+        self.public_jwks = [self.public_jwk]
+        if previous_key_pem:
+            self.public_jwks.append(public_jwk(previous_key_pem))
+        # kid -> the parsed public key that verifies tokens naming it.
+        self.verifying_keys = {
+            jwk["kid"]: jwt.algorithms.RSAAlgorithm.from_jwk(jwk) for jwk in self.public_jwks
+        }
         super().__init__(algorithm="RS256", signing_key=private_key_pem, issuer=issuer)
-        self.verifying_key = verifying_key  # type: ignore[assignment]  # simplejwt types it str; this is the parsed RSA key
+        self.verifying_key = self.verifying_keys[self.public_jwk["kid"]]  # type: ignore[assignment]  # simplejwt types it str; this is the parsed RSA key
 
     @property
     def prepared_verifying_key(self) -> Any:
         return self.verifying_key
+
+    def get_verifying_key(self, token: Any) -> Any:
+        """The key the token names in its ``kid``: the current one or the previous one."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError as exc:
+            raise TokenBackendError("Token is invalid") from exc
+        if kid is None:  # none of ours lacks one; verify against the current key all the same
+            return self.verifying_key
+        key = self.verifying_keys.get(kid)
+        if key is None:
+            raise TokenBackendError("Token is invalid")
+        return key
 
     def encode(self, payload: dict[str, Any]) -> str:
         claims = {**payload, "iss": self.issuer} if self.issuer else dict(payload)
@@ -51,13 +72,15 @@ class KeyIdTokenBackend(TokenBackend):
 
 
 @lru_cache(maxsize=4)
-def _backend(private_key_pem: str, issuer: str) -> KeyIdTokenBackend:
-    return KeyIdTokenBackend(private_key_pem=private_key_pem, issuer=issuer)
+def _backend(private_key_pem: str, issuer: str, previous_key_pem: str) -> KeyIdTokenBackend:
+    return KeyIdTokenBackend(
+        private_key_pem=private_key_pem, issuer=issuer, previous_key_pem=previous_key_pem
+    )
 
 
 def token_backend() -> KeyIdTokenBackend:
     """The backend for the current settings (tests may override key or issuer)."""
-    return _backend(settings.JWT_PRIVATE_KEY, settings.JWT_ISSUER)
+    return _backend(settings.JWT_PRIVATE_KEY, settings.JWT_ISSUER, settings.JWT_PREVIOUS_KEY)
 
 
 # The refresh token's claim naming its family (not copied into access tokens).

@@ -41,12 +41,20 @@ def _b64url_uint(value: int) -> str:
 
 
 @lru_cache(maxsize=8)
-def public_jwk(private_key_pem: str) -> dict[str, Any]:
-    """The public half of a private key as a JWK whose ``kid`` is its RFC 7638 thumbprint."""
-    private_key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
-    if not isinstance(private_key, rsa.RSAPrivateKey):
-        raise ValueError("JWT_PRIVATE_KEY must be an RSA private key")
-    numbers = private_key.public_key().public_numbers()
+def public_jwk(key_pem: str) -> dict[str, Any]:
+    """The public half of an RSA key (a private key's PEM, or a public key's) as a JWK whose
+    ``kid`` is its RFC 7638 thumbprint."""
+    public_key: Any
+    if "PRIVATE KEY" in key_pem:
+        private_key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+        if not isinstance(private_key, rsa.RSAPrivateKey):
+            raise ValueError("JWT keys must be RSA keys")
+        public_key = private_key.public_key()
+    else:
+        public_key = serialization.load_pem_public_key(key_pem.encode())
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise ValueError("JWT keys must be RSA keys")
+    numbers = public_key.public_numbers()
     members = {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
     kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -18,12 +17,11 @@ from accounts.audit import AuditedViewMixin, record_access
 from core.http.client import client_ip
 from core.http.schema import problem, problems
 from core.http.throttling import ScopedRateThrottle
-from core.keys import public_jwk
 
 from .. import services, verification
 from ..authentication import signed_in_user
 from ..models import AuditEvent
-from ..tokens import TokenSet, issue_tokens
+from ..tokens import TokenSet, issue_tokens, token_backend
 from .serializers import (
     AccessLogEntrySerializer,
     DetailSerializer,
@@ -407,7 +405,8 @@ class JwksView(APIView):
         tags=["auth"],
     )
     def get(self, request: Request) -> Response:
-        response = Response({"keys": [public_jwk(settings.JWT_PRIVATE_KEY)]})
+        # The current key, then the previous one while a rotation settles.
+        response = Response({"keys": token_backend().public_jwks})
         response["Cache-Control"] = "public, max-age=3600"
         return response
 

@@ -271,6 +271,12 @@ JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", multiline=True, default="")
 JWT_PRIVATE_KEY_FILE = env("JWT_PRIVATE_KEY_FILE", default="")
 if not JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE:
     JWT_PRIVATE_KEY = Path(JWT_PRIVATE_KEY_FILE).read_text()
+# After a key rotation, the key before (its PEM, private or public: only the public half is
+# used). Tokens it signed still verify, and the JWKS lists it, until it is removed: keep it at
+# least as long as a refresh token lives (JWT_REFRESH_TOKEN_DAYS). docs/operations.md.
+JWT_PREVIOUS_KEY = env.str("JWT_PREVIOUS_KEY", multiline=True, default="")
+if JWT_PREVIOUS_KEY.strip().lower() == "none":  # a secret cannot be empty: "none" says so
+    JWT_PREVIOUS_KEY = ""
 JWT_ISSUER = env("JWT_ISSUER", default="http://localhost:8000")
 # Where the links in account emails (verify an address, reset a password) point: the site
 # serving /account/verify-email and /account/reset-password. Default: this service itself.

@@ -7,6 +7,7 @@ import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.urls import reverse
 from jwt.utils import base64url_encode
@@ -165,3 +166,62 @@ def test_a_deactivated_user_is_refused_even_with_a_live_token(api, alice):
     alice.save()
 
     assert call_me(api, token).status_code == 401
+
+
+# Rotating the signing key without signing everyone out -------------------------------------
+
+
+def rotate(settings, *, previous_as_public=False):
+    """What the runbook does: a new key signs; the old one (or its public half) verifies."""
+    old = settings.JWT_PRIVATE_KEY
+    if previous_as_public:
+        private = serialization.load_pem_private_key(old.encode(), password=None)
+        old = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        old = old.decode()
+    settings.JWT_PREVIOUS_KEY = old
+    settings.JWT_PRIVATE_KEY = generate_private_key_pem()
+
+
+@pytest.mark.parametrize("previous_as_public", [False, True])
+def test_tokens_signed_before_a_rotation_still_work(api, alice, settings, previous_as_public):
+    before = issue_tokens(user=alice)
+
+    rotate(settings, previous_as_public=previous_as_public)
+
+    assert call_me(api, before.access).status_code == 200
+    refreshed = api.post(reverse("accounts:refresh"), {"refresh": before.refresh}, format="json")
+    assert refreshed.status_code == 200
+
+
+def test_after_a_rotation_new_tokens_name_the_new_key_and_the_jwks_lists_both(api, alice, settings):
+    old_kid = public_jwk(settings.JWT_PRIVATE_KEY)["kid"]
+    rotate(settings)
+    new_kid = public_jwk(settings.JWT_PRIVATE_KEY)["kid"]
+
+    after = issue_tokens(user=alice)
+    listed = [k["kid"] for k in api.get(reverse("jwks")).json()["keys"]]
+
+    assert jwt.get_unverified_header(after.access)["kid"] == new_kid
+    assert listed == [new_kid, old_kid]
+
+
+def test_once_the_previous_key_is_removed_its_tokens_are_refused(api, alice, settings):
+    before = issue_tokens(user=alice)
+    rotate(settings)
+
+    settings.JWT_PREVIOUS_KEY = ""
+
+    assert call_me(api, before.access).status_code == 401
+    assert [k["kid"] for k in api.get(reverse("jwks")).json()["keys"]] == [
+        public_jwk(settings.JWT_PRIVATE_KEY)["kid"]
+    ]
+
+
+def test_a_token_naming_an_unknown_key_is_refused(api, alice, settings):
+    stranger = generate_private_key_pem()
+    claims = jwt.decode(issue_tokens(user=alice).access, options={"verify_signature": False})
+    forged = jwt.encode(
+        claims, stranger, algorithm="RS256", headers={"kid": public_jwk(stranger)["kid"]}
+    )
+
+    assert call_me(api, forged).status_code == 401

@@ -157,3 +157,14 @@ def test_local_runs_let_the_usual_frontend_dev_servers_call_the_api():
 
     assert {"http://localhost:5173", "http://localhost:3000"} <= set(local.stdout.split())
     assert production.stdout.strip() == ""
+
+
+def test_none_as_the_previous_signing_key_means_there_is_none():
+    # Secrets Manager cannot hold an empty value; the bootstrap writes "none".
+    code = READ + "print(repr(s.JWT_PREVIOUS_KEY))"
+
+    result = run_python(
+        code, "config.settings.production", **production_env(), JWT_PREVIOUS_KEY="none"
+    )
+
+    assert result.stdout.strip() == "''"

@@ -52,6 +52,7 @@ locals {
   secrets = [
     { name = "DJANGO_SECRET_KEY", valueFrom = aws_secretsmanager_secret.django_secret_key.arn },
     { name = "JWT_PRIVATE_KEY", valueFrom = aws_secretsmanager_secret.jwt_private_key.arn },
+    { name = "JWT_PREVIOUS_KEY", valueFrom = aws_secretsmanager_secret.jwt_previous_key.arn },
     { name = "DB_USER", valueFrom = "${var.db_secret_arn}:username::" },
     { name = "DB_PASSWORD", valueFrom = "${var.db_secret_arn}:password::" },
   ]
@@ -103,6 +104,14 @@ resource "aws_secretsmanager_secret" "django_secret_key" {
 resource "aws_secretsmanager_secret" "jwt_private_key" {
   # checkov:skip=CKV2_AWS_57:Rotated by scripts/bootstrap-secrets.sh --rotate (a new key then a redeploy); a rotation Lambda would add more surface than it removes.
   name_prefix = "${var.name}/jwt-private-key-"
+  kms_key_id  = var.logs_kms_key_arn
+}
+
+# The signing key before the last rotation ("none" when there is none): tokens it signed still
+# verify until it is retired. scripts/bootstrap-secrets.sh --rotate-jwt and docs/operations.md.
+resource "aws_secretsmanager_secret" "jwt_previous_key" {
+  # checkov:skip=CKV2_AWS_57:Moved into place by scripts/bootstrap-secrets.sh --rotate-jwt; it holds a public key.
+  name_prefix = "${var.name}/jwt-previous-key-"
   kms_key_id  = var.logs_kms_key_arn
 }
 

@@ -47,5 +47,6 @@ output "secret_arns" {
   value = {
     django_secret_key = aws_secretsmanager_secret.django_secret_key.arn
     jwt_private_key   = aws_secretsmanager_secret.jwt_private_key.arn
+    jwt_previous_key  = aws_secretsmanager_secret.jwt_previous_key.arn
   }
 }
