@@ -9,7 +9,7 @@ FUZZ_ARGS ?=
 ENV ?= dev
 TF_DIR = terraform/environments/$(ENV)
 
-.PHONY: help install run test lint fmt check migrate seed audit bench fuzz deploy prod-deploy info logs destroy env-file
+.PHONY: help install run test lint fmt check migrate seed audit bench fuzz apply deploy prod-deploy info logs destroy env-file
 
 help:
 	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT) (emails in .local/mail/)"
@@ -18,6 +18,7 @@ help:
 	@echo "make fmt    - format and autofix"
 	@echo "make bench  - benchmark on PostgreSQL with in-run baselines (BENCH_ARGS=--scale 1000000)"
 	@echo "make fuzz   - Schemathesis against a live server, as patient and staff (FUZZ_ARGS=--max-examples 50)"
+	@echo "make apply ENV=dev|staging|prod - terraform init and apply the environment"
 	@echo "make deploy ENV=dev|staging - build, push, migrate, roll out, smoke test"
 	@echo "make prod-deploy            - the same for prod, after a typed confirmation"
 	@echo "make info ENV=...           - the environment's outputs (API URL, Cognito ids...)"
@@ -79,23 +80,32 @@ bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(RUN) python bench/run.py $(BENCH_ARGS)
 
-deploy:
-	@[ "$(ENV)" != "prod" ] || { echo "Use 'make prod-deploy' for prod."; exit 2; }
-	scripts/deploy.sh $(ENV)
+REGION = $$(terraform -chdir=$(TF_DIR) output -raw region)
 
-prod-deploy:
+apply:
+	terraform -chdir=$(TF_DIR) init -input=false
+	terraform -chdir=$(TF_DIR) apply -var-file=$(ENV).tfvars
+
+deploy: install
+	@[ "$(ENV)" != "prod" ] || { echo "Use 'make prod-deploy' for prod."; exit 2; }
+	$(RUN) python scripts/deploy.py $(ENV)
+
+prod-deploy: install
 	@read -r -p "Deploy $$(git rev-parse --short=12 HEAD) to PROD? Type 'deploy prod': " answer; \
 	  [ "$$answer" = "deploy prod" ] || { echo "Not confirmed."; exit 1; }
-	scripts/deploy.sh prod
+	$(RUN) python scripts/deploy.py prod
 
 info:
 	terraform -chdir=$(TF_DIR) output
+	@echo "In service: $$(aws ssm get-parameter --region $(REGION) --name "$$(terraform -chdir=$(TF_DIR) output -raw image_tag_parameter_name)" --query Parameter.Value --output text)"
+	@aws cloudwatch describe-alarms --region $(REGION) --alarm-name-prefix "gp-booking-$(ENV)" \
+	  --query 'MetricAlarms[].[AlarmName,StateValue]' --output table
 
 env-file:
 	scripts/write-env.sh $(ENV)
 
 logs:
-	aws logs tail /gp-booking-$(ENV)/web --follow --format short
+	aws logs tail --region $(REGION) /gp-booking-$(ENV)/web --follow --format short
 
 destroy:
 	@read -r -p "This deletes the $(ENV) environment and its data. Type '$(ENV)' to confirm: " answer; \

@@ -85,3 +85,28 @@ def test_the_smoke_test_fails_with_the_response_when_a_step_fails(live_server):
 def test_the_smoke_test_fails_when_nothing_answers():
     with pytest.raises(CommandError, match="health"):
         smoke("http://127.0.0.1:9")
+
+
+def test_read_only_mode_books_nothing_and_passes_with_no_practice_yet(live_server):
+    # A freshly migrated production database: no practices, only the smoke account.
+    patient = PatientFactory(profile__registered_practice=None)
+
+    output = smoke(
+        live_server.url, "--read-only", "--email", patient.email, "--password", DEFAULT_PASSWORD
+    )
+
+    for step in ("health", "jwks", "list practices", "login", "read my account", "logout"):
+        assert f"ok  {step}" in output
+    assert "availability skipped: no practice yet" in output
+    assert not Appointment.objects.exists()
+
+
+def test_read_only_mode_searches_availability_where_there_is_a_practice(live_server):
+    practice = PracticeFactory(ods_code="A81001")
+    free_slot(practice, hours_ahead=24)
+
+    output = smoke(live_server.url, "--read-only", *smoke_patient(practice))
+
+    assert "ok  search availability" in output
+    assert not Appointment.objects.exists()
+    assert set(Slot.objects.values_list("status", flat=True)) == {"free"}

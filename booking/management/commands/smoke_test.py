@@ -44,6 +44,11 @@ class Command(BaseCommand):
             default=os.environ.get("SMOKE_PASSWORD", ""),
             help="That patient's password (default: $SMOKE_PASSWORD)",
         )
+        parser.add_argument(
+            "--read-only",
+            action="store_true",
+            help="Book nothing: the public checks, then (given a patient) sign-in and a search",
+        )
         parser.add_argument("--verbose", action="store_true", help="Show every response body")
 
     def handle(
@@ -53,6 +58,7 @@ class Command(BaseCommand):
         practice: str | None,
         email: str,
         password: str,
+        read_only: bool,
         verbose: bool,
         **options: Any,
     ) -> None:
@@ -63,7 +69,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             self._public_checks()
-            if email and password:
+            if email and password and read_only:
+                self._sign_in_and_search(email, password, practice)
+            elif email and password:
                 self._patient_journey(email, password, practice)
             else:
                 self.stdout.write(
@@ -88,7 +96,41 @@ class Command(BaseCommand):
         )
         if not str(schema.get("openapi", "")).startswith("3."):
             raise StepFailed("schema", "The schema is not OpenAPI 3")
+        self._call("jwks", "GET", "/.well-known/jwks.json", expect=200)
         self._call("list practices", "GET", "/api/v1/practices", expect=200)
+
+    def _sign_in_and_search(self, email: str, password: str, practice: str | None) -> None:
+        """Read-only: the smoke account signs in and searches; nothing is booked, so this runs
+        against production and against a database with no practices yet."""
+        tokens = self._call(
+            "login", "POST", "/api/v1/auth/login", expect=200,
+            body={"email": email, "password": password},
+        )  # fmt: skip
+        self.http.headers["Authorization"] = f"Bearer {tokens['access']}"
+        self._call("read my account", "GET", "/api/v1/auth/me", expect=200)
+        practice = practice or next(
+            iter(r["ods_code"] for r in self._call(
+                "find a practice", "GET", "/api/v1/practices", expect=200
+            )["results"]),
+            None,
+        )  # fmt: skip
+        if practice is None:
+            self.stdout.write("  --  availability skipped: no practice yet")
+        else:
+            today = datetime.now(UTC).date()
+            self._call(
+                "search availability",
+                "GET",
+                f"/api/v1/practices/{practice}/availability",
+                expect=200,
+                params={
+                    "start": today.isoformat(),
+                    "end": (today + timedelta(days=1)).isoformat(),
+                },
+            )
+        self._call(
+            "logout", "POST", "/api/v1/auth/logout", expect=204, body={"refresh": tokens["refresh"]}
+        )
 
     def _patient_journey(self, email: str, password: str, practice_code: str | None) -> None:
         tokens = self._call(

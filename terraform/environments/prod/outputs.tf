@@ -45,3 +45,27 @@ output "tasks_security_group_id" {
 output "secret_arns" {
   value = module.stack.secret_arns
 }
+
+output "region" {
+  value = module.stack.region
+}
+
+output "reminders_schedule_name" {
+  value = module.stack.reminders_schedule_name
+}
+
+output "image_tag_parameter_name" {
+  value = module.stack.image_tag_parameter_name
+}
+
+output "log_groups" {
+  value = module.stack.log_groups
+}
+
+output "web_min_tasks" {
+  value = module.stack.web_min_tasks
+}
+
+output "web_max_tasks" {
+  value = module.stack.web_max_tasks
+}

@@ -50,3 +50,27 @@ output "secret_arns" {
     jwt_previous_key  = aws_secretsmanager_secret.jwt_previous_key.arn
   }
 }
+
+output "region" {
+  value = local.region
+}
+
+output "reminders_schedule_name" {
+  value = aws_scheduler_schedule.reminders.name
+}
+
+output "image_tag_parameter_name" {
+  value = aws_ssm_parameter.image_tag.name
+}
+
+output "log_groups" {
+  value = { for role, group in aws_cloudwatch_log_group.app : role => group.name }
+}
+
+output "web_min_tasks" {
+  value = var.web_min_tasks
+}
+
+output "web_max_tasks" {
+  value = var.web_max_tasks
+}

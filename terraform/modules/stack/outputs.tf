@@ -49,3 +49,27 @@ output "secret_arns" {
 output "alerts_topic_arn" {
   value = module.monitoring.alerts_topic_arn
 }
+
+output "region" {
+  value = module.service.region
+}
+
+output "reminders_schedule_name" {
+  value = module.service.reminders_schedule_name
+}
+
+output "image_tag_parameter_name" {
+  value = module.service.image_tag_parameter_name
+}
+
+output "log_groups" {
+  value = module.service.log_groups
+}
+
+output "web_min_tasks" {
+  value = module.service.web_min_tasks
+}
+
+output "web_max_tasks" {
+  value = module.service.web_max_tasks
+}
