@@ -9,7 +9,7 @@ FUZZ_ARGS ?=
 ENV ?= dev
 TF_DIR = terraform/environments/$(ENV)
 
-.PHONY: help install run test lint fmt check migrate seed audit bench fuzz apply deploy prod-deploy info logs destroy env-file
+.PHONY: help install run test lint fmt check migrate seed audit bench fuzz apply deploy dev prod-deploy info logs destroy env-file
 
 help:
 	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT) (emails in .local/mail/)"
@@ -20,6 +20,7 @@ help:
 	@echo "make fuzz   - Schemathesis against a live server, as patient and staff (FUZZ_ARGS=--max-examples 50)"
 	@echo "make apply ENV=dev|staging|prod - terraform init and apply the environment"
 	@echo "make deploy ENV=dev|staging - build, push, migrate, roll out, smoke test"
+	@echo "make dev                    - deploy to dev, load the demo data there, print the URL and logins"
 	@echo "make prod-deploy            - the same for prod, after a typed confirmation"
 	@echo "make info ENV=...           - the environment's outputs (API URL, Cognito ids...)"
 	@echo "make logs ENV=...           - follow the web service's logs"
@@ -89,6 +90,10 @@ apply:
 deploy: install
 	@[ "$(ENV)" != "prod" ] || { echo "Use 'make prod-deploy' for prod."; exit 2; }
 	$(RUN) python scripts/deploy.py $(ENV)
+
+# The seed's developer loop: deploy to dev, load the demo data there, print the URL and logins.
+dev: install
+	$(RUN) python scripts/deploy.py dev --seed-demo
 
 prod-deploy: install
 	@read -r -p "Deploy $$(git rev-parse --short=12 HEAD) to PROD? Type 'deploy prod': " answer; \

@@ -50,3 +50,6 @@ esac
 put "$(arn django_secret_key)" "$(python3 -c 'import secrets; print(secrets.token_urlsafe(64))')"
 put "$(arn jwt_private_key)" "$(new_jwt_key)"
 put "$(arn jwt_previous_key)" none
+# The read-only smoke test's patient (no practice, no messages); the migrate task creates it.
+host="$(terraform -chdir="$dir" output -raw api_url | sed -E 's#^https?://##; s#/.*$##')"
+put "$(arn smoke_account)" "$(python3 -c 'import json, secrets, sys; print(json.dumps({"email": f"smoke-test@{sys.argv[1]}", "password": "Sm0ke-" + secrets.token_urlsafe(24) + "!"}))' "$host")"

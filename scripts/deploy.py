@@ -110,12 +110,13 @@ class Deploy:
     commit: str
     session: boto3.session.Session
     build: Callable[[str, "Deploy"], None]
-    smoke: Callable[[str], None]
+    smoke: Callable[[str, Mapping[str, str]], None]
     say: Callable[[str], None] = print
     sleep: Callable[[float], None] = time.sleep
     poll_seconds: float = 10.0
     rollout_timeout_seconds: float = 30 * 60
     clients: dict[str, Any] = field(default_factory=dict)
+    registered: dict[str, str] = field(default_factory=dict)
 
     def client(self, name: str) -> Any:
         if name not in self.clients:
@@ -130,7 +131,7 @@ class Deploy:
         self.step(f"Image {self.image}")
         self.ensure_image()
         self.step("Task definitions")
-        definitions = self.register_task_definitions()
+        definitions = self.registered = self.register_task_definitions()
         self.step("Migrate")
         self.migrate(definitions["migrate"])
         self.step("Roll out")
@@ -139,7 +140,7 @@ class Deploy:
         self.move_schedule(definitions["reminders"])
         self.wait_for_rollouts(definitions, previous)
         self.step("Smoke test (read-only)")
-        self.smoke(self.env["api_url"])
+        self.smoke(self.env["api_url"], smoke_account(self))
         self.say(f"Deployed {self.commit}: web and worker run it, reminders use it.")
 
     def step(self, text: str) -> None:
@@ -180,12 +181,47 @@ class Deploy:
     # 3. Migrate -------------------------------------------------------------------------
 
     def migrate(self, task_definition: str) -> None:
+        self.one_off(
+            task_definition,
+            what="migration",
+            failed_means="The services and the reminder schedule stay on the release before.",
+        )
+
+    def seed_demo(self, task_definition: str) -> None:
+        """The demo data, as a one-off task on the migrate definition (dev only)."""
+        self.one_off(
+            task_definition,
+            what="demo data",
+            failed_means="The release is in service without demo data.",
+            command=["python", "manage.py", "seed_data"],
+            environment={"ALLOW_DEMO_DATA": "true"},
+        )
+
+    def one_off(
+        self,
+        task_definition: str,
+        *,
+        what: str,
+        failed_means: str,
+        command: list[str] | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        """Run a task to its end, however long that takes, saying how long so far."""
         ecs = self.client("ecs")
+        overrides: dict[str, Any] = {}
+        if command or environment:
+            container: dict[str, Any] = {"name": "migrate"}
+            if command:
+                container["command"] = command
+            if environment:
+                container["environment"] = [{"name": k, "value": v} for k, v in environment.items()]
+            overrides = {"containerOverrides": [container]}
         started = ecs.run_task(
             cluster=self.env["cluster_name"],
             taskDefinition=task_definition,
             launchType="FARGATE",
             startedBy=f"deploy-{self.commit}"[:36],
+            overrides=overrides,
             networkConfiguration={
                 "awsvpcConfiguration": {
                     "subnets": list(self.env["private_subnet_ids"]),
@@ -195,26 +231,25 @@ class Deploy:
             },
         )
         if started.get("failures") or not started.get("tasks"):
-            raise DeployFailed(f"The migrate task did not start: {started.get('failures')}")
+            raise DeployFailed(f"The {what} task did not start: {started.get('failures')}")
         task_arn = started["tasks"][0]["taskArn"]
         began = time.monotonic()
-        while True:  # as long as the migration takes: no waiter's ten-minute limit
+        while True:  # as long as it takes: no waiter's ten-minute limit
             task = ecs.describe_tasks(cluster=self.env["cluster_name"], tasks=[task_arn])["tasks"][
                 0
             ]
             if task["lastStatus"] == "STOPPED":
                 break
-            self.say(f"migrating: {task['lastStatus']}, {time.monotonic() - began:.0f} s so far")
+            self.say(f"{what}: {task['lastStatus']}, {time.monotonic() - began:.0f} s so far")
             self.sleep(self.poll_seconds)
-        container = task["containers"][0]
-        exit_code = container.get("exitCode")
+        container_state = task["containers"][0]
+        exit_code = container_state.get("exitCode")
         if exit_code != 0:
             raise DeployFailed(
-                f"The migration failed (exit code {exit_code}, {task.get('stoppedReason', '')}). "
-                "The services and the reminder schedule stay on the release before.\n"
-                + self.log_tail(container["name"], task_arn)
+                f"The {what} failed (exit code {exit_code}, {task.get('stoppedReason', '')}). "
+                f"{failed_means}\n" + self.log_tail(container_state["name"], task_arn)
             )
-        self.say(f"migrated in {time.monotonic() - began:.0f} s")
+        self.say(f"{what} done in {time.monotonic() - began:.0f} s")
 
     def log_tail(self, container_name: str, task_arn: str) -> str:
         stream = f"migrate/{container_name}/{task_arn.rsplit('/', 1)[1]}"
@@ -372,12 +407,33 @@ def docker_build_and_push(image: str, deploy: Deploy) -> None:
         subprocess.run(command, cwd=ROOT, check=True)  # noqa: S603
 
 
-def smoke_test(api_url: str) -> None:
-    """Read-only: health, readiness, schema, JWKS, practices, and (with SMOKE_EMAIL and
-    SMOKE_PASSWORD) the smoke account's sign-in and an availability search."""
-    subprocess.run(  # noqa: S603 - our own command
-        [sys.executable, "manage.py", "smoke_test", api_url, "--read-only"], cwd=ROOT, check=True
-    )
+def smoke_account(deploy: Deploy) -> dict[str, str]:
+    """SMOKE_EMAIL and SMOKE_PASSWORD from the environment's secret; none before bootstrap."""
+    arn = (deploy.env.outputs.get("secret_arns") or {}).get("smoke_account")
+    if not arn:
+        return {}
+    try:
+        value = deploy.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+    except ClientError:
+        return {}
+    account = json.loads(value)
+    return {"SMOKE_EMAIL": account["email"], "SMOKE_PASSWORD": account["password"]}
+
+
+def smoke_test(api_url: str, account: Mapping[str, str]) -> None:
+    """Read-only: health, readiness, schema, JWKS, practices, and with the smoke account a
+    sign-in and an availability search. Books nothing."""
+    try:
+        subprocess.run(  # noqa: S603 - our own command
+            [sys.executable, "manage.py", "smoke_test", api_url, "--read-only"],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, **account},
+        )
+    except subprocess.CalledProcessError as failure:
+        raise DeployFailed(
+            "The smoke test failed (its output is above). The new release is in service."
+        ) from failure
 
 
 def _commit() -> str:
@@ -401,21 +457,37 @@ def _commit() -> str:
     ).stdout.strip()
 
 
+DEMO_LOGINS = """Demo logins (password Demo-Pass-123!): patient@demo.gp-booking.test,
+clinician@demo.gp-booking.test, practice.admin@demo.gp-booking.test (the API and the admin)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("environment", choices=["dev", "staging", "prod"])
+    parser.add_argument(
+        "--seed-demo",
+        action="store_true",
+        help="dev only: then load the demo data (make dev)",
+    )
     args = parser.parse_args(argv)
+    if args.seed_demo and args.environment != "dev":
+        parser.error("demo data goes to dev only (its password is published)")
     try:
         env = Environment.from_outputs(
             terraform_outputs(ROOT / "terraform" / "environments" / args.environment)
         )
-        Deploy(
+        job = Deploy(
             env=env,
             commit=_commit(),
             session=boto3.session.Session(profile_name=os.environ.get("AWS_PROFILE")),
             build=docker_build_and_push,
             smoke=smoke_test,
-        ).run()
+        )
+        job.run()
+        if args.seed_demo:
+            job.step("Demo data")
+            job.seed_demo(job.registered["migrate"])
+            print(f"\n{env['api_url']}/api/docs/\n{DEMO_LOGINS}")
     except DeployFailed as failure:
         print(f"\nNOT DEPLOYED: {failure}", file=sys.stderr)
         return 1

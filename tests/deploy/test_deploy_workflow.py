@@ -23,6 +23,7 @@ REGION = "eu-west-2"
 CLUSTER = "gp-dev"
 REPO = f"{DEFAULT_ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/gp-dev"
 OLD, NEW = "0123456789ab", "ba9876543210"
+SMOKE = {"SMOKE_EMAIL": "smoke-test@dev.example.nhs.uk", "SMOKE_PASSWORD": "Sm0ke-pass-1!"}
 
 
 def load_deploy():
@@ -129,7 +130,14 @@ def environment(aws):
     )
     aws.client("ssm").put_parameter(Name="/gp-dev/deployed-image-tag", Value="none", Type="String")
     aws.client("logs").create_log_group(logGroupName="/gp-dev/migrate")
+    smoke = aws.client("secretsmanager").create_secret(
+        Name="gp-dev/smoke-account",
+        SecretString=json.dumps(
+            {"email": SMOKE["SMOKE_EMAIL"], "password": SMOKE["SMOKE_PASSWORD"]}
+        ),
+    )["ARN"]
     return {
+        "secret_arns": {"smoke_account": smoke},
         "region": REGION,
         "api_url": "https://dev.example.nhs.uk",
         "cluster_name": CLUSTER,
@@ -184,7 +192,7 @@ def run(aws, environment, ecs, recorder, commit=NEW):
         commit=commit,
         session=aws,
         build=recorder.build,
-        smoke=recorder.smoked.append,
+        smoke=lambda url, account: recorder.smoked.append((url, account)),
         say=recorder.said.append,
         sleep=ecs.advance,
         poll_seconds=0,
@@ -226,7 +234,7 @@ def test_a_first_deploy_builds_migrates_then_starts_everything_on_the_new_image(
     assert tag_in_service(aws) == NEW
     (migration,) = aws.client("ecs").list_tasks(cluster=CLUSTER)["taskArns"]
     assert migration
-    assert recorder.smoked == ["https://dev.example.nhs.uk"]
+    assert recorder.smoked == [("https://dev.example.nhs.uk", SMOKE)]
     targets = aws.client("application-autoscaling").describe_scalable_targets(
         ServiceNamespace="ecs"
     )["ScalableTargets"]
@@ -259,7 +267,7 @@ def test_a_failing_migration_leaves_services_and_schedule_on_the_release_before(
     assert service(aws, "gp-dev-web")["taskDefinition"] == before_web
     assert schedule(aws)["Target"]["EcsParameters"]["TaskDefinitionArn"] == before_schedule
     assert tag_in_service(aws) == OLD
-    assert recorder.smoked == ["https://dev.example.nhs.uk"]  # the first deploy's only
+    assert len(recorder.smoked) == 1  # the first deploy's only
 
 
 def test_the_failing_migrations_log_tail_is_shown(aws, environment, ecs, recorder):
@@ -324,3 +332,23 @@ def test_a_missing_terraform_output_is_named(environment):
 
     with pytest.raises(deploy.DeployFailed, match="outputs missing: region, reminders_schedule"):
         deploy.Environment.from_outputs(environment)
+
+
+def test_demo_data_is_loaded_by_a_one_off_task_after_the_deploy(aws, environment, ecs, recorder):
+    job = run(aws, environment, ecs, recorder)
+
+    job.seed_demo(job.registered["migrate"])
+
+    backend = ecs_backends[DEFAULT_ACCOUNT_ID][REGION]
+    (seeding,) = [t for t in backend.tasks[CLUSTER].values() if t.overrides]
+    (container,) = seeding.overrides["containerOverrides"]
+    assert container["command"] == ["python", "manage.py", "seed_data"]
+    assert {"name": "ALLOW_DEMO_DATA", "value": "true"} in container["environment"]
+
+
+@pytest.mark.parametrize("environment_name", ["staging", "prod"])
+def test_demo_data_is_refused_outside_dev(environment_name, capsys):
+    with pytest.raises(SystemExit):
+        deploy.main([environment_name, "--seed-demo"])
+
+    assert "dev only" in capsys.readouterr().err

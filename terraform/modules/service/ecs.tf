@@ -107,6 +107,14 @@ resource "aws_secretsmanager_secret" "jwt_private_key" {
   kms_key_id  = var.logs_kms_key_arn
 }
 
+# The deploy's smoke-test patient ({"email", "password"}): made by bootstrap-secrets.sh, put
+# into the database by the migrate task (ensure_smoke_account), used by the read-only smoke test.
+resource "aws_secretsmanager_secret" "smoke_account" {
+  # checkov:skip=CKV2_AWS_57:Rotated by running bootstrap-secrets.sh --rotate and deploying (the migrate task resets the password).
+  name_prefix = "${var.name}/smoke-account-"
+  kms_key_id  = var.logs_kms_key_arn
+}
+
 # The signing key before the last rotation ("none" when there is none): tokens it signed still
 # verify until it is retired. scripts/bootstrap-secrets.sh --rotate-jwt and docs/operations.md.
 resource "aws_secretsmanager_secret" "jwt_previous_key" {
@@ -216,15 +224,22 @@ locals {
     worker = {
       command     = ["python", "manage.py", "notifications_worker"]
       environment = []
+      secrets     = []
     }
     migrate = {
-      command = ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable"]
+      # After the schema: the deploy's smoke-test account, from its secret (a no-op without).
+      command = ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable && python manage.py ensure_smoke_account"]
       # No statement timeout: a migration may build an index on a large table.
       environment = [{ name = "DB_STATEMENT_TIMEOUT_MS", value = "0" }]
+      secrets = [
+        { name = "SMOKE_EMAIL", valueFrom = "${aws_secretsmanager_secret.smoke_account.arn}:email::" },
+        { name = "SMOKE_PASSWORD", valueFrom = "${aws_secretsmanager_secret.smoke_account.arn}:password::" },
+      ]
     }
     reminders = {
       command     = ["python", "manage.py", "send_reminders"]
       environment = []
+      secrets     = []
     }
   }
 }
@@ -245,6 +260,7 @@ resource "aws_ecs_task_definition" "background" {
     name        = each.key
     command     = each.value.command
     environment = concat(local.environment, each.value.environment)
+    secrets     = concat(local.secrets, each.value.secrets)
     logConfiguration = {
       logDriver = "awslogs"
       options = {

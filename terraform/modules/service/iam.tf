@@ -45,6 +45,7 @@ data "aws_iam_policy_document" "execution" {
       aws_secretsmanager_secret.django_secret_key.arn,
       aws_secretsmanager_secret.jwt_private_key.arn,
       aws_secretsmanager_secret.jwt_previous_key.arn,
+      aws_secretsmanager_secret.smoke_account.arn,
       var.db_secret_arn,
     ]
   }

@@ -48,6 +48,7 @@ output "secret_arns" {
     django_secret_key = aws_secretsmanager_secret.django_secret_key.arn
     jwt_private_key   = aws_secretsmanager_secret.jwt_private_key.arn
     jwt_previous_key  = aws_secretsmanager_secret.jwt_previous_key.arn
+    smoke_account     = aws_secretsmanager_secret.smoke_account.arn
   }
 }
 
