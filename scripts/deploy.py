@@ -9,11 +9,13 @@
 3. Migrate: run the migrate task and wait as long as it takes, saying how long so far; a
    non-zero exit stops here with the end of its log, and the services and the reminder
    schedule stay on the release before.
-4. Only then: record the tag in service (the SSM parameter Terraform reads back), move the web
-   and worker services (from zero tasks on the first deploy) and the reminder schedule.
-5. Wait for each service's own deployment to finish (its rolloutState): FAILED means ECS's
-   circuit breaker rolled it back, and that is said, naming the release it went back to.
-6. Read-only smoke test against the API (manage.py smoke_test).
+4. Only then move the web and worker services (from zero tasks on the first deploy) and wait
+   for each one's own deployment to finish (its rolloutState): FAILED means ECS's circuit
+   breaker rolled it back, and that is said, naming the release it went back to (a first
+   deploy that fails goes back to nothing running).
+5. Once both run the release: move the reminder schedule to it and record its tag as the one
+   in service (the SSM parameter Terraform reads back).
+6. Read-only smoke test against the API (manage.py smoke_test), as the smoke account.
 
 Everything it needs comes from `terraform output` of the environment: the region and every
 name. It is tested against moto (tests/deploy/test_deploy_workflow.py).
@@ -135,10 +137,18 @@ class Deploy:
         self.step("Migrate")
         self.migrate(definitions["migrate"])
         self.step("Roll out")
-        self.record_tag_in_service()
-        previous = self.move_services(definitions)
+        previous, desired = self.move_services(definitions)
+        try:
+            self.wait_for_rollouts(definitions, previous)
+        except DeployFailed:
+            if not any(desired.values()):
+                # A first deploy that failed: the rollback went to the placeholder definition,
+                # whose image does not exist. Back to nothing running, as before.
+                self.stop_services()
+            raise
+        # Only a release that runs gets the schedule and is recorded as the one in service.
         self.move_schedule(definitions["reminders"])
-        self.wait_for_rollouts(definitions, previous)
+        self.record_tag_in_service()
         self.step("Smoke test (read-only)")
         self.smoke(self.env["api_url"], smoke_account(self))
         self.say(f"Deployed {self.commit}: web and worker run it, reminders use it.")
@@ -168,8 +178,11 @@ class Deploy:
         registered = {}
         for role in ROLES:
             family = self.env["task_families"][role]
-            current = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+            described = ecs.describe_task_definition(taskDefinition=family, include=["TAGS"])
+            current = described["taskDefinition"]
             spec = {key: current[key] for key in REGISTERABLE if current.get(key)}
+            if described.get("tags"):  # Terraform's default tags (Project, Environment...)
+                spec["tags"] = described["tags"]
             spec["containerDefinitions"] = [
                 {**container, "image": self.image} for container in current["containerDefinitions"]
             ]
@@ -271,15 +284,27 @@ class Deploy:
             Name=self.env["image_tag_parameter_name"], Value=self.commit, Overwrite=True
         )
 
-    def move_services(self, definitions: Mapping[str, str]) -> dict[str, str]:
-        """Each service onto its new definition; the definitions they ran before."""
+    def move_services(
+        self, definitions: Mapping[str, str]
+    ) -> tuple[dict[str, str], dict[str, int]]:
+        """Each service onto its new definition; the definitions they ran before, and how many
+        tasks each wanted before (0 everywhere: the first deploy)."""
         ecs = self.client("ecs")
         cluster = self.env["cluster_name"]
-        previous = {}
+        # The autoscaling range first: with Terraform's 0..0 before the first deploy, a
+        # scaling activity would take the new tasks straight back down.
+        self.client("application-autoscaling").register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=f"service/{cluster}/{self.env['web_service_name']}",
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=self.env["web_min_tasks"],
+            MaxCapacity=self.env["web_max_tasks"],
+        )
+        previous, desired = {}, {}
         for role in ("web", "worker"):
             name = self.env[f"{role}_service_name"]
             service = ecs.describe_services(cluster=cluster, services=[name])["services"][0]
-            previous[role] = service["taskDefinition"]
+            previous[role], desired[role] = service["taskDefinition"], service["desiredCount"]
             update: dict[str, Any] = {
                 "cluster": cluster,
                 "service": name,
@@ -289,14 +314,23 @@ class Deploy:
                 update["desiredCount"] = self.env["web_min_tasks"] if role == "web" else 1
             ecs.update_service(**update)
             self.say(f"{name}: {definitions[role].rsplit('/', 1)[1]}")
+        return previous, desired
+
+    def stop_services(self) -> None:
+        ecs = self.client("ecs")
+        cluster = self.env["cluster_name"]
         self.client("application-autoscaling").register_scalable_target(
             ServiceNamespace="ecs",
             ResourceId=f"service/{cluster}/{self.env['web_service_name']}",
             ScalableDimension="ecs:service:DesiredCount",
-            MinCapacity=self.env["web_min_tasks"],
-            MaxCapacity=self.env["web_max_tasks"],
+            MinCapacity=0,
+            MaxCapacity=0,
         )
-        return previous
+        for role in ("web", "worker"):
+            ecs.update_service(
+                cluster=cluster, service=self.env[f"{role}_service_name"], desiredCount=0
+            )
+        self.say("first deploy failed: web and worker are back at zero tasks")
 
     def move_schedule(self, task_definition: str) -> None:
         scheduler = self.client("scheduler")
@@ -369,8 +403,8 @@ def _rollout(service: Mapping[str, Any], task_definition: str) -> str:
     ours = _ours(service, task_definition)
     if ours is None:
         return "GONE"
-    if ours.get("rolloutState") == "COMPLETED" and ours["status"] == "PRIMARY":
-        return "COMPLETED"
+    if ours["status"] != "PRIMARY":  # rolled back, or replaced by a newer deployment
+        return "FAILED" if ours.get("rolloutState") == "FAILED" else "GONE"
     return str(ours.get("rolloutState", "IN_PROGRESS"))
 
 
@@ -414,8 +448,10 @@ def smoke_account(deploy: Deploy) -> dict[str, str]:
         return {}
     try:
         value = deploy.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-    except ClientError:
-        return {}
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+            return {}  # not bootstrapped: the public checks only
+        raise DeployFailed(f"Cannot read the smoke account's secret: {error}") from error
     account = json.loads(value)
     return {"SMOKE_EMAIL": account["email"], "SMOKE_PASSWORD": account["password"]}
 
@@ -490,6 +526,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{env['api_url']}/api/docs/\n{DEMO_LOGINS}")
     except DeployFailed as failure:
         print(f"\nNOT DEPLOYED: {failure}", file=sys.stderr)
+        return 1
+    except (ClientError, subprocess.CalledProcessError) as failure:
+        print(
+            f"\nNOT DEPLOYED: {failure}\nThe steps above say how far it got; what they moved "
+            "stays moved.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

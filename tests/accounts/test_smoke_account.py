@@ -5,8 +5,9 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import LoginLockout, User
 from tests.factories import ClinicianUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +62,11 @@ def test_without_a_secret_it_does_nothing(monkeypatch):
 
     assert "No smoke account configured" in out.getvalue()
     assert not User.objects.exists()
+
+
+def test_a_deploy_lifts_a_lock_on_the_smoke_account(monkeypatch):
+    LoginLockout.objects.create(email=EMAIL, failed_attempts=9, locked_until=timezone.now())
+
+    ensure(monkeypatch)
+
+    assert not LoginLockout.objects.filter(email=EMAIL).exists()

@@ -324,6 +324,34 @@ def test_a_rollback_by_the_circuit_breaker_is_reported_not_called_deployed(
     assert "circuit breaker" in message and "rolled it back to gp-dev-web:" in message
     assert not any(line.startswith("Deployed") for line in recorder.said[-3:])
     assert len(recorder.smoked) == 1  # the first deploy's only: no smoke test of the old one
+    # The schedule and the tag in service stay with the release that runs.
+    reminders = schedule(aws)["Target"]["EcsParameters"]["TaskDefinitionArn"]
+    assert image_of(aws, reminders).endswith(OLD)
+    assert tag_in_service(aws) == OLD
+
+
+def test_a_first_deploy_that_fails_goes_back_to_nothing_running(aws, environment, ecs, recorder):
+    ecs.rollout = "FAILED"
+
+    with pytest.raises(deploy.DeployFailed):
+        run(aws, environment, ecs, recorder)
+
+    assert service(aws, "gp-dev-web")["desiredCount"] == 0
+    assert service(aws, "gp-dev-worker")["desiredCount"] == 0
+    assert schedule(aws)["State"] == "DISABLED"
+    assert tag_in_service(aws) == "none"
+
+
+def test_a_deployment_replaced_by_a_newer_one_is_not_taken_for_ours():
+    ours = "arn:aws:ecs:eu-west-2:1:task-definition/gp-dev-web:7"
+    service_state = {
+        "deployments": [
+            {"status": "PRIMARY", "taskDefinition": ours[:-1] + "8", "rolloutState": "COMPLETED"},
+            {"status": "ACTIVE", "taskDefinition": ours, "rolloutState": "COMPLETED"},
+        ]
+    }
+
+    assert deploy._rollout(service_state, ours) != "COMPLETED"
 
 
 def test_a_missing_terraform_output_is_named(environment):

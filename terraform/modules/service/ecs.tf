@@ -12,13 +12,13 @@ data "aws_subnet" "public" {
   id       = each.value
 }
 
-# The image tag in service, written by the deploy after each release it completes ("none"
-# before the first). Terraform reads it back on every plan (the value is not Terraform's), so a
+# The image tag in service, written by the deploy once a release runs ("none" before the
+# first). Terraform reads it back on every plan (the value is not Terraform's), so a
 # plain `terraform apply` keeps what was deployed instead of pointing tasks at a missing image.
 resource "aws_ssm_parameter" "image_tag" {
   # checkov:skip=CKV2_AWS_34:An image tag (a git commit) is public information, not a secret.
   name        = "/${var.name}/deployed-image-tag"
-  description = "Image tag of the release in service (set by scripts/deploy.sh)"
+  description = "Image tag of the release in service (set by scripts/deploy.py)"
   type        = "String"
   value       = "none"
   lifecycle {
@@ -27,8 +27,9 @@ resource "aws_ssm_parameter" "image_tag" {
 }
 
 locals {
-  region    = data.aws_region.current.region
-  image_tag = var.image_tag != "" ? var.image_tag : aws_ssm_parameter.image_tag.value
+  region = data.aws_region.current.region
+  # A parameter's value is marked sensitive; an image tag (a commit) is not a secret.
+  image_tag = var.image_tag != "" ? var.image_tag : nonsensitive(aws_ssm_parameter.image_tag.value)
   # Until the first deploy there is no image and no secrets: nothing runs (services at zero
   # tasks, the reminder schedule disabled), so nothing crash-loops.
   deployed = local.image_tag != "none"
@@ -227,7 +228,8 @@ locals {
       secrets     = []
     }
     migrate = {
-      # After the schema: the deploy's smoke-test account, from its secret (a no-op without).
+      # After the schema: the deploy's smoke-test account, from its secret (bootstrap-secrets.sh
+      # gives it a value; ECS cannot start a task whose secret has none).
       command = ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable && python manage.py ensure_smoke_account"]
       # No statement timeout: a migration may build an index on a large table.
       environment = [{ name = "DB_STATEMENT_TIMEOUT_MS", value = "0" }]

@@ -25,7 +25,7 @@ variable "certificate_arn" {
 }
 
 variable "image_tag" {
-  description = "Image tag to run (the git commit; set by the deploy script). Empty: the one in service (none before the first deploy)"
+  description = "Image tag to run (the git commit). Empty: the one in service (none before the first deploy)"
   type        = string
   default     = ""
 }
