@@ -26,6 +26,18 @@ class WrongPassword(NotAuthenticated):
     """The confirmation link is genuine but the password is not the account's (401)."""
 
 
+def _audit(user: User, action: str, client_address: str) -> None:
+    """The owner acting on their own account: in their access log if they are a patient."""
+    record_event(
+        action=action,
+        object_type="account",
+        object_id=user.pk,
+        patient=user if user.is_patient else None,
+        actor=user,
+        source_address=client_address,
+    )
+
+
 def _invalid_link() -> InvalidInput:
     return InvalidInput(LINK_INVALID, code="link_invalid", errors={"token": [LINK_INVALID]})
 
@@ -59,14 +71,7 @@ def verify_email(*, token: str, password: str, client_address: str = "") -> User
             user.email_verified_at = now
             user.save(update_fields=["email_verified_at"])
             LoginLockout.objects.filter(email=user.email).delete()
-            record_event(
-                action="account.email_verified",
-                object_type="account",
-                object_id=user.pk,
-                patient=user if user.is_patient else None,
-                actor=user,
-                source_address=client_address,
-            )
+            _audit(user, "account.email_verified", client_address)
     # Raised after commit: the counted failure must stay counted.
     if wrong is not None:
         raise wrong
@@ -118,13 +123,6 @@ def reset_password(*, token: str, password: str, client_address: str = "") -> Us
         user.save(update_fields=["password", "email_verified_at"])
         revoke_all_sessions(user=user)
         LoginLockout.objects.filter(email=user.email).delete()
-        record_event(
-            action="account.password_reset",
-            object_type="account",
-            object_id=user.pk,
-            patient=user if user.is_patient else None,
-            actor=user,
-            source_address=client_address,
-        )
+        _audit(user, "account.password_reset", client_address)
         emails.queue(user, AccountEmail.Kind.PASSWORD_CHANGED)
     return user

@@ -1,5 +1,6 @@
 """Helpers for tests that start real servers (gunicorn, PostgreSQL) in processes of their own."""
 
+import contextlib
 import os
 import secrets
 import socket
@@ -8,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 
@@ -98,3 +100,44 @@ def server_env(database_url: str, **overrides: str) -> dict[str, str]:
         "TRUSTED_PROXY_NETWORKS": "none",
         **overrides,
     }
+
+
+@contextlib.contextmanager
+def demo_service(database_url: str, mail_dir: Path, *, setup: str = "") -> Iterator[str]:
+    """gunicorn and the notifications worker on a database with the demo data, as `make run`
+    serves it, emails written as plain-text files in ``mail_dir``; yields the base URL.
+    ``setup`` is Python run by `manage.py shell` after the seed."""
+    env = server_env(
+        database_url,
+        ALLOW_DEMO_DATA="true",
+        EMAIL_BACKEND="booking.notifications.email_backends.PlainFileEmailBackend",
+        EMAIL_FILE_PATH=str(mail_dir),
+        WEB_CONCURRENCY="2",
+    )
+    python = Path(sys.executable)
+    commands = [["migrate", "--noinput"], ["seed_data"]] + (
+        [["shell", "-c", setup]] if setup else []
+    )
+    for command in commands:
+        subprocess.run(
+            [python, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+    port = free_port()
+    processes = [
+        subprocess.Popen(
+            [python.parent / "gunicorn", "--config", "config/gunicorn.py",
+             "--bind", f"127.0.0.1:{port}", "config.wsgi"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [python, "manage.py", "notifications_worker", "--interval", "0.2"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ),
+    ]  # fmt: skip
+    try:
+        wait_until_up(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=20)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, free_port, server_env, wait_until_up
+from tests.servers import ROOT, demo_service
 
 PYTHON = Path(sys.executable)
 NPM = shutil.which("npm")
@@ -46,36 +46,10 @@ def run(*command: str | Path, **kwargs) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def service(scratch_database_url, tmp_path):
-    """gunicorn and the notifications worker on a database with the demo data, as make run."""
+    """The service as make run serves it, with one started appointment awaiting an outcome."""
     mail = tmp_path / "mail"
-    env = server_env(
-        scratch_database_url,
-        ALLOW_DEMO_DATA="true",
-        EMAIL_BACKEND="booking.notifications.email_backends.PlainFileEmailBackend",
-        EMAIL_FILE_PATH=str(mail),
-        WEB_CONCURRENCY="2",
-    )
-    for command in (["migrate", "--noinput"], ["seed_data"], ["shell", "-c", STARTED]):
-        run(PYTHON, "manage.py", *command, cwd=ROOT, env=env)
-    port = free_port()
-    processes = [
-        subprocess.Popen(
-            [PYTHON.parent / "gunicorn", "--config", "config/gunicorn.py",
-             "--bind", f"127.0.0.1:{port}", "config.wsgi"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            [PYTHON, "manage.py", "notifications_worker", "--interval", "0.2"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ),
-    ]  # fmt: skip
-    try:
-        wait_until_up(port)
-        yield f"http://127.0.0.1:{port}", mail, env
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=20)
+    with demo_service(scratch_database_url, mail, setup=STARTED) as base_url:
+        yield base_url, mail, None
 
 
 @pytest.fixture

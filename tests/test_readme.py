@@ -9,12 +9,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, free_port, server_env, wait_until_up
+from tests.servers import ROOT, demo_service
 
 MARKER = "<!-- readme-journey -->"
 BASH = shutil.which("bash") or "/bin/bash"
@@ -35,49 +33,15 @@ def journey() -> str:
 
 def test_the_readme_journey_runs_against_a_live_service(scratch_database_url, tmp_path):
     mail = tmp_path / "mail"
-    env = server_env(
-        scratch_database_url,
-        ALLOW_DEMO_DATA="true",
-        EMAIL_BACKEND="booking.notifications.email_backends.PlainFileEmailBackend",
-        EMAIL_FILE_PATH=str(mail),
-        WEB_CONCURRENCY="2",
-    )
-    python = Path(sys.executable)
-    for command in (["migrate", "--noinput"], ["seed_data"]):
-        subprocess.run(
-            [python, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
-        )
-    port = free_port()
-    processes = [
-        subprocess.Popen(
-            [python.parent / "gunicorn", "--config", "config/gunicorn.py",
-             "--bind", f"127.0.0.1:{port}", "config.wsgi"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            [python, "manage.py", "notifications_worker", "--interval", "0.2"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ),
-    ]  # fmt: skip
-    try:
-        wait_until_up(port)
-        script = "set -euo pipefail\n" + journey()
+    with demo_service(scratch_database_url, mail) as base_url:
         result = subprocess.run(
-            [BASH, "-c", script],
+            [BASH, "-c", "set -euo pipefail\n" + journey()],
             cwd=tmp_path,
-            env={
-                "PATH": os.environ["PATH"],
-                "API": f"http://127.0.0.1:{port}/api/v1",
-                "MAIL_DIR": str(mail),
-            },
+            env={"PATH": os.environ["PATH"], "API": f"{base_url}/api/v1", "MAIL_DIR": str(mail)},
             capture_output=True,
             text=True,
             timeout=120,
         )
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=20)
 
     output = result.stdout
     assert result.returncode == 0, output + result.stderr

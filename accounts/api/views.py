@@ -116,14 +116,18 @@ class RegisterView(AuditedViewMixin, APIView):
         return _detail(REGISTRATION_RECEIVED, status.HTTP_202_ACCEPTED)
 
 
-class VerifyEmailView(APIView):
-    """Confirm an email address with the token from the emailed link and the account's
-    password (wrong passwords count towards the sign-in lock)."""
+class _AnonymousAccountEmailView(APIView):
+    """Anyone may call; the per-address limit of account emails (register has its own)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "account_email"
+
+
+class VerifyEmailView(_AnonymousAccountEmailView):
+    """Confirm an email address with the token from the emailed link and the account's
+    password (wrong passwords count towards the sign-in lock)."""
 
     @extend_schema(
         request=VerifyEmailSerializer,
@@ -159,14 +163,9 @@ class VerifyEmailView(APIView):
         return _detail(EMAIL_CONFIRMED)
 
 
-class ResendVerificationView(APIView):
+class ResendVerificationView(_AnonymousAccountEmailView):
     """Send a new confirmation link to an unconfirmed account; answers alike whether or not
     the address has one."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "account_email"
 
     @extend_schema(
         request=EmailInputSerializer,
@@ -180,13 +179,8 @@ class ResendVerificationView(APIView):
         return _detail(VERIFICATION_SENT, status.HTTP_202_ACCEPTED)
 
 
-class PasswordResetRequestView(APIView):
+class PasswordResetRequestView(_AnonymousAccountEmailView):
     """Ask for a password reset link; answers alike whether or not the address has an account."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "account_email"
 
     @extend_schema(
         request=EmailInputSerializer,
@@ -200,13 +194,8 @@ class PasswordResetRequestView(APIView):
         return _detail(RESET_REQUESTED, status.HTTP_202_ACCEPTED)
 
 
-class PasswordResetView(APIView):
+class PasswordResetView(_AnonymousAccountEmailView):
     """Choose a new password with the token from the emailed link; signs out every device."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "account_email"
 
     @extend_schema(
         request=PasswordResetSerializer,
