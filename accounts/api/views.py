@@ -163,35 +163,44 @@ class VerifyEmailView(_AnonymousAccountEmailView):
         return _detail(EMAIL_CONFIRMED)
 
 
-class ResendVerificationView(_AnonymousAccountEmailView):
+class _EmailRequestView(_AnonymousAccountEmailView):
+    """Takes an email address and answers 202 alike whether or not it has an account; the
+    subclass says what to do with it."""
+
+    accepted = ""
+
+    def act(self, email: str) -> None:
+        raise NotImplementedError
+
+    @extend_schema(
+        request=EmailInputSerializer,
+        responses={202: DetailSerializer, **problems(400)},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = EmailInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        self.act(data.validated_data["email"])
+        return _detail(self.accepted, status.HTTP_202_ACCEPTED)
+
+
+class ResendVerificationView(_EmailRequestView):
     """Send a new confirmation link to an unconfirmed account; answers alike whether or not
     the address has one."""
 
-    @extend_schema(
-        request=EmailInputSerializer,
-        responses={202: DetailSerializer, **problems(400)},
-        tags=["auth"],
-    )
-    def post(self, request: Request) -> Response:
-        data = EmailInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        verification.resend_verification(email=data.validated_data["email"])
-        return _detail(VERIFICATION_SENT, status.HTTP_202_ACCEPTED)
+    accepted = VERIFICATION_SENT
+
+    def act(self, email: str) -> None:
+        verification.resend_verification(email=email)
 
 
-class PasswordResetRequestView(_AnonymousAccountEmailView):
+class PasswordResetRequestView(_EmailRequestView):
     """Ask for a password reset link; answers alike whether or not the address has an account."""
 
-    @extend_schema(
-        request=EmailInputSerializer,
-        responses={202: DetailSerializer, **problems(400)},
-        tags=["auth"],
-    )
-    def post(self, request: Request) -> Response:
-        data = EmailInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        verification.request_password_reset(email=data.validated_data["email"])
-        return _detail(RESET_REQUESTED, status.HTTP_202_ACCEPTED)
+    accepted = RESET_REQUESTED
+
+    def act(self, email: str) -> None:
+        verification.request_password_reset(email=email)
 
 
 class PasswordResetView(_AnonymousAccountEmailView):
