@@ -107,7 +107,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         if self.is_patient or self.is_superuser:
             return []
         # A related name, not an import: practices sits above accounts.
-        memberships = self.practice_memberships.select_related("practice")
+        memberships = self.practice_memberships.select_related("practice").filter(
+            practice__is_active=True
+        )
         return [(m.practice, self.role) for m in memberships.order_by("practice__ods_code")]
 
 

@@ -11,7 +11,7 @@ from drf_spectacular.views import (
 )
 
 from core.http.caching import public_reference
-from core.http.errors import page_not_found
+from core.http.errors import api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -42,7 +42,7 @@ urlpatterns = [
     path("api/v1/", include("practices.api.urls")),
     path("api/v1/", include("booking.api.urls")),
     # Anything else under /api/ is the API's own 404 (a problem body), with DEBUG on too.
-    re_path(r"^api(?:/.*)?$", csrf_exempt(page_not_found), name="api-not-found"),
+    re_path(r"^api(?:/.*)?$", csrf_exempt(api_not_found), name="api-not-found"),
     # Until there are patient pages, the front door is the API's documentation.
     path("", RedirectView.as_view(pattern_name="docs", permanent=False), name="home"),
 ]

@@ -37,7 +37,8 @@ def codes_in_use(practice: "Practice", *, today: dt.date) -> list[str]:
     for queryset in (
         practice.session_templates.all(),
         practice.sessions.filter(date__gte=today),
-        practice.slots.filter(start__date__gte=today),
+        # From the practice's local midnight, as an instant: the index on start serves it.
+        practice.slots.filter(start__gte=dt.datetime.combine(today, dt.time.min, practice.tz)),
     ):
         found.update(queryset.order_by().values_list("slot_type", flat=True).distinct())
     order = list(COMMON)

@@ -22,7 +22,7 @@ from .. import services
 from ..models import Appointment
 from ..services import Actor
 from ..services import rules as said
-from .idempotency import KEY_IN_FLIGHT, MAX_KEY_LENGTH, idempotent
+from .idempotency import KEY_REUSED, MAX_KEY_LENGTH, idempotent
 from .serializers import (
     LIST_RANGE_TOO_WIDE,
     AmendSerializer,
@@ -91,7 +91,8 @@ TAKEN = problem(409, "slot_taken", said.SLOT_TAKEN, alternatives=_ALTERNATIVES)
 STALE = problem(412, "stale_version", said.STALE_VERSION)
 TOO_LATE = problem(422, "too_late_to_cancel", said.TOO_LATE_TO_CANCEL)
 ROLE_MAY_NOT = problem(403, "role_may_not", said.ROLE_MAY_NOT)
-IN_FLIGHT = problem(409, "idempotency_key_in_flight", KEY_IN_FLIGHT)
+# The same Idempotency-Key with another body (a retry never changes its body).
+KEY_REUSED_PROBLEM = problem(422, "idempotency_key_reused", KEY_REUSED)
 
 
 @extend_schema(tags=["appointments"])
@@ -175,8 +176,8 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
 
     @extend_schema(
         request=AppointmentCreateRequest,
-        # 404: the slot, practice or patient named in the body; 409: taken, overlapping, or
-        # the same Idempotency-Key still in flight; 422: booking rules, a reused key.
+        # 404: the slot, practice or patient named in the body; 409: taken or overlapping;
+        # 422: booking rules, a reused key.
         responses={
             201: AppointmentSerializer,
             **problems(
@@ -205,6 +206,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                         said.PRACTICE_MISMATCH,
                         errors={"practice_id": [said.PRACTICE_MISMATCH]},
                     ),
+                    KEY_REUSED_PROBLEM,
                 ],
             ),
         },
@@ -282,8 +284,9 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                 shapes={409: SlotUnavailableProblemSerializer},
                 examples=[
                     TAKEN,
-                    IN_FLIGHT,
+                    problem(409, "no_free_slot", said.NO_FREE_SLOT, alternatives=_ALTERNATIVES),
                     problem(422, "same_slot", said.SAME_SLOT),
+                    KEY_REUSED_PROBLEM,
                     STALE,
                     TOO_LATE,
                     problem(422, "other_practice", said.OTHER_PRACTICE),
@@ -325,11 +328,9 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
         responses={
             200: AppointmentSerializer,
             **problems(
-                409,
                 412,
                 422,
                 examples=[
-                    IN_FLIGHT,
                     STALE,
                     problem(
                         422,
@@ -337,6 +338,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                         said.INVALID_TRANSITION.format(current="completed", target="cancelled"),
                     ),
                     TOO_LATE,
+                    KEY_REUSED_PROBLEM,
                 ],
             ),
         },
@@ -363,14 +365,13 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
             200: AppointmentSerializer,
             **problems(
                 403,
-                409,
                 412,
                 422,
                 examples=[
                     ROLE_MAY_NOT,
                     problem(403, "not_your_appointment", said.NOT_YOUR_APPOINTMENT),
-                    IN_FLIGHT,
                     STALE,
+                    KEY_REUSED_PROBLEM,
                     problem(
                         422,
                         "invalid_transition",

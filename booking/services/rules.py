@@ -112,7 +112,8 @@ def books_for_self(user: User) -> bool:
 def check_slot_practice(slot: Slot, practice_ods: str) -> None:
     """Clients that send the practice with a slot id are held to it: a mismatch is a bug on
     their side worth saying, not a booking somewhere the patient did not mean."""
-    if not Practice.objects.filter(pk=slot.practice_id, ods_code=practice_ods.upper()).exists():
+    # The slot's practice is loaded with it (lock_slot): no query here.
+    if slot.practice.ods_code != practice_ods.upper():
         raise RuleViolation(
             PRACTICE_MISMATCH,
             code="practice_mismatch",

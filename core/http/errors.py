@@ -18,7 +18,14 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.urls import Resolver404, resolve
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -158,6 +165,21 @@ def _problem_view(status: int, code: str, detail: str) -> Callable[..., JsonResp
 bad_request = _problem_view(400, "bad_request", "The request could not be understood.")
 permission_denied = _problem_view(403, "permission_denied", "You may not do this.")
 page_not_found = _problem_view(404, "not_found", "There is nothing at this address.")
+
+
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """Any other path under /api/: the API's own 404, with DEBUG on too. A GET of a known
+    address without its trailing slash (/api/docs) is sent to it, as APPEND_SLASH would."""
+    if request.method in ("GET", "HEAD") and not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != "api-not-found":
+            return HttpResponsePermanentRedirect(request.path + "/")
+    return page_not_found(request)
+
+
 _crash = _problem_view(500, "server_error", "Something went wrong on our side.")
 
 # While the database cannot be reached: come back shortly.

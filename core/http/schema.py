@@ -128,67 +128,40 @@ def problems(
     }
 
 
-# For answers no view describes itself: what the structural problems look like.
+# For answers no view describes itself: what the structural problems look like, in the
+# server's own words (400 and 422 are filled in with a field of the operation itself).
 GENERIC_PROBLEMS: dict[int, OpenApiExample] = {
-    status: example
-    for status, example in [
-        (
-            400,
-            problem(
-                400,
-                "validation_error",
-                "The request has invalid fields.",
-                errors={
-                    "start": [
-                        "Enter a date and time with its offset, such as 2026-12-01T09:30:00Z."
-                    ]
-                },
-            ),
-        ),
-        (
-            401,
-            problem(
-                401,
-                "not_authenticated",
-                "Authentication credentials were not provided.",
-            ),
-        ),
-        (403, problem(403, "permission_denied", "You do not have permission to do this.")),
-        (404, problem(404, "not_found", "No Appointment matches the given query.")),
-        (409, problem(409, "conflict", "The current state of the object forbids the change.")),
-        (
+    int((example.status_codes or ["0"])[0]): example
+    for example in [
+        problem(403, "permission_denied", "You do not have permission to perform this action."),
+        problem(404, "not_found", "Not found."),
+        problem(409, "conflict", "The current state of the object forbids the change."),
+        problem(
             412,
-            problem(
-                412,
-                "stale_version",
-                "The appointment has changed since you read it. Reload it and try again.",
-            ),
+            "stale_version",
+            "The appointment has changed since you read it. Reload it and try again.",
         ),
-        (413, problem(413, "body_too_large", "The request body may be at most 65536 bytes.")),
-        (414, problem(414, "uri_too_long", "The URL may be at most 4096 characters.")),
-        (
-            415,
-            problem(
-                415,
-                "unsupported_media_type",
-                'Unsupported media type "text/plain" in request.',
-            ),
-        ),
-        (422, problem(422, "rule_violation", "A business rule refuses this request.")),
-        (
-            429,
-            problem(429, "throttled", "Request was throttled. Expected available in 42 seconds."),
-        ),
-        (
+        problem(413, "body_too_large", "The request body may be at most 65536 bytes."),
+        problem(414, "uri_too_long", "The URL may be at most 4096 characters."),
+        problem(415, "unsupported_media_type", 'Unsupported media type "text/plain" in request.'),
+        problem(429, "throttled", "Request was throttled. Expected available in 42 seconds."),
+        problem(
             503,
-            problem(
-                503,
-                "database_unavailable",
-                "The service is briefly unavailable. Please try again in a few seconds.",
-            ),
+            "database_unavailable",
+            "The service is briefly unavailable. Please try again in a few seconds.",
         ),
     ]
 }
+MISSING_TOKEN = problem(401, "not_authenticated", "Authentication credentials were not provided.")
+BAD_TOKEN = problem(401, "token_not_valid", "Given token not valid for any token type")
+
+
+def _invalid_field(status: int, field: tuple[str, bool]) -> OpenApiExample:
+    name, in_body = field
+    message = "This field is required." if status == 400 and in_body else "Enter a valid value."
+    return problem(
+        status, "validation_error", "The request has invalid fields.", errors={name: [message]}
+    )
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -225,12 +198,32 @@ class AutoSchema(openapi.AutoSchema):
         return operation
 
     def _add_generic_examples(self, operation: dict[str, Any]) -> None:
+        field = self._first_field(operation)
         for status, response in operation["responses"].items():
             content = response.get("content", {}).get(PROBLEM_CONTENT_TYPE)
             if content is None or content.get("examples"):
                 continue
-            example = GENERIC_PROBLEMS[int(status)]
+            if status in ("400", "422"):
+                example = _invalid_field(int(status), field)
+            elif status == "401":
+                # Where anyone may call, only a bad token is refused.
+                example = BAD_TOKEN if self._anyone_may_call() else MISSING_TOKEN
+            else:
+                example = GENERIC_PROBLEMS[int(status)]
             content["examples"] = {example.name: {"value": example.value}}
+
+    def _first_field(self, operation: dict[str, Any]) -> tuple[str, bool]:
+        """A field this operation takes: its body's first, or its first query parameter."""
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+        ref = body.get("schema", {}).get("$ref", "")
+        if ref:
+            component = self.registry._components.get((ref.rsplit("/", 1)[1], "schemas"))
+            properties = getattr(component, "schema", None) or {}
+            names = list(properties.get("properties", {}))
+            if names:
+                return names[0], True
+        query = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+        return (query[0] if query else "non_field_errors"), False
 
     def _anyone_may_call(self) -> bool:
         return all(isinstance(p, AllowAny) for p in self.view.get_permissions())

@@ -137,6 +137,22 @@ def test_get_me_costs_two_queries(alice, assert_statements):
         client.get(ME)
 
 
+def test_get_me_for_staff_costs_three_queries(dave, assert_statements):
+    client = client_for(dave)
+    # 1. the user for the token's sub  2. the practices they work at (joined)  3. the audit row
+    with assert_statements(3):
+        response = client.get(ME)
+
+    assert len(response.json()["practices"]) == 1
+
+
+def test_a_closed_practice_is_no_workplace(dave, riverside):
+    riverside.is_active = False
+    riverside.save(update_fields=["is_active"])
+
+    assert client_for(dave).get(ME).json()["practices"] == []
+
+
 def test_a_patient_registers_with_a_practice_by_ods_code(api, riverside):
     response = api.post(
         reverse("accounts:register"),

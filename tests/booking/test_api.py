@@ -590,6 +590,22 @@ def test_booking_costs_ten_statements_in_all(alice, riverside, assert_statements
     assert response.status_code == 201
 
 
+@pytest.mark.django_db(transaction=True)
+def test_sending_the_slots_practice_too_costs_no_more_statements(
+    alice, riverside, assert_statements
+):
+    slot = free_slot(riverside)
+    client = client_for(alice)
+
+    # The same nine as above: the practice comes with the locked slot.
+    with assert_statements(9):
+        response = client.post(
+            LIST, {"slot_id": str(slot.id), "practice_id": riverside.ods_code}, format="json"
+        )
+
+    assert response.status_code == 201
+
+
 def test_a_clinician_cannot_record_the_outcome_of_a_colleagues_appointment(carol, alices):
     response = client_for(carol).post(
         detail(alices, "outcome"), {"outcome": "arrived"}, format="json"

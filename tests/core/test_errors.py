@@ -1,6 +1,7 @@
 """One problem-details body for every error, whoever raises it."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import client_for
@@ -25,11 +26,19 @@ def test_an_unknown_api_url_is_a_404_problem(client):
 
 
 @pytest.mark.parametrize("path", ["/api", "/api/", "/api/v2/appointments", "/api/v1/auth/me/"])
-def test_any_unknown_path_under_api_is_a_404_problem_even_with_debug_on(client, settings, path):
+def test_any_unknown_path_under_api_is_a_404_problem_even_with_debug_on(settings, path):
     settings.DEBUG = True  # Django's HTML page would answer otherwise (make run)
+    client = Client(enforce_csrf_checks=True)  # a POST is a 404 too, not a CSRF page
 
     assert_problem(client.get(path), 404, "not_found")
     assert_problem(client.post(path, {}), 404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/api/docs", "/api/redoc", "/api/schema"])
+def test_a_known_api_page_without_its_slash_is_redirected_to_it(client, path):
+    response = client.get(path)
+
+    assert (response.status_code, response["Location"]) == (301, path + "/")
 
 
 def test_the_front_door_points_to_the_api_docs(client):

@@ -104,10 +104,13 @@ ANONYMOUS = [
     "POST /api/v1/auth/refresh",
     "POST /api/v1/auth/logout",
     "POST /api/v1/auth/verify-email",
+    "POST /api/v1/auth/verify-email/resend",
     "POST /api/v1/auth/password-reset",
+    "POST /api/v1/auth/password-reset/confirm",
     "GET /api/v1/practices",
     "GET /api/v1/practices/{ods_code}",
     "GET /api/v1/practices/{ods_code}/clinicians",
+    "GET /api/v1/practices/{ods_code}/appointment-types",
 ]
 
 
