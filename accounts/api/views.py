@@ -65,6 +65,17 @@ RESET_REQUESTED = (
 PASSWORD_CHANGED = "Your password has been changed. Sign in with the new one."  # noqa: S105 (a message)
 
 
+WEAK_PASSWORD_PROBLEM = problem(
+    422,
+    "weak_password",
+    "The password is not strong enough.",
+    errors={"password": ["This password is too common."]},
+)
+LINK_INVALID_PROBLEM = problem(
+    400, "link_invalid", verification.LINK_INVALID, errors={"token": [verification.LINK_INVALID]}
+)
+
+
 def _detail(message: str, code: int = status.HTTP_200_OK) -> Response:
     return Response(DetailSerializer({"detail": message}).data, status=code)
 
@@ -88,14 +99,7 @@ class RegisterView(AuditedViewMixin, APIView):
             202: DetailSerializer,
             **problems(
                 422,
-                examples=[
-                    problem(
-                        422,
-                        "weak_password",
-                        "The password is not strong enough.",
-                        errors={"password": ["This password is too common."]},
-                    )
-                ],
+                examples=[WEAK_PASSWORD_PROBLEM],
             ),
         },
         tags=["auth"],
@@ -138,12 +142,7 @@ class VerifyEmailView(_AnonymousAccountEmailView):
                 401,
                 429,
                 examples=[
-                    problem(
-                        400,
-                        "link_invalid",
-                        verification.LINK_INVALID,
-                        errors={"token": [verification.LINK_INVALID]},
-                    ),
+                    LINK_INVALID_PROBLEM,
                     problem(
                         401,
                         "wrong_password",
@@ -214,18 +213,8 @@ class PasswordResetView(_AnonymousAccountEmailView):
                 400,
                 422,
                 examples=[
-                    problem(
-                        400,
-                        "link_invalid",
-                        verification.LINK_INVALID,
-                        errors={"token": [verification.LINK_INVALID]},
-                    ),
-                    problem(
-                        422,
-                        "weak_password",
-                        "The password is not strong enough.",
-                        errors={"password": ["This password is too common."]},
-                    ),
+                    LINK_INVALID_PROBLEM,
+                    WEAK_PASSWORD_PROBLEM,
                 ],
             ),
         },
