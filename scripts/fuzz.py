@@ -112,6 +112,7 @@ def main() -> int:
         "THROTTLE_LOGIN_RATE": "100000/min",
         "THROTTLE_REGISTER_RATE": "100000/min",
         "THROTTLE_REFRESH_RATE": "100000/min",
+        "THROTTLE_ACCOUNT_EMAIL_RATE": "100000/min",
         "LOG_LEVEL": "WARNING",
         "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
         "TRUSTED_PROXY_NETWORKS": "none",
