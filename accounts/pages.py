@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from core.exceptions import InvalidInput, RuleViolation, TooManyRequests
+from core.exceptions import RuleViolation, TooManyRequests
 from core.http.client import client_ip
 from core.http.throttling import count_scoped_hit
 
@@ -121,7 +121,7 @@ def verify_email(request: HttpRequest) -> HttpResponse:
         verification.verify_email(
             token=token, password=form.cleaned_data["password"], client_address=client_ip(request)
         )
-    except InvalidInput as exc:
+    except verification.LinkInvalid as exc:
         return _invalid_link(request, exc.detail)
     except verification.WrongPassword as exc:
         form.add_error("password", exc.detail)
@@ -177,7 +177,7 @@ def reset_password(request: HttpRequest) -> HttpResponse:
         verification.reset_password(
             token=token, password=form.cleaned_data["password"], client_address=client_ip(request)
         )
-    except InvalidInput as exc:
+    except verification.LinkInvalid as exc:
         return _invalid_link(request, exc.detail)
     except RuleViolation as exc:
         for message in (exc.errors or {}).get("password", [exc.detail]):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.exceptions import InvalidInput, NotAuthenticated
+from core.exceptions import NotAuthenticated, RuleViolation
 
 from . import emails, services
 from .audit import record_event
@@ -38,8 +38,14 @@ def _audit(user: User, action: str, client_address: str) -> None:
     )
 
 
-def _invalid_link() -> InvalidInput:
-    return InvalidInput(LINK_INVALID, code="link_invalid", errors={"token": [LINK_INVALID]})
+class LinkInvalid(RuleViolation):
+    """A well-formed token that does not verify (forged, used, expired): 422."""
+
+    default_code = "link_invalid"
+
+
+def _invalid_link() -> LinkInvalid:
+    return LinkInvalid(LINK_INVALID, errors={"token": [LINK_INVALID]})
 
 
 def verify_email(*, token: str, password: str, client_address: str = "") -> User:

@@ -72,7 +72,7 @@ WEAK_PASSWORD_PROBLEM = problem(
     errors={"password": ["This password is too common."]},
 )
 LINK_INVALID_PROBLEM = problem(
-    400, "link_invalid", verification.LINK_INVALID, errors={"token": [verification.LINK_INVALID]}
+    422, "link_invalid", verification.LINK_INVALID, errors={"token": [verification.LINK_INVALID]}
 )
 
 
@@ -138,8 +138,8 @@ class VerifyEmailView(_AnonymousAccountEmailView):
         responses={
             200: DetailSerializer,
             **problems(
-                400,
                 401,
+                422,
                 429,
                 examples=[
                     LINK_INVALID_PROBLEM,
@@ -210,7 +210,6 @@ class PasswordResetView(_AnonymousAccountEmailView):
         responses={
             200: DetailSerializer,
             **problems(
-                400,
                 422,
                 examples=[
                     LINK_INVALID_PROBLEM,

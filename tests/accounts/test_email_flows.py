@@ -247,7 +247,7 @@ def test_a_forged_verification_link_is_refused(api, send, damage):
 
     response = confirm(send, api, token)
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["code"] == "link_invalid"
     assert response.json()["errors"]["token"] == [LINK_INVALID]
     assert User.objects.get(pk=user.pk).email_verified is False
@@ -262,7 +262,7 @@ def test_a_verification_link_expires(api, send, settings, monkeypatch):
 
     response = confirm(send, api, token)
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert User.objects.get(email="new@example.com").email_verified is False
 
 
@@ -272,7 +272,7 @@ def test_a_link_for_an_address_since_changed_is_refused(api, send):
     token = emails.verification_token(user)
     User.objects.filter(pk=user.pk).update(email="changed@example.com")
 
-    assert confirm(send, api, token).status_code == 400
+    assert confirm(send, api, token).status_code == 422
 
 
 def test_a_new_link_is_sent_only_to_an_unconfirmed_account_and_the_answer_is_alike(
@@ -382,7 +382,7 @@ def test_a_reset_link_works_once(api, send, alice):
         api, "accounts:password-reset-confirm", {"token": token, "password": "Third-Pass-77"}
     )
 
-    assert again.status_code == 400
+    assert again.status_code == 422
     assert again.json()["code"] == "link_invalid"
     assert User.objects.get(pk=alice.pk).check_password(NEW_PASSWORD)
 
@@ -400,7 +400,7 @@ def test_a_reset_link_expires(api, send, alice, settings, monkeypatch):
         api, "accounts:password-reset-confirm", {"token": token, "password": NEW_PASSWORD}
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert User.objects.get(pk=alice.pk).check_password(DEFAULT_PASSWORD)
 
 
@@ -411,7 +411,7 @@ def test_a_verification_link_does_not_reset_a_password(api, send, alice):
         api, "accounts:password-reset-confirm", {"token": token, "password": NEW_PASSWORD}
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert User.objects.get(pk=alice.pk).check_password(DEFAULT_PASSWORD)
 
 
@@ -453,7 +453,7 @@ def test_a_reset_link_for_someone_else_cannot_be_made_from_a_real_one(api, send,
         api, "accounts:password-reset-confirm", {"token": forged, "password": NEW_PASSWORD}
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert User.objects.get(pk=bob.pk).check_password(DEFAULT_PASSWORD)
 
 
