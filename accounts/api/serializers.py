@@ -251,7 +251,9 @@ class VerifyEmailSerializer(StrictSerializer):
 
 
 class EmailInputSerializer(StrictSerializer):
-    email = serializers.CharField(max_length=254)
+    # Not trimmed before the length check: the schema's maxLength is what the server holds to
+    # (the address is normalised, spaces and case, by the service).
+    email = serializers.CharField(max_length=254, trim_whitespace=False)
 
 
 class PasswordResetSerializer(StrictSerializer):
