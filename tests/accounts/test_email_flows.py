@@ -603,7 +603,6 @@ def test_a_practice_administrator_confirms_nhs_numbers_in_the_admin(client, dave
     assert "already linked to an account" in page.text  # the other one, refused with a reason
 
 
-
 @pytest.mark.parametrize("name", ["accounts:password-reset", "accounts:verify-email-resend"])
 def test_an_address_longer_than_the_schema_allows_is_refused_even_with_padding(api, name):
     # Found by Schemathesis: a tab in front made 255 characters pass as 254 once trimmed.
