@@ -293,13 +293,7 @@ class Deploy:
         cluster = self.env["cluster_name"]
         # The autoscaling range first: with Terraform's 0..0 before the first deploy, a
         # scaling activity would take the new tasks straight back down.
-        self.client("application-autoscaling").register_scalable_target(
-            ServiceNamespace="ecs",
-            ResourceId=f"service/{cluster}/{self.env['web_service_name']}",
-            ScalableDimension="ecs:service:DesiredCount",
-            MinCapacity=self.env["web_min_tasks"],
-            MaxCapacity=self.env["web_max_tasks"],
-        )
+        self.web_task_range(self.env["web_min_tasks"], self.env["web_max_tasks"])
         previous, desired = {}, {}
         for role in ("web", "worker"):
             name = self.env[f"{role}_service_name"]
@@ -316,16 +310,21 @@ class Deploy:
             self.say(f"{name}: {definitions[role].rsplit('/', 1)[1]}")
         return previous, desired
 
+    def web_task_range(self, minimum: int, maximum: int) -> None:
+        """The web service's autoscaling range (Terraform sets the same once deployed)."""
+        cluster, service = self.env["cluster_name"], self.env["web_service_name"]
+        self.client("application-autoscaling").register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=f"service/{cluster}/{service}",
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=minimum,
+            MaxCapacity=maximum,
+        )
+
     def stop_services(self) -> None:
         ecs = self.client("ecs")
         cluster = self.env["cluster_name"]
-        self.client("application-autoscaling").register_scalable_target(
-            ServiceNamespace="ecs",
-            ResourceId=f"service/{cluster}/{self.env['web_service_name']}",
-            ScalableDimension="ecs:service:DesiredCount",
-            MinCapacity=0,
-            MaxCapacity=0,
-        )
+        self.web_task_range(0, 0)
         for role in ("web", "worker"):
             ecs.update_service(
                 cluster=cluster, service=self.env[f"{role}_service_name"], desiredCount=0

@@ -102,12 +102,7 @@ class Command(BaseCommand):
     def _sign_in_and_search(self, email: str, password: str, practice: str | None) -> None:
         """Read-only: the smoke account signs in and searches; nothing is booked, so this runs
         against production and against a database with no practices yet."""
-        tokens = self._call(
-            "login", "POST", "/api/v1/auth/login", expect=200,
-            body={"email": email, "password": password},
-        )  # fmt: skip
-        self.http.headers["Authorization"] = f"Bearer {tokens['access']}"
-        self._call("read my account", "GET", "/api/v1/auth/me", expect=200)
+        tokens, _ = self._sign_in(email, password)
         practice = practice or next(
             iter(r["ods_code"] for r in self._call(
                 "find a practice", "GET", "/api/v1/practices", expect=200
@@ -132,7 +127,8 @@ class Command(BaseCommand):
             "logout", "POST", "/api/v1/auth/logout", expect=204, body={"refresh": tokens["refresh"]}
         )
 
-    def _patient_journey(self, email: str, password: str, practice_code: str | None) -> None:
+    def _sign_in(self, email: str, password: str) -> tuple[Any, Any]:
+        """Log in, send the access token from now on, and read the account: tokens and me."""
         tokens = self._call(
             "login",
             "POST",
@@ -141,8 +137,10 @@ class Command(BaseCommand):
             body={"email": email, "password": password},
         )
         self.http.headers["Authorization"] = f"Bearer {tokens['access']}"
+        return tokens, self._call("read my account", "GET", "/api/v1/auth/me", expect=200)
 
-        me = self._call("read my account", "GET", "/api/v1/auth/me", expect=200)
+    def _patient_journey(self, email: str, password: str, practice_code: str | None) -> None:
+        tokens, me = self._sign_in(email, password)
         if not me.get("email_verified"):
             raise StepFailed("read my account", f"{email} has not confirmed its address")
         practice_code = practice_code or me.get("practice_id")
