@@ -11,10 +11,12 @@ from django.contrib.postgres.fields import RangeBoundary, RangeOperators
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
 
 from core.db import TsTzRange
 from core.outbox import OutboxMessage
-from practices.models import Channel, Clinician, Practice, Slot
+from practices.gpad import Mode
+from practices.models import Channel, Clinician, Practice, Profession, Slot, SlotType
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -41,6 +43,13 @@ def new_reference() -> str:
     """A booking reference such as "K7M2-QX4D" (40 bits: collisions are refused by the DB)."""
     chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
     return f"{chars[:4]}-{chars[4:]}"
+
+
+class CancelledBy(models.TextChoices):
+    """GPAD counts cancellations by the patient and by the practice apart."""
+
+    PATIENT = "patient", "Patient"
+    PRACTICE = "practice", "Practice"
 
 
 class Source(models.TextChoices):
@@ -99,6 +108,23 @@ class Appointment(models.Model):
     comment = models.CharField(max_length=500, blank=True)
     cancellation_reason = models.CharField(max_length=500, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=8, choices=CancelledBy.choices, blank=True)
+    # For NHS England's appointment data (GPAD): how it happened (set from the slot type and
+    # channel when booked, corrected by staff when recording the outcome), who it was with,
+    # and when this slot was booked (so "time from booking to appointment" needs no history).
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.UNKNOWN)
+    clinician_profession = models.CharField(
+        "healthcare professional type", max_length=32, choices=Profession.choices, blank=True
+    )
+    booked_at = models.DateTimeField(default=timezone.now)
+    kind = models.ForeignObject(
+        SlotType,
+        on_delete=models.DO_NOTHING,
+        from_fields=("practice", "appointment_type"),
+        to_fields=("practice", "code"),
+        related_name="appointments",
+        null=True,
+    )
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments_booked"
     )
@@ -128,6 +154,11 @@ class Appointment(models.Model):
                 condition=Q(status=AppointmentStatus.CANCELLED) | Q(cancelled_at__isnull=True),
                 name="booking_cancelled_at_only_when_cancelled",
             ),
+            models.CheckConstraint(
+                condition=Q(status=AppointmentStatus.CANCELLED) | Q(cancelled_by=""),
+                name="booking_cancelled_by_only_when_cancelled",
+            ),
+            models.CheckConstraint(condition=Q(mode__in=Mode.values), name="booking_appt_mode"),
             # A patient never holds two overlapping appointments that are not cancelled.
             ExclusionConstraint(
                 name="booking_patient_no_overlap",
@@ -146,7 +177,7 @@ class Appointment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference} {self.start:%Y-%m-%d %H:%M}"
+        return f"{self.reference} {timezone.localtime(self.start):%a %-d %b %Y, %H:%M}"
 
     @property
     def etag(self) -> str:
@@ -190,7 +221,7 @@ class AppointmentHistory(models.Model):
         verbose_name_plural = "appointment history"
 
     def __str__(self) -> str:
-        return f"{self.appointment_id} {self.action} at {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.get_action_display()}, {timezone.localtime(self.at):%a %-d %b %Y, %H:%M}"
 
 
 class IdempotencyRecord(models.Model):
@@ -239,4 +270,4 @@ class Notification(OutboxMessage):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} by {self.medium} for {self.appointment_id}"
+        return f"{self.get_kind_display()} by {self.get_medium_display()}"

@@ -14,7 +14,8 @@ CLINICIAN = STAFF_GROUPS[Role.CLINICIAN]
 
 GROUPS = {
     PRACTICE_ADMIN: [
-        "view_practice", "change_practice",
+        "view_practice", "change_practice", "view_practice_report",
+        "view_slottype", "add_slottype", "change_slottype", "delete_slottype",
         "view_openinghours", "add_openinghours", "change_openinghours", "delete_openinghours",
         "view_closure", "add_closure", "change_closure", "delete_closure",
         "view_practicemembership", "add_practicemembership", "change_practicemembership",
@@ -31,6 +32,7 @@ GROUPS = {
     ],
     CLINICIAN: [
         "view_practice", "view_clinician", "view_sessiontemplate", "view_session", "view_slot",
+        "view_slottype",
         "view_appointment", "record_outcome", "view_appointmenthistory", "view_notification",
         "view_patientproxy", "view_patientprofile",
     ],

@@ -26,10 +26,11 @@ from practices.models import (
     Session,
     SessionTemplate,
     Slot,
+    SlotType,
 )
 
 FORMAT = "gp-booking-export"
-VERSION = 1
+VERSION = 2  # 2: slot types, and the appointment fields NHS England's appointment data needs
 USER_FIELDS = [
     "id",
     "email",
@@ -44,6 +45,7 @@ USER_FIELDS = [
 # In load order: each section refers only to sections above it.
 SECTIONS: list[tuple[str, type[models.Model], list[str] | None]] = [
     ("practices", Practice, None),
+    ("slot_types", SlotType, None),
     ("opening_hours", OpeningHours, None),
     ("closures", Closure, None),
     ("users", User, USER_FIELDS),

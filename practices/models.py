@@ -15,8 +15,12 @@ from django.contrib.postgres.fields import RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from core.db import TsTzRange
+
+from . import gpad
+from .gpad import Mode
 
 PATIENT_AS_CLINICIAN = (
     "Only a staff account can be a clinician. Create a staff account for this person first."
@@ -90,6 +94,7 @@ class Practice(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("view_practice_report", "Can see the practice report (GPAD figures)")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ods_code__regex=r"^[A-Z0-9]{1,9}$"), name="practices_ods_code_format"
@@ -243,12 +248,121 @@ class Clinician(models.Model):
             raise ValidationError({"user": PATIENT_AS_CLINICIAN})
 
 
+SLOT_TYPE_CODE = r"^[a-z0-9][a-z0-9_-]*$"
+UNKNOWN_SLOT_TYPE = (
+    '{practice} has no slot type "{code}". Add it under Slot types first, with its national '
+    "category."
+)
+
+
+class SlotTypeQuerySet(models.QuerySet):
+    def unmapped(self) -> "SlotTypeQuerySet":
+        """Types still without a national category: GPAD reports them as "Unmapped"."""
+        return self.filter(is_active=True, national_category="")
+
+
+class SlotType(models.Model):
+    """A practice's kind of appointment ("Routine GP", "Smear test"), mapped to NHS England's
+    national category, service setting and mode (GPAD).
+
+    Templates, sessions, slots and appointments carry the type's ``code`` (the code the API
+    speaks), and the database holds them to it: a composite foreign key on (practice, code)
+    (migration 0012), so no slot can name a type its practice does not have.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="slot_types")
+    code = models.CharField(
+        max_length=40,
+        help_text="Short code apps send and receive, e.g. routine or smear_test. Fixed once used.",
+    )
+    name = models.CharField(max_length=100, help_text="As patients see it.")
+    duration_minutes = models.PositiveSmallIntegerField(default=10)
+    national_category = models.CharField(
+        max_length=40,
+        choices=gpad.CATEGORY_CHOICES,
+        blank=True,
+        help_text="NHS England's national appointment category (GPAD). Required for reporting.",
+    )
+    service_setting = models.CharField(
+        max_length=24, choices=gpad.SERVICE_SETTING_CHOICES, default="general_practice"
+    )
+    default_mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.FACE_TO_FACE)
+    online_bookable = models.BooleanField(
+        default=True, help_text="New sessions of this type are released for online booking."
+    )
+    is_active = models.BooleanField(default=True)
+
+    objects = SlotTypeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["practice", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "code"], name="practices_slottype_code"),
+            models.CheckConstraint(
+                condition=Q(code__regex=SLOT_TYPE_CODE), name="practices_slottype_code_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5, duration_minutes__lte=240),
+                name="practices_slottype_duration",
+            ),
+            models.CheckConstraint(
+                condition=Q(national_category="")
+                | Q(national_category__in=[code for code, _ in gpad.CATEGORY_CHOICES]),
+                name="practices_slottype_category",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_mode__in=Mode.values), name="practices_slottype_mode"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def category_label(self) -> str:
+        return gpad.category_label(self.national_category)
+
+
+def slot_type_name(code_field: str) -> models.Subquery:
+    """The name the practice gave the slot type in ``code_field`` of the outer row, to
+    annotate as ``type_name`` (one index probe per row, no join to carry)."""
+    return models.Subquery(
+        SlotType.objects.filter(
+            practice=models.OuterRef("practice_id"), code=models.OuterRef(code_field)
+        ).values("name")[:1]
+    )
+
+
+def _slot_type_relation(related_name: str) -> models.ForeignObject:
+    """The (practice, code) relation to SlotType: no column of its own, so the API keeps
+    speaking codes; the database enforces it with a composite foreign key."""
+    return models.ForeignObject(
+        SlotType,
+        on_delete=models.DO_NOTHING,
+        from_fields=("practice", "slot_type"),
+        to_fields=("practice", "code"),
+        related_name=related_name,
+        null=True,
+    )
+
+
+def check_slot_type(practice_id: int | None, code: str) -> None:
+    """The friendly form of the composite foreign key, for forms and services."""
+    if practice_id is None or not code:
+        return
+    if not SlotType.objects.filter(practice_id=practice_id, code=code).exists():
+        practice = Practice.objects.filter(pk=practice_id).first()
+        raise ValidationError(
+            {"slot_type": UNKNOWN_SLOT_TYPE.format(practice=practice or "This practice", code=code)}
+        )
+
+
 class SlotFields(models.Model):
     """What a template, a session and a slot share: how long, what kind, how delivered."""
 
     slot_minutes = models.PositiveSmallIntegerField(default=10)
     slot_type = models.CharField(
-        max_length=40, default="routine", help_text="routine, urgent, follow_up or a practice's own"
+        max_length=40, default="routine", help_text="The code of one of the practice's slot types."
     )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.IN_PERSON)
     online_bookable = models.BooleanField(
@@ -257,6 +371,9 @@ class SlotFields(models.Model):
 
     class Meta:
         abstract = True
+
+    def clean(self) -> None:
+        check_slot_type(getattr(self, "practice_id", None), self.slot_type)
 
 
 class SessionTemplate(SlotFields):
@@ -274,6 +391,7 @@ class SessionTemplate(SlotFields):
     valid_from = models.DateField()
     valid_until = models.DateField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    kind = _slot_type_relation("session_templates")
 
     class Meta:
         ordering = ["weekday", "start_time"]
@@ -304,6 +422,7 @@ class Session(SlotFields):
     start = models.DateTimeField()
     end = models.DateTimeField()
     slots_generated_at = models.DateTimeField(null=True, blank=True)
+    kind = _slot_type_relation("sessions")
 
     class Meta:
         ordering = ["start"]
@@ -373,6 +492,11 @@ class Slot(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.IN_PERSON)
     status = models.CharField(max_length=8, choices=SlotStatus.choices, default=SlotStatus.FREE)
     online_bookable = models.BooleanField(default=True)
+    # When patients could first book it: when it was made, or released from a block. The
+    # report's "gone within the first hour" counts from here (or from when the booking
+    # horizon reached it, if later).
+    released_at = models.DateTimeField(default=timezone.now)
+    kind = _slot_type_relation("slots")
 
     objects = SlotQuerySet.as_manager()
 
@@ -409,10 +533,15 @@ class Slot(models.Model):
                 condition=Q(status=SlotStatus.FREE),
                 name="practices_slot_free_by_start",
             ),
+            # The practice report: every slot of a practice in a period, whatever its status.
+            models.Index(fields=["practice", "start"], name="practices_slot_by_start"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.clinician} {self.start:%Y-%m-%d %H:%M}"
+        return f"{self.clinician} {timezone.localtime(self.start):%a %-d %b %Y, %H:%M}"
+
+    def clean(self) -> None:
+        check_slot_type(self.practice_id, self.slot_type)
 
     @property
     def duration_minutes(self) -> int:

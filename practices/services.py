@@ -11,7 +11,20 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Closure, Practice, Session, SessionTemplate, Slot, SlotStatus
+from .appointment_types import COMMON, DEFAULT_MAPPING
+from .models import Closure, Practice, Session, SessionTemplate, Slot, SlotStatus, SlotType
+
+
+def ensure_default_slot_types(*, practice: Practice) -> None:
+    """Give a practice the common slot types (routine, urgent, follow-up), already mapped to
+    their national categories, unless it has them."""
+    SlotType.objects.bulk_create(
+        [
+            SlotType(practice=practice, code=code, name=COMMON[code], **mapping)
+            for code, mapping in DEFAULT_MAPPING.items()
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def local_to_utc(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
@@ -206,9 +219,13 @@ def set_slots_blocked(*, slots: QuerySet[Slot], blocked: bool) -> tuple[int, int
         .values_list("pk", "status")
     )
     eligible = [pk for pk, status in locked if status == wanted_from]
-    Slot.objects.filter(pk__in=eligible).update(
-        status=SlotStatus.BLOCKED if blocked else SlotStatus.FREE
-    )
+    if blocked:
+        Slot.objects.filter(pk__in=eligible).update(status=SlotStatus.BLOCKED)
+    else:
+        # Released now: the report's demand figures count from here.
+        Slot.objects.filter(pk__in=eligible).update(
+            status=SlotStatus.FREE, released_at=timezone.now()
+        )
     return len(eligible), len(locked) - len(eligible)
 
 

@@ -18,7 +18,9 @@ from practices.models import (
     Session,
     SessionTemplate,
     Slot,
+    SlotType,
 )
+from practices.services import ensure_default_slot_types
 
 DEFAULT_PASSWORD = "Correct-Horse-42"
 
@@ -88,6 +90,7 @@ class PracticeFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Practice
         django_get_or_create = ("ods_code",)
+        skip_postgeneration_save = True
 
     ods_code = factory.Sequence(lambda n: f"Y{n:05d}")
     name = factory.Sequence(lambda n: f"Practice {n} Medical Centre")
@@ -95,6 +98,36 @@ class PracticeFactory(factory.django.DjangoModelFactory):
     town = "Leeds"
     postcode = "LS1 4AP"
     phone = "0113 496 0000"
+
+    @factory.post_generation
+    def slot_types(obj, create, extracted, **kwargs):  # noqa: N805
+        # As a practice made in the admin or by the seed: the common types, mapped.
+        if create:
+            ensure_default_slot_types(practice=obj)
+
+
+class SlotTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SlotType
+        django_get_or_create = ("practice", "code")
+
+    practice = factory.SubFactory(PracticeFactory)
+    code = factory.Sequence(lambda n: f"type_{n}")
+    name = factory.LazyAttribute(lambda t: t.code.replace("_", " ").capitalize())
+    national_category = "planned_clinics"
+
+
+class _OfSlotType(factory.django.DjangoModelFactory):
+    """Makes the slot type a template, session or slot names, if its practice lacks it: the
+    database holds them to their practice's types."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        SlotTypeFactory(practice=kwargs["practice"], code=kwargs.get("slot_type", "routine"))
+        return super()._create(model_class, *args, **kwargs)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
@@ -131,7 +164,7 @@ def next_hour(hours_ahead: int = 24) -> dt.datetime:
     return now + dt.timedelta(hours=hours_ahead + 1)
 
 
-class SlotFactory(factory.django.DjangoModelFactory):
+class SlotFactory(_OfSlotType):
     class Meta:
         model = Slot
 
@@ -143,7 +176,7 @@ class SlotFactory(factory.django.DjangoModelFactory):
     channel = "in_person"
 
 
-class SessionTemplateFactory(factory.django.DjangoModelFactory):
+class SessionTemplateFactory(_OfSlotType):
     class Meta:
         model = SessionTemplate
 
@@ -156,7 +189,7 @@ class SessionTemplateFactory(factory.django.DjangoModelFactory):
     valid_from = dt.date(2020, 1, 1)
 
 
-class SessionFactory(factory.django.DjangoModelFactory):
+class SessionFactory(_OfSlotType):
     class Meta:
         model = Session
 

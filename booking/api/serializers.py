@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from core.http.fields import AwareDateTimeField, StrictSerializer
 from core.http.schema import ProblemSerializer
-from practices.appointment_types import VOCABULARY, name_of
+from practices.appointment_types import VOCABULARY, display_name
 from practices.models import Channel
 
 from ..models import Appointment, AppointmentStatus
@@ -140,7 +140,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
     )
 
     def get_appointment_type_name(self, appointment: Appointment) -> str:
-        return name_of(appointment.appointment_type)
+        return display_name(appointment, appointment.appointment_type)
 
     class Meta:
         model = Appointment

@@ -18,7 +18,7 @@ from .commands import (
     reschedule_appointment,
     reschedule_to_time,
 )
-from .rules import OUTCOMES, STAFF_MAY, Actor, StaffAction, staff_may
+from .rules import OUTCOMES, STAFF_MAY, Actor, StaffAction, possible_outcomes, staff_may
 from .selectors import appointment_list, find_slot, free_alternatives
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "cancel_appointment",
     "find_slot",
     "free_alternatives",
+    "possible_outcomes",
     "record_outcome",
     "reschedule_appointment",
     "reschedule_to_time",

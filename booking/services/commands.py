@@ -17,9 +17,10 @@ from django.utils import timezone
 from accounts.models import User
 from core.db import violated_constraint
 from core.exceptions import Conflict, RuleViolation
+from practices.gpad import Mode, mode_for
 from practices.models import Slot, SlotStatus
 
-from ..models import Appointment, AppointmentHistory, AppointmentStatus, Notification
+from ..models import Appointment, AppointmentHistory, AppointmentStatus, CancelledBy, Notification
 from ..notifications import delivery as notifications
 from .locking import lock_appointment, lock_slot
 from .rules import (
@@ -28,6 +29,7 @@ from .rules import (
     SAME_SLOT,
     SLOT_TAKEN,
     TRY_AGAIN,
+    UNKNOWN_MODE,
     Actor,
     StaffAction,
     books_for_self,
@@ -187,8 +189,11 @@ def _book_once(
                 description=description,
                 comment=comment,
                 booked_by=actor.user,
+                booked_at=now,
+                **_gpad_fields(slot),
             )
             Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED)
+            appointment.type_name = slot.type_name  # type: ignore[attr-defined]  # as annotated
             _record(
                 appointment, actor=actor, action=AppointmentHistory.Action.BOOKED, from_status=""
             )
@@ -250,6 +255,12 @@ def reschedule_appointment(
             appointment.clinician = new_slot.clinician
             appointment.start, appointment.end = new_slot.start, new_slot.end
             appointment.appointment_type, appointment.channel = new_slot.slot_type, new_slot.channel
+            # A move is a new booking of the new slot: GPAD's time from booking to appointment
+            # runs from now.
+            appointment.booked_at = now
+            appointment.type_name = new_slot.type_name  # type: ignore[attr-defined]
+            for name, value in _gpad_fields(new_slot).items():
+                setattr(appointment, name, value)
             appointment.version += 1
             appointment.save()
             Slot.objects.filter(pk=old_slot_id).update(status=SlotStatus.FREE)
@@ -321,6 +332,9 @@ def cancel_appointment(
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancellation_reason = reason
     appointment.cancelled_at = now
+    appointment.cancelled_by = (
+        CancelledBy.PATIENT if actor.user.pk == appointment.patient_id else CancelledBy.PRACTICE
+    )
     appointment.version += 1
     appointment.save()
     Slot.objects.filter(pk=appointment.slot_id).update(status=SlotStatus.FREE)
@@ -341,21 +355,38 @@ def record_outcome(
     actor: Actor,
     appointment_id: UUID,
     outcome: str,
+    mode: str | None = None,
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
-    """Mark an appointment arrived, completed or did-not-attend (practice staff only)."""
+    """Mark an appointment arrived, completed or did-not-attend (practice staff only), and,
+    if given, the mode it actually took (a telephone slot that became face to face)."""
     now = now or timezone.now()
     appointment = lock_appointment(
         actor=actor, appointment_id=appointment_id, expected_version=expected_version
     )
     check_outcome(actor=actor, appointment=appointment, outcome=outcome, now=now)
+    if mode is not None and mode not in Mode.values:
+        raise RuleViolation(UNKNOWN_MODE, code="unknown_mode")
     from_status = appointment.status
+    details: dict[str, Any] = {}
+    if mode is not None and mode != appointment.mode:
+        details = {"mode": {"from": appointment.mode, "to": mode}}
+        appointment.mode = mode
     appointment.status = outcome
     appointment.version += 1
     appointment.save()
-    _record(appointment, actor=actor, action=outcome, from_status=from_status)
+    _record(appointment, actor=actor, action=outcome, from_status=from_status, details=details)
     return appointment
+
+
+def _gpad_fields(slot: Slot) -> dict[str, str]:
+    """What NHS England's appointment data needs recorded at booking: the mode (the slot
+    type's usual one where it fits the slot's channel) and who the appointment is with."""
+    return {
+        "mode": mode_for(channel=slot.channel, default_mode=getattr(slot, "default_mode", None)),
+        "clinician_profession": slot.clinician.profession,
+    }
 
 
 @transaction.atomic

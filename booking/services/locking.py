@@ -9,10 +9,10 @@ Every path takes them in this order, so no two commands can wait on each other i
 from typing import Any
 from uuid import UUID
 
-from django.db.models import BooleanField, F, Func, QuerySet, Value
+from django.db.models import BooleanField, F, Func, OuterRef, QuerySet, Subquery, Value
 
 from core.exceptions import NotFound, PreconditionFailed, RuleViolation
-from practices.models import Slot
+from practices.models import Slot, SlotType, slot_type_name
 
 from ..models import Appointment
 from .rules import (
@@ -45,10 +45,20 @@ def lock_slot(slot_id: UUID, *, and_patient: UUID | None = None) -> Slot:
     """Lock the slot's row; with ``and_patient``, take that patient's booking lock first.
 
     Of two requests racing for one slot, the second waits here until the first commits, then
-    sees the slot booked.
+    sees the slot booked. The slot type's usual mode comes with it (``default_mode``), for the
+    appointment's GPAD mode, in the same statement.
     """
-    slots: QuerySet[Slot] = Slot.objects.select_for_update(of=("self",)).select_related(
-        "practice", "clinician"
+    slots: QuerySet[Slot] = (
+        Slot.objects.select_for_update(of=("self",))
+        .select_related("practice", "clinician")
+        .annotate(
+            default_mode=Subquery(
+                SlotType.objects.filter(
+                    practice=OuterRef("practice_id"), code=OuterRef("slot_type")
+                ).values("default_mode")[:1]
+            ),
+            type_name=slot_type_name("slot_type"),
+        )
     )
     if and_patient is not None:
         slots = with_patient_lock(slots, Value(str(and_patient)))
@@ -75,6 +85,7 @@ def lock_appointment(
         .select_for_update(of=("self",))
         .filter(pk=appointment_id)
     )
+    appointments = appointments.annotate(type_name=slot_type_name("appointment_type"))
     if and_patient_lock:
         appointments = with_patient_lock(appointments, F("patient_id"))
     appointment = appointments.first()

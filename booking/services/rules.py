@@ -62,6 +62,7 @@ OUTCOMES: dict[str, tuple[frozenset[str], bool]] = {
 }
 
 
+UNKNOWN_MODE = "Choose how the appointment took place from the list."
 ROLE_MAY_NOT = "Your role at the practice does not allow this. Please ask a practice administrator."
 
 
@@ -236,9 +237,19 @@ def check_outcome(
     own = appointment.clinician.user_id == actor.user.pk
     if actor.user.role == Role.CLINICIAN and not actor.user.is_superuser and not own:
         raise Forbidden(NOT_YOUR_APPOINTMENT, code="not_your_appointment")
+    refusal = outcome_refusal(appointment=appointment, outcome=outcome, now=now)
+    if refusal is not None:
+        raise refusal
+
+
+def outcome_refusal(
+    *, appointment: Appointment, outcome: str, now: dt.datetime
+) -> RuleViolation | None:
+    """Why ``outcome`` cannot be recorded for ``appointment`` at ``now``, or None if it can
+    (whoever records it)."""
     allowed_from, needs_start = OUTCOMES[outcome]
     if appointment.status not in allowed_from:
-        raise RuleViolation(
+        return RuleViolation(
             INVALID_TRANSITION.format(
                 current=appointment.get_status_display().lower(),
                 target=AppointmentStatus(outcome).label.lower(),
@@ -246,7 +257,18 @@ def check_outcome(
             code="invalid_transition",
         )
     if needs_start and now < appointment.start:
-        raise RuleViolation(OUTCOME_TOO_EARLY, code="outcome_too_early")
+        return RuleViolation(OUTCOME_TOO_EARLY, code="outcome_too_early")
     tz = appointment.practice.tz
     if not needs_start and now.astimezone(tz).date() < appointment.start.astimezone(tz).date():
-        raise RuleViolation(ARRIVED_TOO_EARLY, code="outcome_too_early")
+        return RuleViolation(ARRIVED_TOO_EARLY, code="outcome_too_early")
+    return None
+
+
+def possible_outcomes(*, appointment: Appointment, now: dt.datetime) -> list[str]:
+    """The outcomes that could be recorded now, in the order the day goes: the buttons staff
+    are offered."""
+    return [
+        outcome
+        for outcome in OUTCOMES
+        if outcome_refusal(appointment=appointment, outcome=outcome, now=now) is None
+    ]

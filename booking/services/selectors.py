@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import Conflict, NotFound
-from practices.models import Practice, Slot
+from practices.models import Practice, Slot, slot_type_name
 
 from ..models import Appointment, AppointmentQuerySet
 from .rules import NO_FREE_SLOT, PRACTICE_NOT_FOUND
@@ -106,6 +106,7 @@ def appointment_list(*, user: User, filters: Mapping[str, Any]) -> AppointmentQu
     appointments = (
         Appointment.objects.visible_to(user)
         .select_related("practice", "clinician")
+        .annotate(type_name=slot_type_name("appointment_type"))
         .upcoming_first(timezone.now())
     )
     if "status" in filters:

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from core.http.fields import DateOrAwareDateTimeField, WallClockTimeField
 
-from ..appointment_types import VOCABULARY, name_of
+from ..appointment_types import VOCABULARY, display_name
 from ..models import Channel, Clinician, Closure, OpeningHours, Practice, Profession, Slot
 
 if TYPE_CHECKING:
@@ -174,4 +174,4 @@ class AvailableSlotSerializer(serializers.ModelSerializer):
         ]
 
     def get_appointment_type_name(self, slot: Slot) -> str:
-        return name_of(slot.slot_type)
+        return display_name(slot, slot.slot_type)

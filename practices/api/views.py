@@ -18,7 +18,7 @@ from core.http.fields import query_data
 from core.http.schema import problem, problems
 
 from .. import appointment_types
-from ..models import Clinician, Closure, Practice, Slot
+from ..models import Clinician, Closure, Practice, Slot, slot_type_name
 from .serializers import (
     RANGE_TOO_WIDE,
     AppointmentTypeSerializer,
@@ -98,15 +98,8 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
         today): each type's code, to search and book with, and the name to show patients. A
         short list, not paged."""
         practice = self.get_object()
-        codes = appointment_types.codes_in_use(
-            practice, today=timezone.localdate(timezone=practice.tz)
-        )
-        return Response(
-            AppointmentTypeSerializer(
-                [{"code": code, "name": appointment_types.name_of(code)} for code in codes],
-                many=True,
-            ).data
-        )
+        types = appointment_types.offered(practice, today=timezone.localdate(timezone=practice.tz))
+        return Response(AppointmentTypeSerializer(types, many=True).data)
 
     @extend_schema(responses=ClinicianSerializer(many=True))
     @action(detail=True)
@@ -149,6 +142,7 @@ class PracticeViewSet(viewsets.ReadOnlyModelViewSet):
             Slot.objects.bookable_by(request.user, practice, now=timezone.now())
             .between(filters["start"], filters["end"])
             .select_related("clinician")
+            .annotate(type_name=slot_type_name("slot_type"))
             .order_by("start", "clinician__display_name", "id")
         )
         if "type" in filters:

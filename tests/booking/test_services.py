@@ -10,7 +10,7 @@ from booking import services
 from booking.models import Appointment, AppointmentHistory, Source
 from booking.services import Actor
 from core.exceptions import Conflict, Forbidden, NotFound, RuleViolation
-from practices.models import Slot
+from practices.models import Slot, SlotType
 from tests.factories import ClinicianFactory, PatientFactory, free_slot
 
 pytestmark = pytest.mark.django_db
@@ -676,3 +676,74 @@ def test_an_overlap_past_the_rules_is_an_overlapping_appointment_conflict(
     monkeypatch.setattr(services.commands, "check_slot_rules", lambda **_: None)
 
     raises_code(Conflict, "overlapping_appointment", lambda: book(alice, overlapping))
+
+
+# What NHS England's appointment data needs recorded (GPAD) --------------------------------
+
+
+def test_booking_records_when_how_and_with_whom_for_gpad(alice, riverside):
+    SlotType.objects.create(
+        practice=riverside, code="visit", name="Home visit", default_mode="home_visit"
+    )
+    nurse = ClinicianFactory(practice=riverside, profession="nurse")
+    slot = free_slot(riverside, slot_type="visit", clinician=nurse)
+    now = slot.start - dt.timedelta(days=3)
+
+    appointment = book(alice, slot, now=now)
+
+    stored = Appointment.objects.get(pk=appointment.pk)
+    assert (stored.booked_at, stored.mode, stored.clinician_profession) == (
+        now,
+        "home_visit",
+        "nurse",
+    )
+
+
+def test_a_move_is_a_new_booking_of_the_new_slot(alice, riverside):
+    first = free_slot(riverside, hours_ahead=30)
+    second = free_slot(riverside, hours_ahead=50, channel="telephone")
+    appointment = book(alice, first, now=first.start - dt.timedelta(days=5))
+    moved_at = first.start - dt.timedelta(days=1)
+
+    services.reschedule_appointment(
+        actor=Actor(user=alice), appointment_id=appointment.pk, new_slot_id=second.pk, now=moved_at
+    )
+
+    stored = Appointment.objects.get(pk=appointment.pk)
+    assert (stored.booked_at, stored.mode) == (moved_at, "telephone")
+
+
+@pytest.mark.parametrize(("who", "expected"), [("alice", "patient"), ("dave", "practice")])
+def test_a_cancellation_records_whether_the_patient_or_the_practice_cancelled(
+    alice, dave, riverside, who, expected
+):
+    appointment = book(alice, free_slot(riverside))
+
+    services.cancel_appointment(
+        actor=Actor(user={"alice": alice, "dave": dave}[who]),
+        appointment_id=appointment.pk,
+        reason="Cannot come",
+    )
+
+    assert Appointment.objects.get(pk=appointment.pk).cancelled_by == expected
+
+
+def test_an_unknown_mode_is_refused_and_nothing_changes(alice, dave, riverside):
+    slot = free_slot(riverside, start=timezone.now() - dt.timedelta(minutes=1))
+    appointment = book(alice, slot, now=slot.start - dt.timedelta(days=1))
+
+    raises_code(
+        RuleViolation,
+        "unknown_mode",
+        lambda: services.record_outcome(
+            actor=Actor(user=dave), appointment_id=appointment.pk, outcome="arrived", mode="fax"
+        ),
+    )
+    assert Appointment.objects.get(pk=appointment.pk).status == "booked"
+
+
+def test_the_database_refuses_a_canceller_on_a_live_appointment(alice, riverside):
+    appointment = book(alice, free_slot(riverside))
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Appointment.objects.filter(pk=appointment.pk).update(cancelled_by="patient")
