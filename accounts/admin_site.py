@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.urls import path
 from django.utils import timezone
 
 from core.exceptions import NotAuthenticated, TooManyRequests
@@ -19,6 +20,9 @@ from .models import Role
 from .services import ACCOUNT_LOCKED
 
 STAFF_TIMEZONE = ZoneInfo("Europe/London")
+
+# A home-page panel: given the request, {"template": ..., **its context}, or None.
+HomePanel = Callable[[HttpRequest], "dict[str, Any] | None"]
 
 
 class StaffAuthenticationForm(AdminAuthenticationForm):
@@ -54,6 +58,31 @@ class StaffAdminSite(admin.AdminSite):
     site_header = "GP Booking: practice staff"
     site_title = "GP Booking"
     index_title = "Run the day"
+
+    index_template = "admin/staff_index.html"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[Any] = []
+        self._home_panels: list[HomePanel] = []
+
+    def register_page(self, route: str, view: Callable[..., HttpResponse], *, name: str) -> None:
+        """A staff page of an app above this one (the practice report), at /admin/<route>,
+        added from that app's admin module: accounts imports none of them."""
+        self._pages.append(path(route, self.admin_view(view), name=name))
+
+    def register_home_panel(self, panel: "HomePanel") -> None:
+        """Something the home page shows above the list of models (slot types still without
+        a national category, the report's link): ``panel(request)`` gives the template to
+        include and its context, or None when there is nothing to show."""
+        self._home_panels.append(panel)
+
+    def get_urls(self) -> list[Any]:
+        return [*self._pages, *super().get_urls()]
+
+    def index(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        panels = [shown for panel in self._home_panels if (shown := panel(request)) is not None]
+        return super().index(request, {**(extra_context or {}), "home_panels": panels})
 
     def has_permission(self, request: HttpRequest) -> bool:
         # Patients never get in, even if someone set is_staff on one (the database refuses

@@ -7,6 +7,7 @@ view of a patient record or an appointment list is written to the audit trail.
 
 import datetime as dt
 import secrets
+import uuid
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -18,8 +19,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.html import format_html
+from django.utils import formats, timezone
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from accounts import services as account_services
 from accounts.audit import record_access
@@ -27,11 +31,14 @@ from accounts.authentication import signed_in_user
 from accounts.models import PatientProfile, Role, User
 from accounts.nhs import format_nhs_number, normalise_nhs_number
 from core.exceptions import DomainError
+from core.formats import uk_date, uk_datetime
 from core.http.client import client_ip
 from practices.admin_scoping import PracticeScopedAdmin, ScopedInline
-from practices.models import Practice, Slot
+from practices.appointment_types import display_name
+from practices.gpad import Mode
+from practices.models import Practice, Slot, SlotType, slot_type_name
 
-from . import services
+from . import report_views, services
 from .models import Appointment, AppointmentHistory, AppointmentStatus, Notification, Source
 from .services import Actor, StaffAction, staff_may
 
@@ -44,23 +51,24 @@ def _actor(request: HttpRequest) -> Actor:
 
 class SlotChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, slot: Slot) -> str:
-        local = timezone.localtime(slot.start)
+        kind = display_name(slot, slot.slot_type)
         return (
-            f"{local:%a %d %b %H:%M} - {slot.clinician.display_name} "
-            f"({slot.slot_type}, {slot.get_channel_display().lower()}, {slot.duration_minutes} min)"
+            f"{uk_datetime(slot.start)} - {slot.clinician.display_name} "
+            f"({kind}, {slot.get_channel_display().lower()}, {slot.duration_minutes} min)"
         )
 
 
 def free_slots_for(request: HttpRequest, practices: QuerySet[Practice]) -> QuerySet[Slot]:
     now = timezone.now()
+    slots: QuerySet[Slot] = Slot.objects.free()
     return (
-        Slot.objects.free()
-        .filter(
+        slots.filter(
             practice__in=practices,
             start__gt=now,
             start__lt=now + dt.timedelta(days=SLOT_CHOICE_DAYS),
         )
         .select_related("clinician")
+        .annotate(type_name=slot_type_name("slot_type"))
         .order_by("start", "clinician__display_name")
     )
 
@@ -174,12 +182,126 @@ class NhsNumberSearch(_AdminBase):
         return super().get_search_results(request, queryset, search_term)
 
 
+class DayFilter(admin.SimpleListFilter):
+    """The appointment book opens on today (UK time); yesterday and tomorrow are one click
+    away, and the page's day bar steps a day either way."""
+
+    title = "day"
+    parameter_name = "day"
+    ALL = "all"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        today = timezone.localdate()
+        days = [
+            ((today - dt.timedelta(days=1)).isoformat(), "Yesterday"),
+            (today.isoformat(), "Today"),
+            ((today + dt.timedelta(days=1)).isoformat(), "Tomorrow"),
+        ]
+        chosen = chosen_day(request)
+        if chosen is not None and chosen.isoformat() not in dict(days):
+            days.append((chosen.isoformat(), uk_date(chosen)))
+        return [*days, (self.ALL, "All days")]
+
+    def value(self) -> str:
+        value = super().value()
+        if value == self.ALL:
+            return value
+        return (parse_day(value) or timezone.localdate()).isoformat()
+
+    def choices(self, changelist: Any) -> Any:
+        # No "All" entry of Django's own: without the parameter the book shows today.
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}, ["p"]),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == self.ALL:
+            return queryset
+        day = dt.date.fromisoformat(self.value())
+        tz = timezone.get_current_timezone()
+        return queryset.filter(
+            start__gte=dt.datetime.combine(day, dt.time.min, tz),
+            start__lt=dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tz),
+        )
+
+
+def day_label(day: dt.date) -> str:
+    """ "Today, Mon 30 Nov 2026"."""
+    relative = {0: "Today, ", -1: "Yesterday, ", 1: "Tomorrow, "}.get(
+        (day - timezone.localdate()).days, ""
+    )
+    return f"{relative}{formats.date_format(day, 'D j M Y')}"
+
+
+def _with_day(request: HttpRequest, day: dt.date) -> str:
+    query = request.GET.copy()
+    query[DayFilter.parameter_name] = day.isoformat()
+    query.pop("p", None)
+    return f"?{query.urlencode()}"
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value or "")
+    except ValueError:
+        return None
+
+
+def chosen_day(request: HttpRequest) -> dt.date | None:
+    """The day the appointment book shows: ``?day=``, today without one, None for all days."""
+    value = request.GET.get(DayFilter.parameter_name)
+    if value == DayFilter.ALL:
+        return None
+    return parse_day(value) or timezone.localdate()
+
+
+class TypeFilter(admin.SimpleListFilter):
+    """Appointment types by the names the practice gave them, not their codes."""
+
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        types = SlotType.objects.filter(practice__in=Practice.objects.staffed_by(request.user))
+        return sorted(set(types.values_list("code", "name")), key=lambda pair: pair[1])
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(appointment_type=self.value()) if self.value() else queryset
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def status_label(value: str) -> str:
+    return AppointmentStatus(value).label if value in AppointmentStatus.values else value or "-"
+
+
 class HistoryInline(admin.TabularInline):
     model = AppointmentHistory
     extra = 0
     can_delete = False
-    fields = ("at", "actor", "action", "from_status", "to_status", "reason", "source")
+    fields = ("when", "actor", "action", "from_label", "to_label", "reason", "source")
     readonly_fields = fields
+
+    @admin.display(description="When")
+    def when(self, obj: AppointmentHistory) -> str:
+        return uk_datetime(obj.at)
+
+    @admin.display(description="From")
+    def from_label(self, obj: AppointmentHistory) -> str:
+        return status_label(obj.from_status)
+
+    @admin.display(description="To")
+    def to_label(self, obj: AppointmentHistory) -> str:
+        return status_label(obj.to_status)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -194,8 +316,12 @@ class NotificationInline(admin.TabularInline):
     model = Notification
     extra = 0
     can_delete = False
-    fields = ("kind", "medium", "status", "attempts", "sent_at", "last_error")
+    fields = ("kind", "medium", "status", "attempts", "sent", "last_error")
     readonly_fields = fields
+
+    @admin.display(description="Sent")
+    def sent(self, obj: Notification) -> str:
+        return uk_datetime(obj.sent_at)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -208,22 +334,22 @@ class NotificationInline(admin.TabularInline):
 class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
     list_display = (
         "local_start",
-        "reference",
-        "patient_name",
+        "patient_link",
         "clinician",
-        "appointment_type",
-        "channel",
+        "kind_and_channel",
         "status",
+        "outcome_buttons",
+        "reference",
     )
     list_filter = (
-        ("start", admin.DateFieldListFilter),
+        DayFilter,
         ("clinician", admin.RelatedOnlyFieldListFilter),
         "status",
-        "appointment_type",
+        TypeFilter,
         "channel",
     )
     list_display_links = ("reference",)
-    date_hierarchy = "start"
+    list_per_page = 200  # a whole day on one page
     search_fields = (
         "reference",
         "patient__given_name",
@@ -235,21 +361,95 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
     inlines = [HistoryInline, NotificationInline]
     actions = ["mark_arrived", "mark_completed", "mark_did_not_attend", "cancel_selected"]
     fields = (
-        "reference", "status", "patient_name", "nhs_number", "practice", "clinician",
-        "local_start", "end", "appointment_type", "channel", "description", "comment",
-        "cancellation_reason", "cancelled_at", "slot_status", "manage",
+        "reference", "status", "patient_link", "nhs_number", "practice", "clinician",
+        "local_start", "local_end", "kind_and_channel", "mode", "description", "comment",
+        "booked", "cancellation_reason", "cancelled", "cancelled_by", "slot_status",
     )  # fmt: skip
     readonly_fields = fields
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Appointment]:
+        return super().get_queryset(request).annotate(type_name=slot_type_name("appointment_type"))
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        # The outcome buttons only for those whose role records outcomes.
+        if staff_may(signed_in_user(request), StaffAction.RECORD_OUTCOME):
+            return self.list_display
+        return tuple(name for name in self.list_display if name != "outcome_buttons")
+
     # Display -----------------------------------------------------------------------------
 
-    @admin.display(description="Start", ordering="start")
+    @admin.display(description="Time", ordering="start")
     def local_start(self, obj: Appointment) -> str:
-        return f"{timezone.localtime(obj.start):%a %d %b %Y %H:%M}"
+        return uk_datetime(obj.start)
+
+    @admin.display(description="Ends")
+    def local_end(self, obj: Appointment) -> str:
+        return uk_datetime(obj.end)
+
+    @admin.display(description="Booked")
+    def booked(self, obj: Appointment) -> str:
+        return uk_datetime(obj.booked_at)
+
+    @admin.display(description="Cancelled")
+    def cancelled(self, obj: Appointment) -> str:
+        return uk_datetime(obj.cancelled_at)
+
+    @staticmethod
+    def _patient_name(obj: Appointment) -> str:
+        return f"{obj.patient.given_name} {obj.patient.family_name}".strip() or obj.patient.email
 
     @admin.display(description="Patient", ordering="patient__family_name")
-    def patient_name(self, obj: Appointment) -> str:
-        return f"{obj.patient.given_name} {obj.patient.family_name}".strip() or obj.patient.email
+    def patient_link(self, obj: Appointment) -> str:
+        name = self._patient_name(obj)
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:booking_patientproxy_change", args=[obj.patient_id]),
+            name,
+        )
+
+    @admin.display(description="Type", ordering="appointment_type")
+    def kind_and_channel(self, obj: Appointment) -> str:
+        return f"{display_name(obj, obj.appointment_type)}, {obj.get_channel_display().lower()}"
+
+    @admin.display(description="Record")
+    def outcome_buttons(self, obj: Appointment) -> str:
+        return self._outcome_buttons(obj, with_mode=False)
+
+    def _outcome_buttons(self, obj: Appointment, *, with_mode: bool) -> str:
+        """Buttons that post to the outcome view from inside the page's own form (the
+        changelist's or the appointment page's, which carry the CSRF token)."""
+        outcomes = services.possible_outcomes(appointment=obj, now=timezone.now())
+        if not outcomes:
+            return ""
+        url = reverse("admin:booking_appointment_outcome", args=[obj.pk])
+        patient = f"{obj.patient.given_name} {obj.patient.family_name}".strip()
+        when = timezone.localtime(obj.start).strftime("%H:%M")
+        buttons = format_html_join(
+            " ",
+            '<button type="submit" class="button outcome" formaction="{}" formmethod="post" '
+            'formnovalidate name="outcome" value="{}" aria-label="{}: {} at {}">{}</button>',
+            (
+                (url, outcome, AppointmentStatus(outcome).label, patient, when,
+                 AppointmentStatus(outcome).label)
+                for outcome in outcomes
+            ),
+        )  # fmt: skip
+        if not with_mode:
+            return format_html('<span class="outcomes">{}</span>', buttons)
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (value, " selected" if value == obj.mode else "", label)
+                for value, label in Mode.choices
+            ),
+        )
+        return format_html(
+            '<span class="outcomes"><label for="id_outcome_mode">It took place</label> '
+            '<select id="id_outcome_mode" name="mode">{}</select> {}</span>',
+            options,
+            buttons,
+        )
 
     @admin.display(description="NHS number")
     def nhs_number(self, obj: Appointment) -> str:
@@ -260,15 +460,23 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
     def slot_status(self, obj: Appointment) -> str:
         return obj.slot.get_status_display()
 
-    @admin.display(description="Manage")
-    def manage(self, obj: Appointment) -> str:
-        if obj.status != AppointmentStatus.BOOKED:
-            return "-"
-        return format_html(
-            '<a class="button" href="{}">Reschedule</a> <a class="button" href="{}">Cancel</a>',
-            reverse("admin:booking_appointment_reschedule", args=[obj.pk]),
-            reverse("admin:booking_appointment_cancel", args=[obj.pk]),
-        )
+    def next_steps(self, request: HttpRequest, obj: Appointment) -> str:
+        """What can be done next, as the rules allow it now, shown at the top of the
+        appointment's page; each view and service checks again."""
+        parts = []
+        if staff_may(signed_in_user(request), StaffAction.RECORD_OUTCOME):
+            parts.append(self._outcome_buttons(obj, with_mode=True))
+        if obj.status == AppointmentStatus.BOOKED:
+            parts.append(
+                format_html(
+                    '<a class="button" href="{}">Reschedule</a> '
+                    '<a class="button" href="{}">Cancel</a>',
+                    reverse("admin:booking_appointment_reschedule", args=[obj.pk]),
+                    reverse("admin:booking_appointment_cancel", args=[obj.pk]),
+                )
+            )
+        shown = [part for part in parts if part]
+        return format_html_join(" ", "{}", ((part,) for part in shown)) if shown else "-"
 
     # Permissions: shown, never deleted; changes only through the buttons and actions ------
 
@@ -298,12 +506,30 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         record_access(request, action="admin.appointment.list", object_type="appointment")
+        day = chosen_day(request)
+        extra_context = {**(extra_context or {}), "title": "Appointments"}
+        if day is not None:
+            extra_context["title"] = f"Appointments: {day_label(day)}"
+            extra_context["day_bar"] = {
+                "label": day_label(day),
+                "previous": _with_day(request, day - dt.timedelta(days=1)),
+                "next": _with_day(request, day + dt.timedelta(days=1)),
+                "today": _with_day(request, timezone.localdate()),
+                "is_today": day == timezone.localdate(),
+            }
         return super().changelist_view(request, extra_context)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
-        appointment = self.get_queryset(request).filter(pk=object_id).first()
+        appointment = (
+            self.get_queryset(request)
+            .select_related("patient", "practice")
+            .filter(pk=object_id)
+            .first()
+            if is_uuid(object_id)
+            else None
+        )
         record_access(
             request,
             action="admin.appointment.view",
@@ -312,6 +538,13 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
             patient=appointment.patient if appointment else None,
             allowed=appointment is not None,
         )
+        if appointment is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "next_steps": self.next_steps(request, appointment),
+                "title": f"{appointment.reference}: {uk_datetime(appointment.start)}",
+                "subtitle": self._patient_name(appointment),
+            }
         return super().change_view(request, object_id, form_url, extra_context)
 
     # Booking, rescheduling and cancelling through the services ---------------------------
@@ -325,6 +558,7 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
                 name="booking_appointment_reschedule",
             ),
             path("<uuid:pk>/cancel/", wrap(self.cancel_view), name="booking_appointment_cancel"),
+            path("<uuid:pk>/outcome/", wrap(self.outcome_view), name="booking_appointment_outcome"),
             *super().get_urls(),
         ]
 
@@ -333,7 +567,10 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
     ) -> HttpResponse:
         if not self.has_add_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
-        form = BookForm(request.POST or None, request=request)
+        # "Book an appointment" on a patient's page names the patient.
+        form = BookForm(
+            request.POST or None, request=request, initial={"patient": request.GET.get("patient")}
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 appointment = services.book_appointment(
@@ -351,6 +588,46 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
                     reverse("admin:booking_appointment_change", args=[appointment.pk])
                 )
         return self._form_page(request, "Book an appointment", form, None)
+
+    @method_decorator(require_POST)
+    def outcome_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
+        """One click on a row or the appointment's page: arrived, completed or did not
+        attend (with how it took place, from the page), through the same service and rules
+        as the API and the bulk actions."""
+        appointment = get_object_or_404(self.get_queryset(request), pk=pk)
+        outcome = request.POST.get("outcome", "")
+        mode = request.POST.get("mode") or None
+        if outcome not in services.OUTCOMES:
+            self.message_user(
+                request, "Choose arrived, completed or did not attend.", messages.ERROR
+            )
+            return HttpResponseRedirect(self._back(request, appointment))
+        try:
+            services.record_outcome(
+                actor=_actor(request), appointment_id=appointment.pk, outcome=outcome, mode=mode
+            )
+        except DomainError as refusal:
+            self.message_user(
+                request, f"{appointment.reference}: {refusal.detail}", level=messages.ERROR
+            )
+        else:
+            name = f"{appointment.patient.given_name} {appointment.patient.family_name}".strip()
+            self.message_user(
+                request,
+                f"{name} ({appointment.reference}, {uk_datetime(appointment.start)}): "
+                f"{AppointmentStatus(outcome).label.lower()}.",
+            )
+        return HttpResponseRedirect(self._back(request, appointment))
+
+    def _back(self, request: HttpRequest, appointment: Appointment) -> str:
+        """Back where the button was pressed (the day list with its filters, or the
+        appointment's page), if that is a page of this site."""
+        referer = request.headers.get("referer", "")
+        if referer and url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return referer
+        return reverse("admin:booking_appointment_change", args=[appointment.pk])
 
     def reschedule_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
         appointment = get_object_or_404(self.get_queryset(request), pk=pk)
@@ -477,9 +754,27 @@ class AppointmentsOfPatientInline(admin.TabularInline):
     fk_name = "patient"
     extra = 0
     can_delete = False
-    fields = ("reference", "start", "practice", "clinician", "appointment_type", "status")
+    fields = ("reference", "when", "practice", "clinician", "kind", "status")
     readonly_fields = fields
     ordering = ("-start",)
+    show_change_link = True
+    verbose_name_plural = "appointments"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Appointment]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("practice", "clinician")
+            .annotate(type_name=slot_type_name("appointment_type"))
+        )
+
+    @admin.display(description="When")
+    def when(self, obj: Appointment) -> str:
+        return uk_datetime(obj.start)
+
+    @admin.display(description="Type")
+    def kind(self, obj: Appointment) -> str:
+        return display_name(obj, obj.appointment_type)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -501,6 +796,10 @@ class RegistrationInline(ScopedInline, admin.StackedInline):
         return False
 
 
+def _book_for(patient: User) -> str:
+    return f"{reverse('admin:booking_appointment_add')}?patient={patient.pk}"
+
+
 class PatientProxy(User):
     class Meta:
         proxy = True
@@ -513,7 +812,15 @@ class PatientAdmin(NhsNumberSearch, PracticeScopedAdmin):
     """Patients registered at the staff member's practices: profile and appointment history."""
 
     practice_path = "patient_profile__registered_practice"
-    list_display = ("family_name", "given_name", "nhs", "date_of_birth", "registered_practice")
+    list_display = (
+        "family_name",
+        "given_name",
+        "nhs",
+        "date_of_birth",
+        "registered_practice",
+        "book",
+    )
+    ordering = ("family_name", "given_name", "pk")
     search_fields = ("given_name", "family_name", "email", "=patient_profile__nhs_number")
     list_select_related = ("patient_profile__registered_practice",)
     fields = (
@@ -583,9 +890,17 @@ class PatientAdmin(NhsNumberSearch, PracticeScopedAdmin):
         suffix = "" if profile.nhs_number_confirmed else " (unconfirmed)"
         return format_nhs_number(profile.nhs_number) + suffix
 
-    @admin.display(description="Date of birth")
-    def date_of_birth(self, obj: User) -> Any:
-        return getattr(getattr(obj, "patient_profile", None), "date_of_birth", None)
+    @admin.display(description="Date of birth", ordering="patient_profile__date_of_birth")
+    def date_of_birth(self, obj: User) -> str:
+        return uk_date(getattr(getattr(obj, "patient_profile", None), "date_of_birth", None))
+
+    @admin.display(description="Book")
+    def book(self, obj: User) -> str:
+        return format_html(
+            '<a href="{}" aria-label="Book an appointment for {}">Book an appointment</a>',
+            _book_for(obj),
+            obj.full_name or obj.email,
+        )
 
     @admin.display(description="Mobile")
     def phone(self, obj: User) -> str:
@@ -621,14 +936,26 @@ class PatientAdmin(NhsNumberSearch, PracticeScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        if staff_may(signed_in_user(request), StaffAction.BOOK_FOR_PATIENT):
+            return self.list_display
+        return tuple(name for name in self.list_display if name != "book")
+
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         record_access(request, action="admin.patient.list", object_type="patient")
-        return super().changelist_view(request, extra_context)
+        return super().changelist_view(request, {**(extra_context or {}), "title": "Patients"})
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
-        patient = self.get_queryset(request).filter(pk=object_id).first()
+        patient = (
+            self.get_queryset(request)
+            .select_related("patient_profile")
+            .filter(pk=object_id)
+            .first()
+            if is_uuid(object_id)
+            else None
+        )
         record_access(
             request,
             action="admin.patient.view",
@@ -637,4 +964,24 @@ class PatientAdmin(NhsNumberSearch, PracticeScopedAdmin):
             patient=patient,
             allowed=patient is not None,
         )
+        if patient is not None:
+            # Headed by the patient's name, with booking for them one click away.
+            extra_context = {
+                **(extra_context or {}),
+                "title": patient.full_name or patient.email,
+                "subtitle": self.nhs(patient),
+            }
+            if staff_may(signed_in_user(request), StaffAction.BOOK_FOR_PATIENT):
+                extra_context["book_url"] = _book_for(patient)
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+def report_panel(request: HttpRequest) -> dict[str, Any] | None:
+    """The report's way in, on the home page, for those who may read it."""
+    if request.user.is_superuser or request.user.has_perm(report_views.PERMISSION):
+        return {"template": "admin/booking/report_panel.html"}
+    return None
+
+
+admin.site.register_page("report/", report_views.practice_report, name="practice_report")  # type: ignore[attr-defined]
+admin.site.register_home_panel(report_panel)  # type: ignore[attr-defined]

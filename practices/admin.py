@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -19,9 +20,119 @@ from .models import (
     Session,
     SessionTemplate,
     Slot,
+    SlotType,
 )
 
 GENERATE_WEEKS = 4
+
+
+class SlotTypeChoice(PracticeScopedAdmin):
+    """Templates, sessions and slots pick their type from the practice's slot types by name
+    (the model's clean() checks it belongs to the chosen practice)."""
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "slot_type":
+            types = SlotType.objects.filter(is_active=True)
+            if not request.user.is_superuser:
+                types = types.filter(practice__in=Practice.objects.staffed_by(request.user))
+            choices = sorted(set(types.values_list("code", "name")), key=lambda pair: pair[1])
+            return forms.ChoiceField(
+                choices=[("", "---------"), *choices],
+                label="Slot type",
+                help_text="Add types, and map them to national categories, under Slot types.",
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class CategoryFilter(admin.SimpleListFilter):
+    title = "national category"
+    parameter_name = "mapped"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Not mapped yet"), ("yes", "Mapped")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "no":
+            return queryset.filter(national_category="")
+        if self.value() == "yes":
+            return queryset.exclude(national_category="")
+        return queryset
+
+
+@admin.register(SlotType)
+class SlotTypeAdmin(PracticeScopedAdmin):
+    """A practice's kinds of appointment, each mapped to NHS England's national category,
+    service setting and mode (GPAD): what the practice report and its export count by."""
+
+    list_display = (
+        "name",
+        "code",
+        "practice",
+        "category",
+        "service_setting",
+        "default_mode",
+        "duration_minutes",
+        "online_bookable",
+        "is_active",
+    )
+    list_filter = (
+        CategoryFilter,
+        "national_category",
+        "default_mode",
+        "is_active",
+        ("practice", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("name", "code")
+    ordering = ("practice__name", "name")
+    list_select_related = ("practice",)
+    fields = (
+        "practice",
+        "name",
+        "code",
+        "national_category",
+        "service_setting",
+        "default_mode",
+        "duration_minutes",
+        "online_bookable",
+        "is_active",
+    )
+
+    @admin.display(description="National category", ordering="national_category")
+    def category(self, obj: SlotType) -> str:
+        return obj.category_label if obj.national_category else "Not mapped yet"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: SlotType | None = None) -> Any:
+        # Apps and stored appointments speak the code: it is fixed once the type exists.
+        return ("practice", "code") if obj is not None else ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: SlotType | None = None) -> bool:
+        # A type in use stays (the database refuses otherwise): switch it off instead.
+        if obj is not None and _slot_type_in_use(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+def _slot_type_in_use(slot_type: SlotType) -> bool:
+    # Through the (practice, code) relations, appointments' included (booking's, by name).
+    return any(
+        getattr(slot_type, related).exists()
+        for related in ("session_templates", "sessions", "slots", "appointments")
+    )
+
+
+def unmapped_slot_types_panel(request: HttpRequest) -> dict[str, Any] | None:
+    """The home page's warning: the staff member's slot types still without a national
+    category (NHS England's appointment data reports them as "Unmapped")."""
+    unmapped = SlotType.objects.unmapped().select_related("practice")
+    if not request.user.is_superuser:
+        unmapped = unmapped.filter(practice__in=Practice.objects.staffed_by(request.user))
+    found = list(unmapped.order_by("practice__name", "name")[:20])
+    if not found:
+        return None
+    return {"template": "admin/practices/unmapped_panel.html", "slot_types": found}
+
+
+admin.site.register_home_panel(unmapped_slot_types_panel)  # type: ignore[attr-defined]
 
 
 class OpeningHoursInline(ScopedInline):
@@ -89,6 +200,11 @@ class PracticeAdmin(PracticeScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Practice | None = None) -> bool:
         return request.user.is_superuser
 
+    def save_model(self, request: HttpRequest, obj: Practice, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:  # a new practice starts with the common slot types, already mapped
+            services.ensure_default_slot_types(practice=obj)
+
 
 @admin.register(Clinician)
 class ClinicianAdmin(PracticeScopedAdmin):
@@ -99,7 +215,7 @@ class ClinicianAdmin(PracticeScopedAdmin):
 
 
 @admin.register(SessionTemplate)
-class SessionTemplateAdmin(PracticeScopedAdmin):
+class SessionTemplateAdmin(SlotTypeChoice):
     list_display = (
         "clinician",
         "practice",
@@ -130,7 +246,7 @@ class SessionTemplateAdmin(PracticeScopedAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(PracticeScopedAdmin):
+class SessionAdmin(SlotTypeChoice):
     list_display = (
         "date",
         "start",
@@ -169,7 +285,7 @@ class SessionAdmin(PracticeScopedAdmin):
 
 
 @admin.register(Slot)
-class SlotAdmin(PracticeScopedAdmin):
+class SlotAdmin(SlotTypeChoice):
     list_display = (
         "start",
         "end",

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.admin_site import STAFF_TIMEZONE
 from accounts.models import AuditEvent
 from booking import services
 from booking.models import Appointment, AppointmentHistory, Source
@@ -24,6 +25,11 @@ pytestmark = pytest.mark.django_db
 
 def admin_url(name, *args):
     return reverse(f"admin:{name}", args=args)
+
+
+def every_day(name):
+    """A changelist URL; the appointment book's on every day (it opens on today)."""
+    return admin_url(name) + ("?day=all" if name == "booking_appointment_changelist" else "")
 
 
 def book(user, slot, **kwargs):
@@ -92,7 +98,7 @@ def test_the_two_staff_groups_exist_with_their_permissions():
 
 
 def test_staff_see_only_their_practices_appointments(dave_client, alices, hilltop_booking):
-    response = dave_client.get(admin_url("booking_appointment_changelist"))
+    response = dave_client.get(every_day("booking_appointment_changelist"))
 
     assert response.status_code == 200
     assert alices.reference in response.content.decode()
@@ -101,7 +107,7 @@ def test_staff_see_only_their_practices_appointments(dave_client, alices, hillto
 
 def search(client, url_name, term):
     """Search as the admin's search box does: the term is posted, the result page is fetched."""
-    return client.post(admin_url(url_name), {"q": term}, follow=True)
+    return client.post(every_day(url_name), {"q": term}, follow=True)
 
 
 def test_searching_never_reaches_another_practice(dave_client, hilltop_booking):
@@ -282,7 +288,7 @@ def test_cancel_needs_a_reason(dave_client, alices):
 
 
 def test_bulk_cancel_asks_for_a_reason_then_cancels(dave_client, alices):
-    changelist = admin_url("booking_appointment_changelist")
+    changelist = every_day("booking_appointment_changelist")
     selection = {"action": "cancel_selected", "_selected_action": [str(alices.pk)]}
 
     asked = dave_client.post(changelist, selection)
@@ -455,3 +461,129 @@ def test_audit_rows_cannot_be_changed(dave_client):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         AuditEvent.objects.update(action="nothing to see")
+
+
+# Running the day: the book opens on today, outcomes are one click ------------------------
+
+
+def today_at(hour: int, minute: int = 0, days: int = 0) -> dt.datetime:
+    day = timezone.localdate(timezone=STAFF_TIMEZONE) + dt.timedelta(days=days)
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=STAFF_TIMEZONE)
+
+
+def booked_for(patient, practice, start):
+    slot = free_slot(practice, start=start)
+    return book(patient, slot, now=start - dt.timedelta(days=1))
+
+
+def test_the_appointment_book_opens_on_today(dave_client, alice, bob, riverside):
+    today = booked_for(alice, riverside, today_at(23, 50))
+    tomorrow = booked_for(bob, riverside, today_at(9, days=1))
+
+    page = dave_client.get(admin_url("booking_appointment_changelist")).content.decode()
+
+    assert today.reference in page and tomorrow.reference not in page
+    assert "Appointments: Today, " in page
+
+
+def test_the_day_bar_steps_to_the_next_day_keeping_other_filters(dave_client, riverside):
+    page = dave_client.get(admin_url("booking_appointment_changelist"), {"status": "booked"})
+
+    bar = page.context["day_bar"]
+    tomorrow = (timezone.localdate(timezone=STAFF_TIMEZONE) + dt.timedelta(days=1)).isoformat()
+    assert f"day={tomorrow}" in bar["next"] and "status=booked" in bar["next"]
+
+
+def test_a_day_that_is_not_a_date_shows_today(dave_client, alice, riverside):
+    today = booked_for(alice, riverside, today_at(23, 50))
+
+    page = dave_client.get(admin_url("booking_appointment_changelist"), {"day": "31/02"})
+
+    assert page.status_code == 200 and today.reference in page.content.decode()
+
+
+def started(patient, practice):
+    """An appointment that began a minute ago (the first minute after midnight excepted)."""
+    now = timezone.now()
+    slot = free_slot(practice, start=now - dt.timedelta(minutes=1), minutes=20)
+    return book(patient, slot, now=now - dt.timedelta(days=1))
+
+
+def outcome_url(appointment):
+    return admin_url("booking_appointment_outcome", appointment.pk)
+
+
+def test_one_click_records_an_outcome_and_the_mode_it_took(dave_client, alice, riverside):
+    appointment = started(alice, riverside)
+
+    response = dave_client.post(
+        outcome_url(appointment), {"outcome": "completed", "mode": "telephone"}
+    )
+
+    appointment.refresh_from_db()
+    assert response.status_code == 302
+    assert (appointment.status, appointment.mode) == ("completed", "telephone")
+    last = appointment.history.last()
+    assert (last.source, last.details) == (
+        Source.ADMIN,
+        {"mode": {"from": "face_to_face", "to": "telephone"}},
+    )
+
+
+def test_the_outcome_goes_back_to_the_page_it_came_from(dave_client, alice, riverside):
+    appointment = started(alice, riverside)
+    back = "http://testserver" + admin_url("booking_appointment_changelist") + "?day=all"
+
+    response = dave_client.post(outcome_url(appointment), {"outcome": "arrived"}, HTTP_REFERER=back)
+
+    assert response["Location"] == back
+
+
+def test_an_outcome_the_rules_refuse_is_a_message_not_a_change(dave_client, alices):
+    response = dave_client.post(outcome_url(alices), {"outcome": "completed"}, follow=True)
+
+    assert "once the appointment has started" in response.content.decode()
+    assert Appointment.objects.get(pk=alices.pk).status == "booked"
+
+
+@pytest.mark.parametrize("data", [{"outcome": "teleported"}, {"outcome": "arrived", "mode": "x"}])
+def test_a_made_up_outcome_or_mode_changes_nothing(dave_client, alice, riverside, data):
+    appointment = started(alice, riverside)
+
+    response = dave_client.post(outcome_url(appointment), data, follow=True)
+
+    assert response.status_code == 200
+    assert Appointment.objects.get(pk=appointment.pk).status == "booked"
+
+
+def test_outcomes_are_posted_never_fetched(dave_client, alices):
+    assert dave_client.get(outcome_url(alices)).status_code == 405
+
+
+def test_another_practices_appointment_has_no_outcome_to_record(dave_client, hilltop_booking):
+    response = dave_client.post(outcome_url(hilltop_booking), {"outcome": "arrived"})
+
+    assert response.status_code == 404
+
+
+def test_the_row_offers_only_the_outcomes_possible_now(dave_client, alice, bob, riverside):
+    started(alice, riverside)
+    booked_for(bob, riverside, today_at(23, 50))
+
+    page = dave_client.get(admin_url("booking_appointment_changelist")).content.decode()
+
+    assert "Did not attend: Alice Smith" in page and "Arrived: Alice Smith" in page
+    assert "Arrived: Bob Jones" in page and "Did not attend: Bob Jones" not in page
+
+
+def test_the_patient_page_is_headed_by_their_name_with_booking_one_click_away(dave_client, alice):
+    page = dave_client.get(admin_url("booking_patientproxy_change", alice.pk))
+
+    assert page.context["title"] == "Alice Smith"
+    assert f"?patient={alice.pk}" in page.content.decode()
+
+
+def test_booking_for_a_named_patient_starts_with_them_chosen(dave_client, alice):
+    page = dave_client.get(admin_url("booking_appointment_add"), {"patient": str(alice.pk)})
+
+    assert page.context["form"]["patient"].value() == str(alice.pk)

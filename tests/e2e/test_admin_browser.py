@@ -45,8 +45,8 @@ def test_a_practice_admin_filters_today_marks_one_arrived_and_cancels_another(
     page.fill("#id_username", dave.email)
     page.fill("#id_password", DEFAULT_PASSWORD)
     page.click("input[type=submit]")
-    page.get_by_role("link", name="Today").click()
-    page.wait_for_url("**start__gte=*")
+    page.get_by_role("link", name="Today", exact=True).click()
+    page.wait_for_url("**day=*")
     page.get_by_role("link", name=arriving.reference).wait_for()
     page.get_by_role("link", name=cancelling.reference).wait_for()
 
