@@ -1,0 +1,342 @@
+"""The practice report: what NHS England's GP appointment data (GPAD) asks of a practice, and
+what its manager needs to run it, computed in SQL.
+
+Every figure is an aggregate over indexed rows (slots and appointments by practice and start),
+grouped in the database; nothing loops over appointments in Python. The page costs a fixed
+number of statements whatever the period or the number of practices (pinned by a test):
+
+1. slots offered per group,
+2. appointments per group (booked, attended, missed, cancelled by whom, and the GPAD
+   booking-to-appointment bands, as conditional counts in one pass),
+3. the day-by-day demand picture (slots gone within the first hour after release).
+
+Days and weeks are UK days (Europe/London), as staff read them.
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import Greatest, TruncDate, TruncWeek
+
+from accounts.admin_site import STAFF_TIMEZONE
+from core.formats import uk_date
+from practices import gpad
+from practices.models import Practice, Profession, Slot, SlotStatus
+
+from .models import HOLDS_SLOT, Appointment, AppointmentStatus, CancelledBy
+
+DEFAULT_WEEKS = 4
+LONGEST_PERIOD = dt.timedelta(days=366)
+RELEASE_WINDOW = dt.timedelta(hours=1)
+
+GROUPS = {
+    "week": "Week",
+    "clinician": "Clinician",
+    "profession": "Profession",
+    "category": "National category",
+    "mode": "Mode",
+}
+
+# GPAD's "time between booking and appointment" bands, in whole UK days.
+BANDS: list[tuple[str, int, int | None]] = [
+    ("Same day", 0, 0),
+    ("1 day", 1, 1),
+    ("2 to 7 days", 2, 7),
+    ("8 to 14 days", 8, 14),
+    ("15 to 21 days", 15, 21),
+    ("22 to 28 days", 22, 28),
+    ("More than 28 days", 29, None),
+]
+
+ATTENDED = [AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED]
+
+
+@dataclass(frozen=True)
+class Period:
+    """From ``first`` to ``last`` (both UK dates, inclusive)."""
+
+    first: dt.date
+    last: dt.date
+
+    @classmethod
+    def default(cls, today: dt.date) -> "Period":
+        """The last four whole weeks up to yesterday."""
+        return cls(first=today - dt.timedelta(weeks=DEFAULT_WEEKS), last=today - dt.timedelta(1))
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime.combine(self.first, dt.time.min, STAFF_TIMEZONE)
+
+    @property
+    def end(self) -> dt.datetime:
+        return dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time.min, STAFF_TIMEZONE)
+
+    def __str__(self) -> str:
+        return f"{uk_date(self.first)} to {uk_date(self.last)}"
+
+
+@dataclass
+class Row:
+    """One group's figures."""
+
+    key: Any
+    label: str
+    offered: int = 0
+    booked: int = 0
+    attended: int = 0
+    did_not_attend: int = 0
+    cancelled_by_patient: int = 0
+    cancelled_by_practice: int = 0
+    bands: list[int] = field(default_factory=lambda: [0] * len(BANDS))
+
+    @property
+    def utilisation(self) -> float | None:
+        """Booked / offered."""
+        return self.booked / self.offered if self.offered else None
+
+    @property
+    def dna_rate(self) -> float | None:
+        """Did not attend / (attended + did not attend): of those who were expected."""
+        seen = self.attended + self.did_not_attend
+        return self.did_not_attend / seen if seen else None
+
+
+@dataclass(frozen=True)
+class DemandDay:
+    day: dt.date
+    slots: int
+    gone_in_first_hour: int
+
+    @property
+    def share(self) -> float | None:
+        return self.gone_in_first_hour / self.slots if self.slots else None
+
+
+@dataclass
+class Report:
+    period: Period
+    group_by: str
+    rows: list[Row]
+    total: Row
+    demand: list[DemandDay]
+
+
+class _UkDaysBetween(Func):
+    """Whole UK calendar days from the second timestamp to the first."""
+
+    output_field = IntegerField()
+    arg_joiner = ") AT TIME ZONE 'Europe/London')::date - (("
+    template = "(((%(expressions)s) AT TIME ZONE 'Europe/London')::date)"
+
+
+class _Days(Func):
+    """``n`` days as an interval (a practice's booking horizon)."""
+
+    template = "make_interval(days => %(expressions)s)"
+    output_field = DurationField()
+
+
+def _group_expression(group_by: str, *, for_slots: bool) -> Any:
+    if group_by == "week":
+        return TruncWeek("start", tzinfo=STAFF_TIMEZONE)
+    if group_by == "clinician":
+        return F("clinician_id")
+    if group_by == "profession":
+        return F("clinician__profession") if for_slots else F("clinician_profession")
+    if group_by == "category":
+        return F("kind__national_category")
+    if group_by == "mode":
+        # What a slot offers is its type's usual mode; an appointment records its own.
+        return F("kind__default_mode") if for_slots else F("mode")
+    raise ValueError(f"Unknown grouping {group_by!r}")
+
+
+def _label(group_by: str, key: Any, clinicians: dict[Any, str]) -> str:
+    if group_by == "week":
+        return f"Week of {uk_date(key.date() if isinstance(key, dt.datetime) else key)}"
+    if group_by == "clinician":
+        return clinicians.get(key, "Unknown clinician")
+    if group_by == "profession":
+        return Profession(key).label if key in Profession.values else "Not recorded"
+    if group_by == "category":
+        return gpad.category_label(key or "")
+    return gpad.Mode(key).label if key in gpad.Mode.values else "Unknown"
+
+
+def practice_report(
+    *, practices: QuerySet[Practice], period: Period, group_by: str = "week"
+) -> Report:
+    """The figures for ``practices`` over ``period``, grouped by ``group_by`` (see GROUPS)."""
+    slots = Slot.objects.filter(
+        practice__in=practices, start__gte=period.start, start__lt=period.end
+    ).exclude(status=SlotStatus.BLOCKED)
+    appointments = Appointment.objects.filter(
+        practice__in=practices, start__gte=period.start, start__lt=period.end
+    )
+    lead = _UkDaysBetween("start", "booked_at")
+    band_counts = {
+        f"band_{index}": Count(
+            "id",
+            filter=HOLDS_SLOT & Q(lead__gte=low) & (Q(lead__lte=high) if high is not None else Q()),
+        )
+        for index, (_, low, high) in enumerate(BANDS)
+    }
+
+    clinicians: dict[Any, str] = {}
+    rows: dict[Any, Row] = {}
+
+    def row(key: Any) -> Row:
+        if key not in rows:
+            rows[key] = Row(key=key, label="")
+        return rows[key]
+
+    group = _group_expression(group_by, for_slots=True)
+    for item in (
+        slots.annotate(group=group)
+        .values("group", *(["clinician__display_name"] if group_by == "clinician" else []))
+        .annotate(offered=Count("id"))
+        .order_by()
+    ):
+        row(item["group"]).offered = item["offered"]
+        if group_by == "clinician":
+            clinicians[item["group"]] = item["clinician__display_name"]
+
+    group = _group_expression(group_by, for_slots=False)
+    for item in (
+        appointments.annotate(group=group, lead=lead)
+        .values("group", *(["clinician__display_name"] if group_by == "clinician" else []))
+        .annotate(
+            booked=Count("id", filter=HOLDS_SLOT),
+            attended=Count("id", filter=Q(status__in=ATTENDED)),
+            did_not_attend=Count("id", filter=Q(status=AppointmentStatus.DID_NOT_ATTEND)),
+            cancelled_by_patient=Count(
+                "id",
+                filter=Q(status=AppointmentStatus.CANCELLED, cancelled_by=CancelledBy.PATIENT),
+            ),
+            cancelled_by_practice=Count(
+                "id",
+                filter=Q(status=AppointmentStatus.CANCELLED) & ~Q(cancelled_by=CancelledBy.PATIENT),
+            ),
+            **band_counts,
+        )
+        .order_by()
+    ):
+        target = row(item["group"])
+        for name in (
+            "booked",
+            "attended",
+            "did_not_attend",
+            "cancelled_by_patient",
+            "cancelled_by_practice",
+        ):
+            setattr(target, name, item[name])
+        target.bands = [item[f"band_{index}"] for index in range(len(BANDS))]
+        if group_by == "clinician":
+            clinicians[item["group"]] = item["clinician__display_name"]
+
+    for key, item in rows.items():
+        item.label = _label(group_by, key, clinicians)
+    ordered = sorted(
+        rows.values(),
+        key=lambda r: (r.key is None, r.key) if group_by == "week" else (r.label.lower(),),
+    )
+    return Report(
+        period=period,
+        group_by=group_by,
+        rows=ordered,
+        total=_total(ordered),
+        demand=list(_demand(slots)),
+    )
+
+
+def _total(rows: list[Row]) -> Row:
+    total = Row(key=None, label="All")
+    for item in rows:
+        for name in (
+            "offered",
+            "booked",
+            "attended",
+            "did_not_attend",
+            "cancelled_by_patient",
+            "cancelled_by_practice",
+        ):
+            setattr(total, name, getattr(total, name) + getattr(item, name))
+        total.bands = [a + b for a, b in zip(total.bands, item.bands, strict=True)]
+    return total
+
+
+def _demand(slots: QuerySet[Slot]) -> Iterator[DemandDay]:
+    """For each day, its slots and how many were gone within the first hour after release:
+    the 8am picture. A slot is released when it was put in the book (or unblocked), or when
+    the practice's booking horizon reached it, whichever is later."""
+    released = Greatest(
+        "released_at",
+        ExpressionWrapper(
+            F("start") - _Days(F("practice__booking_horizon_days")),
+            output_field=DateTimeField(),
+        ),
+    )
+    gone_fast = Exists(
+        Appointment.objects.filter(
+            slot=OuterRef("pk"), booked_at__lte=OuterRef("released") + RELEASE_WINDOW
+        )
+    )
+    for item in (
+        slots.annotate(
+            released=released, gone_fast=gone_fast, day=TruncDate("start", tzinfo=STAFF_TIMEZONE)
+        )
+        .values("day")
+        .annotate(slots=Count("id"), gone=Count("id", filter=Q(gone_fast=True)))
+        .order_by("day")
+    ):
+        yield DemandDay(day=item["day"], slots=item["slots"], gone_in_first_hour=item["gone"])
+
+
+def gpad_rows(*, practices: QuerySet[Practice], period: Period) -> Iterator[list[Any]]:
+    """The CSV export in a GPAD-like shape: one row per practice, UK date, national category,
+    mode and status, with its count (one statement, streamed)."""
+    yield ["practice_ods_code", "appointment_date", "national_category", "appointment_mode",
+           "hcp_type", "appointment_status", "count"]  # fmt: skip
+    statuses: dict[str, str] = {
+        AppointmentStatus.BOOKED: "Booked",
+        AppointmentStatus.ARRIVED: "Attended",
+        AppointmentStatus.COMPLETED: "Attended",
+        AppointmentStatus.DID_NOT_ATTEND: "DNA",
+        AppointmentStatus.CANCELLED: "Cancelled",
+    }
+    rows = (
+        Appointment.objects.filter(
+            practice__in=practices, start__gte=period.start, start__lt=period.end
+        )
+        .annotate(day=TruncDate("start", tzinfo=STAFF_TIMEZONE))
+        .values("practice__ods_code", "day", "kind__national_category", "mode",
+                "clinician_profession", "status")
+        .annotate(count=Count("id"))
+        .order_by("practice__ods_code", "day", "kind__national_category", "mode",
+                  "clinician_profession", "status")
+    )  # fmt: skip
+    for item in rows.iterator(chunk_size=5000):
+        yield [
+            item["practice__ods_code"],
+            item["day"].isoformat(),
+            gpad.category_label(item["kind__national_category"] or ""),
+            gpad.MODE_GPAD_LABEL.get(item["mode"], "Unknown"),
+            gpad.HCP_TYPE_LABEL[gpad.hcp_type(item["clinician_profession"])],
+            statuses[item["status"]],
+            item["count"],
+        ]

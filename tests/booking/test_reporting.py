@@ -1,0 +1,295 @@
+"""The practice report: figures computed in SQL, scoped to the reader's practices, in a fixed
+number of statements, with CSV exports in GPAD's shape."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.urls import reverse
+
+from accounts.admin_site import STAFF_TIMEZONE
+from booking import reporting, services
+from booking.models import Appointment
+from booking.reporting import Period
+from booking.services import Actor
+from practices.models import Practice, Slot, SlotType
+from tests.factories import (
+    ClinicianFactory,
+    ClinicianUserFactory,
+    MembershipFactory,
+    PatientFactory,
+    PracticeAdminFactory,
+    free_slot,
+)
+
+pytestmark = pytest.mark.django_db
+
+MONDAY = dt.date(2026, 11, 2)
+WEEK = Period(first=MONDAY, last=MONDAY + dt.timedelta(days=6))
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=STAFF_TIMEZONE)
+
+
+def slot_at(practice, start, **fields) -> Slot:
+    return free_slot(practice, start=start, **fields)
+
+
+def book(patient, slot, *, days_before: float = 1, by=None) -> Appointment:
+    return services.book_appointment(
+        actor=Actor(user=by or patient),
+        slot_id=slot.pk,
+        patient_id=patient.pk if by else None,
+        now=slot.start - dt.timedelta(days=days_before),
+    )
+
+
+def outcome(staff, appointment, status, *, mode=None):
+    return services.record_outcome(
+        actor=Actor(user=staff),
+        appointment_id=appointment.pk,
+        outcome=status,
+        mode=mode,
+        now=appointment.end,
+    )
+
+
+def cancel(actor, appointment):
+    return services.cancel_appointment(
+        actor=Actor(user=actor),
+        appointment_id=appointment.pk,
+        reason="Cannot come",
+        now=appointment.start - dt.timedelta(days=1),
+    )
+
+
+@pytest.fixture
+def gp(riverside):
+    return ClinicianFactory(practice=riverside, display_name="Dr A Khan")
+
+
+@pytest.fixture
+def patients(riverside):
+    return [PatientFactory(profile__registered_practice=riverside) for _ in range(6)]
+
+
+def report(practice, **kwargs):
+    return reporting.practice_report(
+        practices=Practice.objects.filter(pk=practice.pk), period=WEEK, **kwargs
+    )
+
+
+def test_it_counts_offered_booked_attended_missed_and_cancellations_by_whom(
+    riverside, gp, patients, dave
+):
+    slots = [slot_at(riverside, at(MONDAY, 9, 10 * i), clinician=gp) for i in range(6)]
+    Slot.objects.filter(pk=slots[5].pk).update(status="blocked")  # never offered
+    done = [book(p, s) for p, s in zip(patients, slots[:4], strict=False)]
+    outcome(dave, done[0], "completed")
+    outcome(dave, done[1], "did_not_attend")
+    cancel(patients[2], done[2])
+    cancel(dave, done[3])
+
+    total = report(riverside).total
+
+    assert (total.offered, total.booked, total.attended, total.did_not_attend) == (5, 2, 1, 1)
+    assert (total.cancelled_by_patient, total.cancelled_by_practice) == (1, 1)
+    assert total.utilisation == pytest.approx(2 / 5)
+    assert total.dna_rate == pytest.approx(1 / 2)
+
+
+def test_time_from_booking_to_appointment_falls_in_gpads_bands(riverside, gp, patients, dave):
+    # Booked by the practice, which may book inside the notice and beyond the horizon.
+    for index, days in enumerate([0, 1, 10, 40]):
+        book(patients[index], slot_at(riverside, at(MONDAY, 15, 10 * index), clinician=gp),
+             days_before=days + 0.01 if days else 0.1, by=dave)  # fmt: skip
+
+    assert report(riverside).total.bands == [1, 1, 0, 1, 0, 0, 1]
+
+
+def test_categories_come_from_the_slot_types_and_unmapped_ones_say_so(riverside, gp, patients):
+    SlotType.objects.create(practice=riverside, code="minor_ops", name="Minor ops")
+    book(patients[0], slot_at(riverside, at(MONDAY, 9), clinician=gp, slot_type="urgent"))
+    book(patients[1], slot_at(riverside, at(MONDAY, 10), clinician=gp, slot_type="minor_ops"))
+
+    rows = {row.label: row.booked for row in report(riverside, group_by="category").rows}
+
+    assert rows == {"General Consultation Acute": 1, "Unmapped": 1}
+
+
+def test_mode_is_how_it_took_place_and_profession_who_it_was_with(riverside, gp, patients, dave):
+    nurse = ClinicianFactory(practice=riverside, display_name="Nurse B", profession="nurse")
+    phoned = book(patients[0], slot_at(riverside, at(MONDAY, 9), clinician=gp, channel="telephone"))
+    book(patients[1], slot_at(riverside, at(MONDAY, 9), clinician=nurse))
+    outcome(dave, phoned, "completed", mode="face_to_face")  # "come in now"
+
+    by_mode = {row.label: row.booked for row in report(riverside, group_by="mode").rows}
+    by_profession = {r.label: r.booked for r in report(riverside, group_by="profession").rows}
+
+    assert by_mode == {"Face to face": 2}
+    assert by_profession == {"GP": 1, "Practice nurse": 1}
+
+
+def test_the_8am_picture_counts_slots_gone_within_an_hour_of_release(riverside, gp, patients, dave):
+    release = at(MONDAY, 8)
+    fast = slot_at(riverside, at(MONDAY, 9), clinician=gp)
+    slow = slot_at(riverside, at(MONDAY, 11), clinician=gp)
+    slot_at(riverside, at(MONDAY, 12), clinician=gp)  # never booked
+    Slot.objects.update(released_at=release)
+    # On the phone at 8am: reception books inside the online notice period.
+    for patient, slot, minutes in ((patients[0], fast, 20), (patients[1], slow, 90)):
+        services.book_appointment(actor=Actor(user=dave), slot_id=slot.pk, patient_id=patient.pk,
+                                  now=release + dt.timedelta(minutes=minutes))  # fmt: skip
+
+    (day,) = report(riverside).demand
+
+    assert (day.day, day.slots, day.gone_in_first_hour) == (MONDAY, 3, 1)
+
+
+def test_release_is_when_the_booking_window_reached_a_slot_made_long_before(
+    riverside, gp, patients
+):
+    slot = slot_at(riverside, at(MONDAY, 9), clinician=gp)
+    Slot.objects.update(released_at=at(MONDAY, 9) - dt.timedelta(days=90))
+    opened = at(MONDAY, 9) - dt.timedelta(days=riverside.booking_horizon_days)
+    services.book_appointment(actor=Actor(user=patients[0]), slot_id=slot.pk,
+                              now=opened + dt.timedelta(minutes=5))  # fmt: skip
+
+    assert report(riverside).demand[0].gone_in_first_hour == 1
+
+
+def test_another_practices_figures_are_not_in_a_practices_report(riverside, hilltop, gp):
+    slot_at(hilltop, at(MONDAY, 9))
+
+    assert report(riverside).total.offered == 0
+
+
+# The page ----------------------------------------------------------------------------------
+
+
+REPORT = "admin:practice_report"
+
+
+@pytest.fixture
+def dave_client(client, dave):
+    client.force_login(dave)
+    return client
+
+
+def fill(practice, patients, clinician, *, days: int, first_minute: int = 0):
+    for offset in range(days):
+        day = MONDAY + dt.timedelta(days=offset)
+        for index, patient in enumerate(patients):
+            start = at(day, 9, first_minute + 10 * index)
+            book(patient, slot_at(practice, start, clinician=clinician))
+
+
+@pytest.mark.parametrize("group", ["week", "clinician", "profession", "category", "mode"])
+def test_the_page_costs_the_same_statements_however_much_data(
+    dave_client, riverside, gp, patients, django_assert_num_queries, group
+):
+    url = reverse(REPORT) + f"?first={WEEK.first}&last={WEEK.last}&group={group}"
+    fill(riverside, patients[:1], gp, days=1)
+    # session, user, the user's and their groups' permissions; slots, appointments, the days;
+    # the practices to choose from
+    with django_assert_num_queries(8):
+        small = dave_client.get(url)
+    fill(riverside, patients[1:], gp, days=7, first_minute=10)
+    with django_assert_num_queries(8):
+        large = dave_client.get(url)
+
+    assert small.status_code == large.status_code == 200
+    assert large.context["report"].total.booked > small.context["report"].total.booked
+
+
+def test_a_practice_administrator_sees_their_practice_only(dave_client, riverside, hilltop):
+    slot_at(riverside, at(MONDAY, 9))
+    slot_at(hilltop, at(MONDAY, 9))
+
+    page = dave_client.get(reverse(REPORT), {"first": WEEK.first, "last": WEEK.last})
+
+    assert page.context["report"].total.offered == 1
+    assert "All practices" not in page.content.decode()  # no practice filter for one practice
+
+
+def test_a_practice_from_elsewhere_cannot_be_chosen(dave_client, riverside, hilltop):
+    page = dave_client.get(
+        reverse(REPORT), {"first": WEEK.first, "last": WEEK.last, "practice": hilltop.pk}
+    )
+
+    assert page.status_code == 200 and page.context["report"] is None
+    assert page.context["form"].errors["practice"]
+
+
+def test_operators_see_every_practice_and_can_choose_one(client, riverside, hilltop):
+    operator = PracticeAdminFactory(is_superuser=True)
+    client.force_login(operator)
+    slot_at(riverside, at(MONDAY, 9))
+    slot_at(hilltop, at(MONDAY, 9))
+    week = {"first": WEEK.first, "last": WEEK.last}
+
+    everyone = client.get(reverse(REPORT), week).context["report"].total.offered
+    one = client.get(reverse(REPORT), {**week, "practice": hilltop.pk}).context["report"]
+
+    assert (everyone, one.total.offered) == (2, 1)
+
+
+def test_clinicians_do_not_get_the_report(client, riverside):
+    clinician = ClinicianUserFactory()
+    MembershipFactory(practice=riverside, user=clinician)
+    client.force_login(clinician)
+
+    assert client.get(reverse(REPORT)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "error"),
+    [
+        ("2026-11-08", "2026-11-02", "must end on or after"),
+        ("2025-01-01", "2026-11-02", "a year or less"),
+        ("not-a-date", "2026-11-02", "valid date"),
+    ],
+)
+def test_a_bad_period_is_explained_on_the_page(dave_client, first, last, error):
+    page = dave_client.get(reverse(REPORT), {"first": first, "last": last})
+
+    assert page.status_code == 200
+    assert error in page.content.decode()
+    assert "<title>Error:" in page.content.decode()
+
+
+def test_the_gpad_export_has_one_row_per_date_category_mode_and_status(
+    dave_client, riverside, gp, patients, dave
+):
+    first = book(patients[0], slot_at(riverside, at(MONDAY, 9), clinician=gp))
+    book(patients[1], slot_at(riverside, at(MONDAY, 9, 10), clinician=gp))
+    outcome(dave, first, "completed")
+
+    response = dave_client.get(
+        reverse(REPORT),
+        {"first": WEEK.first, "last": WEEK.last, "format": "csv", "table": "gpad"},
+    )
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    assert response["Content-Type"].startswith("text/csv")
+    assert rows[0][-1] == "count"
+    assert rows[1:] == [
+        ["A81001", "2026-11-02", "General Consultation Routine", "Face-to-Face", "GP",
+         "Booked", "1"],
+        ["A81001", "2026-11-02", "General Consultation Routine", "Face-to-Face", "GP",
+         "Attended", "1"],
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("table", ["summary", "bands", "demand"])
+def test_each_table_downloads_as_csv(dave_client, riverside, gp, patients, table):
+    book(patients[0], slot_at(riverside, at(MONDAY, 9), clinician=gp))
+
+    response = dave_client.get(
+        reverse(REPORT), {"first": WEEK.first, "last": WEEK.last, "format": "csv", "table": table}
+    )
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    assert len(rows) >= 2 and all(len(row) == len(rows[0]) for row in rows)
