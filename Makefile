@@ -9,7 +9,7 @@ FUZZ_ARGS ?=
 ENV ?= dev
 TF_DIR = terraform/environments/$(ENV)
 
-.PHONY: help install run test lint fmt check migrate seed audit bench fuzz apply deploy dev prod-deploy info logs destroy env-file
+.PHONY: help install run test lint fmt check migrate seed audit bench bench-report fuzz apply deploy dev prod-deploy info logs destroy env-file
 
 help:
 	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT) (emails in .local/mail/)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint   - ruff check, format check and mypy"
 	@echo "make fmt    - format and autofix"
 	@echo "make bench  - benchmark on PostgreSQL with in-run baselines (BENCH_ARGS=--scale 1000000)"
+	@echo "make bench-report - the practice report on a year of data for 50 practices"
 	@echo "make fuzz   - Schemathesis against a live server, as patient and staff (FUZZ_ARGS=--max-examples 50)"
 	@echo "make apply ENV=dev|staging|prod - terraform init and apply the environment"
 	@echo "make deploy ENV=dev|staging - build, push, migrate, roll out, smoke test"
@@ -80,6 +81,10 @@ fuzz: install
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(RUN) python bench/run.py $(BENCH_ARGS)
+
+# The practice report on a year of data for 50 practices (seeds its own database once).
+bench-report: install
+	$(RUN) python bench/report.py $(BENCH_ARGS)
 
 REGION = $$(terraform -chdir=$(TF_DIR) output -raw region)
 

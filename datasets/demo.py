@@ -18,20 +18,23 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import STAFF_GROUPS, LoginLockout, PatientProfile, Role, User
 from accounts.nhs import nhs_check_digit
 from booking.models import (
+    HOLDS_SLOT,
     Appointment,
     AppointmentHistory,
     AppointmentStatus,
+    CancelledBy,
     IdempotencyRecord,
     Source,
     new_reference,
 )
 from core.db import append_only_lifted
+from practices.gpad import mode_for
 from practices.models import (
     Channel,
     Clinician,
@@ -44,8 +47,9 @@ from practices.models import (
     SessionTemplate,
     Slot,
     SlotStatus,
+    SlotType,
 )
-from practices.services import generate_slots
+from practices.services import ensure_default_slot_types, generate_slots
 
 DEMO_DOMAIN = "demo.gp-booking.test"
 DEMO_PASSWORD = "Demo-Pass-123!"  # noqa: S105 - printed for people to sign in with; demo only
@@ -93,14 +97,45 @@ CLINICIAN_MIX = [
 ]
 
 
+# Each practice's own slot types beside the common three: (code, name, minutes, GPAD mapping).
+# The baby clinic is left unmapped on purpose, so the admin's home page shows its warning.
+DEMO_SLOT_TYPES: list[tuple[str, str, int, dict[str, Any]]] = [
+    ("nurse_clinic", "Nurse clinic", 15, {"national_category": "planned_clinics"}),
+    ("blood_test", "Blood test", 15, {"national_category": "planned_clinical_procedure"}),
+    (
+        "medication_review",
+        "Medication review (by phone)",
+        20,
+        {"national_category": "structured_medication_review", "default_mode": "telephone"},
+    ),
+    (
+        "telephone_triage",
+        "Telephone triage",
+        10,
+        {"national_category": "clinical_triage", "default_mode": "telephone"},
+    ),
+    (
+        "home_visit",
+        "Home visit",
+        30,
+        {"national_category": "home_visit", "default_mode": "home_visit", "online_bookable": False},
+    ),
+    ("physio", "Physiotherapy", 20, {"national_category": "planned_clinics"}),
+    ("baby_clinic", "Baby clinic", 15, {}),
+]
+
+
 @dataclass(frozen=True)
 class Sizes:
     practices: int = 3
     clinicians_per_practice: int = 3
-    patients: int = 60
+    patients: int = 1500
     days: int = 14
     past_days: int = 14
     appointments: int = 200
+    # A year of attended, missed and cancelled appointments before today, so the practice
+    # report has something to show.
+    history_days: int = 365
     seed: int = 2026
 
 
@@ -137,21 +172,22 @@ def seed_demo_data(sizes: Sizes, *, progress: Callable[[str], None] = lambda _: 
     if not practices:
         raise ValueError("Every demo ODS code is taken by a real practice; nothing to seed.")
     progress(f"{len(practices)} practices")
-    clinicians = _staff(
-        sizes, practices, password, valid_from=today - dt.timedelta(days=sizes.past_days)
-    )
+    back = max(sizes.past_days, sizes.history_days)
+    clinicians = _staff(sizes, practices, password, valid_from=today - dt.timedelta(days=back))
     progress(f"{sum(len(c) for c in clinicians.values())} clinicians with weekly templates")
     patients = _patients(sizes, practices, password, rng)
     progress(f"{sum(len(p) for p in patients.values())} patients")
     _operator(password)
 
-    weeks = -(-(sizes.days + sizes.past_days) // 7)
-    result = generate_slots(weeks=weeks, today=today - dt.timedelta(days=sizes.past_days))
+    weeks = -(-(sizes.days + back) // 7)
+    result = generate_slots(weeks=weeks, today=today - dt.timedelta(days=back))
     progress(f"{result.sessions_created} sessions and {result.slots_created} slots")
 
     made = 0
     if not Appointment.objects.filter(practice__is_demo=True).exists():
         made = _appointments(sizes, practices, patients, rng, progress=progress)
+        if sizes.history_days:
+            made += _history(practices, patients, rng, since=today - dt.timedelta(days=back))
     progress(f"{made} appointments")
 
     report.counts = {
@@ -198,6 +234,16 @@ def _practices(sizes: Sizes, rng: random.Random) -> list[Practice]:
         Practice.objects.filter(ods_code__in=[p.ods_code for p in wanted], is_demo=True).order_by(
             "ods_code"
         )
+    )
+    for practice in practices:
+        ensure_default_slot_types(practice=practice)
+    SlotType.objects.bulk_create(
+        [
+            SlotType(practice=p, code=code, name=name, duration_minutes=minutes, **gpad)
+            for p in practices
+            for code, name, minutes, gpad in DEMO_SLOT_TYPES
+        ],
+        ignore_conflicts=True,
     )
     fresh = [p for p in practices if not p.opening_hours.exists()]
     OpeningHours.objects.bulk_create(
@@ -328,41 +374,57 @@ def _staff(
     return clinicians
 
 
+# Each kind of clinician's own sessions (index in CLINICIAN_MIX -> weekday -> morning/afternoon
+# slot type, in person / channel, minutes); anything not named is the GP pattern below.
+_OWN_SESSIONS: dict[int, dict[tuple[int | None, str], tuple[str, str, int | None]]] = {
+    1: {(None, "am"): ("nurse_clinic", Channel.IN_PERSON, None),
+        (4, "pm"): ("baby_clinic", Channel.IN_PERSON, None)},
+    2: {(1, "pm"): ("home_visit", Channel.IN_PERSON, 30),
+        (3, "pm"): ("telephone_triage", Channel.TELEPHONE, 10)},
+    3: {(None, "pm"): ("medication_review", Channel.TELEPHONE, None)},
+    4: {(None, "am"): ("blood_test", Channel.IN_PERSON, None)},
+    5: {(None, "am"): ("physio", Channel.IN_PERSON, None)},
+}  # fmt: skip
+_STAFF_ONLY = {"urgent", "home_visit"}
+
+
 def _weekly_templates(
     practice: Practice, clinician: Clinician, index: int, *, valid_from: dt.date
 ) -> list[SessionTemplate]:
     """Weekday mornings in person, afternoons by phone or video; the first clinician keeps
-    Monday mornings for urgent, staff-only appointments."""
-    minutes = CLINICIAN_MIX[index % len(CLINICIAN_MIX)][2]
+    Monday mornings for urgent, staff-only appointments; nurses, pharmacists and others run
+    their own clinics (``_OWN_SESSIONS``)."""
+    kind = index % len(CLINICIAN_MIX)
+    minutes = CLINICIAN_MIX[kind][2]
+    own = _OWN_SESSIONS.get(kind, {})
     templates = []
     for weekday in range(5):
-        common = {
-            "practice": practice,
-            "clinician": clinician,
-            "weekday": weekday,
-            "slot_minutes": minutes,
-            "valid_from": valid_from,
+        usual = {
+            "am": ("urgent" if weekday == 0 and index == 0 else "routine", Channel.IN_PERSON, None),
+            "pm": (
+                "routine" if weekday % 2 == 0 else "follow_up",
+                Channel.TELEPHONE if weekday % 2 == 0 else Channel.VIDEO,
+                None,
+            ),
         }
-        urgent = weekday == 0 and index == 0
-        templates.append(
-            SessionTemplate(
-                start_time=dt.time(9),
-                end_time=dt.time(12),
-                slot_type="urgent" if urgent else "routine",
-                online_bookable=not urgent,
-                channel=Channel.IN_PERSON,
-                **common,
+        for half, (start, end) in (("am", (9, 12)), ("pm", (14, 17))):
+            slot_type, channel, own_minutes = (
+                own.get((weekday, half)) or own.get((None, half)) or usual[half]
             )
-        )
-        templates.append(
-            SessionTemplate(
-                start_time=dt.time(14),
-                end_time=dt.time(17),
-                slot_type="routine" if weekday % 2 == 0 else "follow_up",
-                channel=Channel.TELEPHONE if weekday % 2 == 0 else Channel.VIDEO,
-                **common,
+            templates.append(
+                SessionTemplate(
+                    practice=practice,
+                    clinician=clinician,
+                    weekday=weekday,
+                    start_time=dt.time(start),
+                    end_time=dt.time(end),
+                    slot_minutes=own_minutes or minutes,
+                    slot_type=slot_type,
+                    online_bookable=slot_type not in _STAFF_ONLY,
+                    channel=channel,
+                    valid_from=valid_from,
+                )
             )
-        )
     return templates
 
 
@@ -458,15 +520,22 @@ def _appointments(
             continue
         slot_rows = list(
             Slot.objects.filter(practice=practice, status=SlotStatus.FREE).values_list(
-                "id", "clinician_id", "start", "end", "slot_type", "channel"
+                "id",
+                "clinician_id",
+                "start",
+                "end",
+                "slot_type",
+                "channel",
+                "clinician__profession",
             )
         )
+        modes = dict(SlotType.objects.filter(practice=practice).values_list("code", "default_mode"))
         rng.shuffle(slot_rows)
         busy: dict[Any, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
         future_count: dict[Any, int] = defaultdict(int)
         demo_patient_first = sorted(registered, key=lambda u: u.email != DEMO_LOGINS["patient"])
         made = 0
-        for slot_id, clinician_id, start, end, slot_type, channel in slot_rows:
+        for slot_id, clinician_id, start, end, slot_type, channel, profession in slot_rows:
             if made >= per_practice:
                 break
             patient = (
@@ -494,6 +563,10 @@ def _appointments(
                 appointment_type=slot_type,
                 channel=channel,
                 status=status,
+                mode=mode_for(channel=channel, default_mode=modes.get(slot_type)),
+                clinician_profession=profession,
+                # Booked a few days ahead, and never after now or the start.
+                booked_at=min(now, start) - dt.timedelta(days=rng.randint(0, 10), hours=1),
                 booked_by_id=patient.pk,
                 description=rng.choice(
                     [
@@ -550,6 +623,183 @@ def _appointments(
         for chunk in _chunks(booked_slot_ids):
             Slot.objects.filter(pk__in=chunk).update(status=SlotStatus.BOOKED)
     return len(appointments)
+
+
+# How long before its start a past appointment was booked, as GPAD's bands with weights: a
+# third on the day, most within a week.
+_LEAD_DAYS: list[tuple[tuple[int, int], float]] = [
+    ((0, 0), 0.30), ((1, 1), 0.12), ((2, 7), 0.25), ((8, 14), 0.15), ((15, 21), 0.09),
+    ((22, 28), 0.07), ((29, 35), 0.02),
+]  # fmt: skip
+# Released at 8am on the day (the 8am rush); everything else when the booking horizon reaches it.
+SAME_DAY_TYPES = ["urgent", "telephone_triage", "home_visit"]
+HISTORY_FILL = 0.82  # share of past slots that were booked
+
+
+def _history(
+    practices: list[Practice],
+    patients: dict[int, list[User]],
+    rng: random.Random,
+    *,
+    since: dt.date,
+) -> int:
+    """Appointments in the past slots still free: attended, missed, cancelled by the patient
+    or the practice (and some of those slots rebooked), each booked some time before, as a
+    busy practice's year looks in GPAD. Also sets when each past slot was released."""
+    now = timezone.now()
+    admins = {
+        m.practice_id: m.user_id
+        for m in PracticeMembership.objects.filter(practice__in=practices, user__role=Role.ADMIN)
+    }
+    references = set(
+        Appointment.objects.filter(practice__in=practices).values_list("reference", flat=True)
+    )
+    appointments: list[Appointment] = []
+    history: list[AppointmentHistory] = []
+    booked_slot_ids = []
+    for practice in practices:
+        registered = patients.get(practice.pk) or []
+        if not registered:
+            continue
+        tz, horizon = practice.tz, dt.timedelta(days=practice.booking_horizon_days)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE practices_slot SET released_at = CASE WHEN slot_type = ANY(%s) "
+                "THEN ((start AT TIME ZONE %s)::date + time '08:00') AT TIME ZONE %s "
+                "ELSE start - %s END WHERE practice_id = %s AND start < %s",
+                [SAME_DAY_TYPES, practice.timezone, practice.timezone, horizon, practice.pk, now],  # type: ignore[list-item]  # psycopg adapts timedelta
+            )
+        modes = dict(SlotType.objects.filter(practice=practice).values_list("code", "default_mode"))
+        rows = (
+            Slot.objects.filter(
+                practice=practice,
+                status=SlotStatus.FREE,
+                start__lt=now,
+                start__gte=dt.datetime.combine(since, dt.time.min, tz),
+            )
+            .order_by("start")
+            .values_list(
+                "id", "clinician_id", "clinician__profession", "start", "end", "slot_type",
+                "channel", "released_at",
+            )
+        )  # fmt: skip
+        busy: dict[tuple[Any, dt.date], list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+        for patient_id, start, end in Appointment.objects.filter(
+            HOLDS_SLOT, patient__in=registered
+        ).values_list("patient_id", "start", "end"):
+            busy[(patient_id, start.date())].append((start, end))
+
+        for slot_id, clinician_id, profession, start, end, slot_type, channel, released in rows:
+            if rng.random() > HISTORY_FILL:
+                continue
+            if slot_type in SAME_DAY_TYPES:
+                booked_at = released + dt.timedelta(minutes=rng.expovariate(1 / 25))
+            else:
+                (low, high), _ = rng.choices(_LEAD_DAYS, weights=[w for _, w in _LEAD_DAYS])[0]
+                booked_at = start - dt.timedelta(days=rng.randint(low, high), hours=rng.random())
+                booked_at = max(booked_at, released)
+            booked_at = min(booked_at, start - dt.timedelta(minutes=5))
+            patient = _free_patient(registered, busy, start, end, rng)
+            if patient is None:
+                continue
+            roll = rng.random()
+            status = (
+                AppointmentStatus.CANCELLED
+                if roll < 0.08
+                else AppointmentStatus.DID_NOT_ATTEND
+                if roll < 0.12
+                else AppointmentStatus.COMPLETED
+            )
+            mode = mode_for(channel=channel, default_mode=modes.get(slot_type))
+            if mode == "telephone" and rng.random() < 0.05:
+                mode = "face_to_face"  # the call ended with "come in now"
+            cancelled_by = ""
+            if status == AppointmentStatus.CANCELLED:
+                cancelled_by = CancelledBy.PATIENT if roll < 0.06 else CancelledBy.PRACTICE
+            appointment = Appointment(
+                patient_id=patient.pk,
+                practice_id=practice.pk,
+                slot_id=slot_id,
+                clinician_id=clinician_id,
+                start=start,
+                end=end,
+                appointment_type=slot_type,
+                channel=channel,
+                status=status,
+                mode=mode,
+                clinician_profession=profession,
+                booked_at=booked_at,
+                booked_by_id=patient.pk,
+                cancellation_reason={
+                    "patient": "No longer needed",
+                    "practice": "Clinician unwell",
+                }.get(cancelled_by, ""),
+                cancelled_by=cancelled_by,
+                cancelled_at=booked_at + (start - booked_at) / 2 if cancelled_by else None,
+            )
+            while appointment.reference in references:
+                appointment.reference = new_reference()
+            references.add(appointment.reference)
+            appointments.append(appointment)
+            outcome_by = (
+                patient.pk if cancelled_by == CancelledBy.PATIENT else admins.get(practice.pk)
+            )
+            history += _history_rows(appointment, booked_by=patient.pk, outcome_by=outcome_by)
+            if status != AppointmentStatus.CANCELLED:
+                booked_slot_ids.append(slot_id)
+    with transaction.atomic():
+        for chunk in _chunks(appointments):
+            Appointment.objects.bulk_create(chunk)
+        for chunk in _chunks(history):
+            AppointmentHistory.objects.bulk_create(chunk)
+        for chunk in _chunks(booked_slot_ids):
+            Slot.objects.filter(pk__in=chunk).update(status=SlotStatus.BOOKED)
+    return len(appointments)
+
+
+def _free_patient(
+    registered: list[User],
+    busy: dict[tuple[Any, dt.date], list[tuple[dt.datetime, dt.datetime]]],
+    start: dt.datetime,
+    end: dt.datetime,
+    rng: random.Random,
+) -> User | None:
+    """A registered patient with nothing else then (the patient overlap constraint)."""
+    for _ in range(4):
+        patient = rng.choice(registered)
+        taken = busy[(patient.pk, start.date())]
+        if not any(s < end and e > start for s, e in taken):
+            taken.append((start, end))
+            return patient
+    return None
+
+
+def _history_rows(
+    appointment: Appointment, *, booked_by: Any, outcome_by: Any
+) -> list[AppointmentHistory]:
+    rows = [
+        AppointmentHistory(
+            appointment=appointment,
+            actor_id=booked_by,
+            action=AppointmentHistory.Action.BOOKED,
+            from_status="",
+            to_status=AppointmentStatus.BOOKED,
+            source=Source.COMMAND,
+        )
+    ]
+    if appointment.status != AppointmentStatus.BOOKED:
+        rows.append(
+            AppointmentHistory(
+                appointment=appointment,
+                actor_id=outcome_by,
+                action=appointment.status,
+                from_status=AppointmentStatus.BOOKED,
+                to_status=appointment.status,
+                reason=appointment.cancellation_reason,
+                source=Source.COMMAND,
+            )
+        )
+    return rows
 
 
 def _demo_status(start: dt.datetime, end: dt.datetime, now: dt.datetime, rng: random.Random) -> str:

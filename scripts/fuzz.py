@@ -121,7 +121,7 @@ def main() -> int:
     python = sys.executable
     run(python, "manage.py", "migrate", "--noinput", "-v0", env=env)
     run(python, "manage.py", "createcachetable", env=env)
-    run(python, "manage.py", "seed_data", "-v0", env=env)
+    run(python, "manage.py", "seed_data", "-v0", "--history-days", "14", env=env)
 
     server = subprocess.Popen(  # noqa: S603 - our own server
         [

@@ -1,20 +1,28 @@
+import datetime as dt
 import io
 import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import F
 
 from accounts.models import PatientProfile, User
 from accounts.nhs import is_valid_nhs_number
 from booking.models import Appointment, AppointmentHistory
 from datasets.demo import DEMO_LOGINS, DEMO_PASSWORD, Sizes, nhs_numbers, seed_demo_data
-from practices.models import Clinician, Practice, Slot
+from practices.models import Clinician, Practice, Slot, SlotType
 from tests.factories import PatientFactory, PracticeFactory
 
 pytestmark = pytest.mark.django_db
 
 SMALL = Sizes(
-    practices=2, clinicians_per_practice=2, patients=20, days=7, past_days=7, appointments=40
+    practices=2,
+    clinicians_per_practice=2,
+    patients=20,
+    days=7,
+    past_days=7,
+    appointments=40,
+    history_days=0,
 )
 
 
@@ -70,6 +78,8 @@ def test_the_demo_logins_work_with_the_printed_password():
         "0",
         "--appointments",
         "3",
+        "--history-days",
+        "0",
     )
 
     for email in DEMO_LOGINS.values():
@@ -191,8 +201,69 @@ def test_import_of_a_missing_file_is_a_clear_error(tmp_path):
 def test_a_real_practice_holding_a_demo_code_is_left_alone(db):
     PracticeFactory(ods_code="Y90001", name="A real practice with a Y code")
 
-    seed_demo_data(Sizes(practices=2, clinicians_per_practice=1, patients=2, days=1, past_days=0))
+    seed_demo_data(
+        Sizes(
+            practices=2, clinicians_per_practice=1, patients=2, days=1, past_days=0, history_days=0
+        )
+    )
     assert not Clinician.objects.filter(user__practice_memberships__practice__ods_code="Y90001")
     run("--reset")
 
     assert Practice.objects.get(ods_code="Y90001").name == "A real practice with a Y code"
+
+
+HISTORY = Sizes(
+    practices=1,
+    clinicians_per_practice=3,
+    patients=60,
+    days=2,
+    past_days=0,
+    appointments=5,
+    history_days=21,
+)
+
+
+def test_the_history_looks_like_a_busy_practices_past_for_the_report():
+    from django.utils import timezone
+
+    seed_demo_data(HISTORY)
+    past = Appointment.objects.filter(start__lt=timezone.now())
+
+    assert set(past.values_list("status", flat=True)) == {
+        "completed",
+        "did_not_attend",
+        "cancelled",
+    }
+    assert set(past.exclude(cancelled_by="").values_list("cancelled_by", flat=True)) == {
+        "patient",
+        "practice",
+    }
+    assert {"face_to_face", "telephone", "video"} <= set(past.values_list("mode", flat=True))
+    assert not past.filter(booked_at__gt=F("start")).exists()
+    assert past.filter(appointment_type="nurse_clinic").exists()  # the nurse's own clinics
+
+
+def test_the_history_keeps_the_invariants():
+    seed_demo_data(HISTORY)
+
+    booked_slots = Slot.objects.filter(status="booked").count()
+    assert booked_slots == Appointment.objects.exclude(status="cancelled").count()
+    assert AppointmentHistory.objects.filter(action="booked").count() == Appointment.objects.count()
+
+
+def test_same_day_slots_of_the_past_were_released_at_8am():
+    from django.utils import timezone
+
+    from accounts.admin_site import STAFF_TIMEZONE
+
+    seed_demo_data(HISTORY)
+    urgent = Slot.objects.filter(slot_type="urgent", start__lt=timezone.now())
+
+    released = {s.released_at.astimezone(STAFF_TIMEZONE).time() for s in urgent}
+    assert urgent.exists() and released == {dt.time(8)}
+
+
+def test_the_demo_leaves_one_type_unmapped_so_the_admin_flag_shows():
+    seed_demo_data(HISTORY)
+
+    assert list(SlotType.objects.unmapped().values_list("code", flat=True)) == ["baby_clinic"]

@@ -27,6 +27,12 @@ class Command(BaseCommand):
             "--past-days", type=int, default=defaults.past_days, help="Days of history"
         )
         parser.add_argument("--appointments", type=int, default=defaults.appointments)
+        parser.add_argument(
+            "--history-days",
+            type=int,
+            default=defaults.history_days,
+            help="Days before today filled as a busy practice's past (for the practice report)",
+        )
         parser.add_argument("--seed", type=int, default=defaults.seed, help="Random seed")
         parser.add_argument(
             "--reset", action="store_true", help="Remove demo data (only demo data)"
@@ -52,6 +58,7 @@ class Command(BaseCommand):
             patients=int(options["patients"]),
             days=int(options["days"]),
             past_days=int(options["past_days"]),
+            history_days=int(options["history_days"]),
             appointments=int(options["appointments"]),
             seed=int(options["seed"]),
         )
