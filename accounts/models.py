@@ -175,7 +175,8 @@ class PatientProfile(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Patient profile of {self.user_id}"
+        # No ids: this is the heading of the patient's registration on their admin page.
+        return "Patient profile" + (f" ({self.nhs_number})" if self.nhs_number else "")
 
     @property
     def nhs_number_confirmed(self) -> bool:
@@ -245,7 +246,7 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["patient", "at"], name="accounts_audit_patient_at")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_id} {self.action}"
+        return f"{self.action}, {timezone.localtime(self.at):%a %-d %b %Y, %H:%M:%S}"
 
 
 class AccountEmail(OutboxMessage):
@@ -279,4 +280,4 @@ class AccountEmail(OutboxMessage):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} for {self.user_id}"
+        return f"{self.get_kind_display()} to {self.recipient}"

@@ -33,10 +33,10 @@ from accounts.nhs import format_nhs_number, normalise_nhs_number
 from core.exceptions import DomainError
 from core.formats import uk_date, uk_datetime
 from core.http.client import client_ip
-from practices.admin_scoping import PracticeScopedAdmin, ScopedInline
+from practices.admin_scoping import PracticeScopedAdmin, ScopedInline, slot_type_filter
 from practices.appointment_types import display_name
 from practices.gpad import Mode
-from practices.models import Practice, Slot, SlotType, slot_type_name
+from practices.models import Practice, Slot, slot_type_name
 
 from . import report_views, services
 from .models import Appointment, AppointmentHistory, AppointmentStatus, Notification, Source
@@ -258,20 +258,6 @@ def chosen_day(request: HttpRequest) -> dt.date | None:
     return parse_day(value) or timezone.localdate()
 
 
-class TypeFilter(admin.SimpleListFilter):
-    """Appointment types by the names the practice gave them, not their codes."""
-
-    title = "type"
-    parameter_name = "type"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        types = SlotType.objects.filter(practice__in=Practice.objects.staffed_by(request.user))
-        return sorted(set(types.values_list("code", "name")), key=lambda pair: pair[1])
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(appointment_type=self.value()) if self.value() else queryset
-
-
 def is_uuid(value: str) -> bool:
     try:
         uuid.UUID(str(value))
@@ -345,7 +331,7 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
         DayFilter,
         ("clinician", admin.RelatedOnlyFieldListFilter),
         "status",
-        TypeFilter,
+        slot_type_filter("appointment_type"),
         "channel",
     )
     list_display_links = ("reference",)

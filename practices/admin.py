@@ -8,9 +8,10 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from accounts.models import User
-from practices.admin_scoping import PracticeScopedAdmin, ScopedInline
+from practices.admin_scoping import PracticeScopedAdmin, ScopedInline, slot_type_filter
 
 from . import services
+from .appointment_types import display_name
 from .models import (
     Clinician,
     Closure,
@@ -21,6 +22,7 @@ from .models import (
     SessionTemplate,
     Slot,
     SlotType,
+    slot_type_name,
 )
 
 GENERATE_WEEKS = 4
@@ -42,6 +44,25 @@ class SlotTypeChoice(PracticeScopedAdmin):
                 help_text="Add types, and map them to national categories, under Slot types.",
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).annotate(type_name=slot_type_name("slot_type"))
+
+    @admin.display(description="Slot type", ordering="slot_type")
+    def kind(self, obj: Any) -> str:
+        return display_name(obj, obj.slot_type)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # What the slot type says by default (its length, whether patients may book it
+        # online), unless the form said otherwise.
+        if not change:
+            kind = SlotType.objects.filter(practice_id=obj.practice_id, code=obj.slot_type).first()
+            if kind is not None:
+                if "online_bookable" not in form.changed_data:
+                    obj.online_bookable = kind.online_bookable
+                if "slot_minutes" in form.fields and "slot_minutes" not in form.changed_data:
+                    obj.slot_minutes = kind.duration_minutes
+        super().save_model(request, obj, form, change)
 
 
 class CategoryFilter(admin.SimpleListFilter):
@@ -223,7 +244,7 @@ class SessionTemplateAdmin(SlotTypeChoice):
         "start_time",
         "end_time",
         "slot_minutes",
-        "slot_type",
+        "kind",
         "channel",
         "online_bookable",
         "is_active",
@@ -253,7 +274,7 @@ class SessionAdmin(SlotTypeChoice):
         "end",
         "clinician",
         "practice",
-        "slot_type",
+        "kind",
         "channel",
         "slots_generated_at",
     )
@@ -291,7 +312,7 @@ class SlotAdmin(SlotTypeChoice):
         "end",
         "clinician",
         "practice",
-        "slot_type",
+        "kind",
         "channel",
         "online_bookable",
         "status",
@@ -299,7 +320,7 @@ class SlotAdmin(SlotTypeChoice):
     list_filter = (
         "status",
         "channel",
-        "slot_type",
+        slot_type_filter("slot_type"),
         "online_bookable",
         ("clinician", admin.RelatedOnlyFieldListFilter),
     )

@@ -84,3 +84,25 @@ class ScopedInline(admin.TabularInline):
             if scoped is not None:
                 kwargs["queryset"] = scoped
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def slot_type_filter(field: str) -> type[admin.SimpleListFilter]:
+    """A list filter on ``field`` (a slot type code) that shows the types by the names the
+    staff member's practices gave them, never their codes."""
+
+    class SlotTypeFilter(admin.SimpleListFilter):
+        title = "type"
+        parameter_name = "type"
+
+        def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+            from practices.models import SlotType
+
+            types = SlotType.objects.all()
+            if not request.user.is_superuser:
+                types = types.filter(practice__in=Practice.objects.staffed_by(request.user))
+            return sorted(set(types.values_list("code", "name")), key=lambda pair: pair[1])
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+            return queryset.filter(**{field: self.value()}) if self.value() else queryset
+
+    return SlotTypeFilter

@@ -40,6 +40,16 @@ class Channel(models.TextChoices):
     VIDEO = "video", "Video"
 
 
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
 class PracticeQuerySet(models.QuerySet):
     def active(self) -> "PracticeQuerySet":
         return self.filter(is_active=True)
@@ -130,7 +140,7 @@ class OpeningHours(models.Model):
     """One opening period on a weekday (two rows for a day with a lunchtime closure)."""
 
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="opening_hours")
-    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday ... 6 = Sunday")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     opens = models.TimeField()
     closes = models.TimeField()
 
@@ -145,7 +155,7 @@ class OpeningHours(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.practice.ods_code} day {self.weekday} {self.opens}-{self.closes}"
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
 
 
 class Closure(models.Model):
@@ -165,7 +175,8 @@ class Closure(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.practice.ods_code} closed {self.start:%Y-%m-%d %H:%M}: {self.reason}"
+        start = timezone.localtime(self.start)
+        return f"Closed {start:%a %-d %b %Y, %H:%M}: {self.reason}"
 
 
 class PracticeMembership(models.Model):
@@ -385,7 +396,7 @@ class SessionTemplate(SlotFields):
     clinician = models.ForeignKey(
         Clinician, on_delete=models.CASCADE, related_name="session_templates"
     )
-    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday ... 6 = Sunday")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     start_time = models.TimeField(help_text="Local time at the practice")
     end_time = models.TimeField(help_text="Local time at the practice")
     valid_from = models.DateField()
@@ -407,7 +418,10 @@ class SessionTemplate(SlotFields):
         ]
 
     def __str__(self) -> str:
-        return f"{self.clinician} day {self.weekday} {self.start_time}-{self.end_time}"
+        return (
+            f"{self.clinician}, {self.get_weekday_display()}s "
+            f"{self.start_time:%H:%M}-{self.end_time:%H:%M}"
+        )
 
 
 class Session(SlotFields):
@@ -444,7 +458,7 @@ class Session(SlotFields):
         indexes = [models.Index(fields=["clinician", "start"], name="practices_session_clin_start")]
 
     def __str__(self) -> str:
-        return f"{self.clinician} {self.start:%Y-%m-%d %H:%M}"
+        return f"{self.clinician} {timezone.localtime(self.start):%a %-d %b %Y, %H:%M}"
 
 
 class SlotStatus(models.TextChoices):

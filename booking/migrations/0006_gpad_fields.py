@@ -108,6 +108,9 @@ UPDATE booking_appointment AS a SET cancelled_by = CASE WHEN h.actor_id = a.pati
     THEN 'patient' ELSE 'practice' END
 FROM booking_appointmenthistory AS h
 WHERE a.status = 'cancelled' AND h.appointment_id = a.id AND h.action = 'cancelled';
+-- Fire the deferred checks these updates queued: ALTER TABLE refuses a table with pending
+-- trigger events.
+SET CONSTRAINTS ALL IMMEDIATE;
 """
 
 Migration.dependencies.append(("practices", "0005_slot_types"))

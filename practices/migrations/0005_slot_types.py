@@ -11,6 +11,17 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name='openinghours',
+            name='weekday',
+            field=models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')]),
+        ),
+        migrations.AlterField(
+            model_name='sessiontemplate',
+            name='weekday',
+            field=models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')]),
+        ),
+    
         migrations.AlterModelOptions(
             name='practice',
             options={'ordering': ['name'], 'permissions': [('view_practice_report', 'Can see the practice report (GPAD figures)')]},
@@ -322,7 +333,9 @@ operations_after = [
     migrations.RunSQL(
         "UPDATE practices_slot AS slot SET released_at = session.slots_generated_at "
         "FROM practices_session AS session WHERE slot.session_id = session.id "
-        "AND session.slots_generated_at IS NOT NULL",
+        "AND session.slots_generated_at IS NOT NULL; "
+        # Fire the deferred checks queued so far: ALTER TABLE refuses pending trigger events.
+        "SET CONSTRAINTS ALL IMMEDIATE",
         migrations.RunSQL.noop,
     ),
     *[

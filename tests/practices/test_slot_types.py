@@ -142,3 +142,74 @@ def test_an_appointments_mode_follows_its_slot_type_where_it_fits_the_channel(
     channel, usual, expected
 ):
     assert gpad.mode_for(channel=channel, default_mode=usual) == expected
+
+
+def test_a_new_session_takes_its_types_length_and_online_setting_unless_told_otherwise(
+    client, riverside, dave
+):
+    SlotType.objects.create(practice=riverside, code="visit", name="Home visit",
+                            duration_minutes=30, online_bookable=False)  # fmt: skip
+    clinician = ClinicianFactory(practice=riverside)
+    client.force_login(dave)
+    day = next_hour().date().isoformat()
+
+    response = client.post(
+        reverse("admin:practices_session_add"),
+        {"practice": riverside.pk, "clinician": clinician.pk, "start_0": day,
+         "start_1": "14:00", "end_0": day, "end_1": "16:00", "slot_minutes": "10",
+         "slot_type": "visit", "channel": "in_person", "online_bookable": "on"},
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    session = Session.objects.get(slot_type="visit")
+    assert (session.slot_minutes, session.online_bookable) == (30, False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_from_before_slot_types_upgrades_with_its_appointments():
+    """Migrating real rows: the practice's codes become types, and appointments learn their
+    mode, professional and canceller from what they already held."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [
+        ("practices", "0004_practice_reminder_hours_before"),
+        ("booking", "0005_notification"),
+    ]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    practice = old.get_model("practices", "Practice").objects.create(ods_code="Z1", name="Old")
+    user_model = old.get_model("accounts", "User")
+    staff = user_model.objects.create(email="gp@example.com", role="clinician", is_staff=True)
+    patient = user_model.objects.create(email="p@example.com", role="patient")
+    clinician = old.get_model("practices", "Clinician").objects.create(
+        user=staff, display_name="Dr Old", profession="nurse"
+    )
+    start = next_hour()
+    slot = old.get_model("practices", "Slot").objects.create(
+        practice=practice, clinician=clinician, start=start, end=start + dt.timedelta(minutes=10),
+        slot_type="minor_ops", channel="telephone",
+    )  # fmt: skip
+    appointment = old.get_model("booking", "Appointment").objects.create(
+        patient=patient, practice=practice, slot=slot, clinician=clinician, start=slot.start,
+        end=slot.end, appointment_type="minor_ops", channel="telephone", status="cancelled",
+        cancelled_at=start, booked_by=patient,
+    )  # fmt: skip
+    old.get_model("booking", "AppointmentHistory").objects.create(
+        appointment=appointment, actor=patient, action="cancelled", from_status="booked",
+        to_status="cancelled", source="api",
+    )  # fmt: skip
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from booking.models import Appointment
+
+    upgraded = Appointment.objects.get(pk=appointment.pk)
+    assert (upgraded.mode, upgraded.clinician_profession, upgraded.cancelled_by) == (
+        "telephone",
+        "nurse",
+        "patient",
+    )
+    assert upgraded.booked_at == upgraded.created_at
+    assert SlotType.objects.get(practice_id=practice.pk, code="minor_ops").national_category == ""
