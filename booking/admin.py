@@ -190,6 +190,11 @@ class DayFilter(admin.SimpleListFilter):
     parameter_name = "day"
     ALL = "all"
 
+    def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        # A search (a patient, a reference) looks across all days unless a day is chosen.
+        self.searching = SEARCH_PARAM in request.GET
+        super().__init__(request, *args, **kwargs)
+
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         today = timezone.localdate()
         days = [
@@ -204,8 +209,8 @@ class DayFilter(admin.SimpleListFilter):
 
     def value(self) -> str:
         value = super().value()
-        if value == self.ALL:
-            return value
+        if value == self.ALL or (value is None and self.searching):
+            return self.ALL
         return (parse_day(value) or timezone.localdate()).isoformat()
 
     def choices(self, changelist: Any) -> Any:
@@ -253,7 +258,7 @@ def parse_day(value: str | None) -> dt.date | None:
 def chosen_day(request: HttpRequest) -> dt.date | None:
     """The day the appointment book shows: ``?day=``, today without one, None for all days."""
     value = request.GET.get(DayFilter.parameter_name)
-    if value == DayFilter.ALL:
+    if value == DayFilter.ALL or (value is None and SEARCH_PARAM in request.GET):
         return None
     return parse_day(value) or timezone.localdate()
 
@@ -747,9 +752,10 @@ class AppointmentsOfPatientInline(admin.TabularInline):
     verbose_name_plural = "appointments"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Appointment]:
+        # Only the appointments at the staff member's own practices: a patient may have been
+        # seen elsewhere, which is no business of this practice.
         return (
-            super()
-            .get_queryset(request)
+            Appointment.objects.visible_to(signed_in_user(request))
             .select_related("practice", "clinician")
             .annotate(type_name=slot_type_name("appointment_type"))
         )
@@ -955,7 +961,7 @@ class PatientAdmin(NhsNumberSearch, PracticeScopedAdmin):
             extra_context = {
                 **(extra_context or {}),
                 "title": patient.full_name or patient.email,
-                "subtitle": self.nhs(patient),
+                "subtitle": "Patient record",
             }
             if staff_may(signed_in_user(request), StaffAction.BOOK_FOR_PATIENT):
                 extra_context["book_url"] = _book_for(patient)

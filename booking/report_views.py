@@ -8,6 +8,7 @@ no patient is named, so reading them is not an access to a patient's record.
 import csv
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
@@ -51,6 +52,12 @@ class ReportForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         first, last = data.get("first"), data.get("last")
+        earliest, latest = reporting.EARLIEST, timezone.localdate() + reporting.FURTHEST_AHEAD
+        for name in ("first", "last"):
+            day = data.get(name)
+            if day is not None and not earliest <= day <= latest:
+                self.add_error(name, f"Choose a day from {uk_date(earliest)} to {uk_date(latest)}.")
+                return data
         if first and last:
             if first > last:
                 raise forms.ValidationError("The period must end on or after the day it starts.")
@@ -88,11 +95,20 @@ def practice_report(request: HttpRequest) -> HttpResponse:
             table = "summary"
         return _csv(chosen, period, group_by, table)
     report = reporting.practice_report(practices=chosen, period=period, group_by=group_by)
-    return _page(request, form, report=report, practices=practices)
+    # The downloads are of exactly what is shown, whatever the address said.
+    shown = {"first": period.first.isoformat(), "last": period.last.isoformat(), "group": group_by}
+    if form.is_bound and form.cleaned_data.get("practice") is not None:
+        shown["practice"] = str(form.cleaned_data["practice"].pk)
+    return _page(request, form, report=report, practices=practices, shown=shown)
 
 
 def _page(
-    request: HttpRequest, form: ReportForm, *, report: Report | None, practices: QuerySet[Practice]
+    request: HttpRequest,
+    form: ReportForm,
+    *,
+    report: Report | None,
+    practices: QuerySet[Practice],
+    shown: dict[str, str] | None = None,
 ) -> HttpResponse:
     context = {
         **admin.site.each_context(request),
@@ -100,7 +116,7 @@ def _page(
         "form": form,
         "report": report,
         "many_practices": len(practices) > 1,
-        "csv_links": _csv_links(request),
+        "csv_links": _csv_links(shown or {}),
     }
     if report is not None:
         total = report.total
@@ -112,13 +128,8 @@ def _page(
     return TemplateResponse(request, "admin/booking/report.html", context)
 
 
-def _csv_links(request: HttpRequest) -> dict[str, str]:
-    links = {}
-    for table in TABLES:
-        query = request.GET.copy()
-        query["format"], query["table"] = "csv", table
-        links[table] = f"?{query.urlencode()}"
-    return links
+def _csv_links(shown: dict[str, str]) -> dict[str, str]:
+    return {table: "?" + urlencode({**shown, "format": "csv", "table": table}) for table in TABLES}
 
 
 def _charts(report: Report) -> dict[str, Any]:
@@ -166,6 +177,13 @@ class _Echo:
         return value
 
 
+def _cell(value: Any) -> Any:
+    """A name a practice typed ("=HYPERLINK(...)") must not run as a spreadsheet formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _csv(practices: QuerySet[Practice], period: Period, group_by: str, table: str) -> Any:
     rows: Iterable[list[Any]]
     if table == "gpad":
@@ -175,7 +193,8 @@ def _csv(practices: QuerySet[Practice], period: Period, group_by: str, table: st
         rows = _table_rows(report, table)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+        (writer.writerow([_cell(value) for value in row]) for row in rows),
+        content_type="text/csv; charset=utf-8",
     )
     name = f"gp-booking-{table}-{period.first.isoformat()}-to-{period.last.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

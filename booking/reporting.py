@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import (
+    Case,
+    CharField,
     Count,
     DateTimeField,
     DurationField,
@@ -30,6 +32,8 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Value,
+    When,
 )
 from django.db.models.functions import Greatest, TruncDate, TruncWeek
 
@@ -42,6 +46,9 @@ from .models import HOLDS_SLOT, Appointment, AppointmentStatus, CancelledBy
 
 DEFAULT_WEEKS = 4
 LONGEST_PERIOD = dt.timedelta(days=366)
+# The days a report may cover: nothing was booked here before 2000, nothing far ahead.
+EARLIEST = dt.date(2000, 1, 1)
+FURTHEST_AHEAD = dt.timedelta(days=2 * 366)
 RELEASE_WINDOW = dt.timedelta(hours=1)
 
 GROUPS = {
@@ -161,8 +168,11 @@ def _group_expression(group_by: str, *, for_slots: bool) -> Any:
     if group_by == "category":
         return F("kind__national_category")
     if group_by == "mode":
-        # What a slot offers is its type's usual mode; an appointment records its own.
-        return F("kind__default_mode") if for_slots else F("mode")
+        # What a slot offers is the mode it would be booked with (gpad.mode_for, in SQL); an
+        # appointment records its own.
+        if for_slots:
+            return gpad.mode_expression(channel="channel", default_mode="kind__default_mode")
+        return F("mode")
     raise ValueError(f"Unknown grouping {group_by!r}")
 
 
@@ -281,9 +291,10 @@ def _total(rows: list[Row]) -> Row:
 
 
 def _demand(slots: QuerySet[Slot]) -> Iterator[DemandDay]:
-    """For each day, its slots and how many were gone within the first hour after release:
+    """For each day, its slots and how many were booked within the first hour after release:
     the 8am picture. A slot is released when it was put in the book (or unblocked), or when
-    the practice's booking horizon reached it, whichever is later."""
+    the practice's booking horizon reached it, whichever is later; one the practice booked
+    before its release is not part of the rush."""
     released = Greatest(
         "released_at",
         ExpressionWrapper(
@@ -293,7 +304,9 @@ def _demand(slots: QuerySet[Slot]) -> Iterator[DemandDay]:
     )
     gone_fast = Exists(
         Appointment.objects.filter(
-            slot=OuterRef("pk"), booked_at__lte=OuterRef("released") + RELEASE_WINDOW
+            slot=OuterRef("pk"),
+            booked_at__gte=OuterRef("released"),
+            booked_at__lte=OuterRef("released") + RELEASE_WINDOW,
         )
     )
     for item in (
@@ -308,35 +321,37 @@ def _demand(slots: QuerySet[Slot]) -> Iterator[DemandDay]:
 
 
 def gpad_rows(*, practices: QuerySet[Practice], period: Period) -> Iterator[list[Any]]:
-    """The CSV export in a GPAD-like shape: one row per practice, UK date, national category,
-    mode and status, with its count (one statement, streamed)."""
+    """The CSV export in GPAD's shape: one row per practice, UK date, national category,
+    mode, professional type and status, with its count. The values are mapped to GPAD's in
+    the database and grouped there, so each combination is one row (arrived and completed
+    are both "Attended"). Like GPAD, it holds care-related encounters (and unmapped types),
+    not activities or administration. One statement, streamed."""
     yield ["practice_ods_code", "appointment_date", "national_category", "appointment_mode",
            "hcp_type", "appointment_status", "count"]  # fmt: skip
-    statuses: dict[str, str] = {
-        AppointmentStatus.BOOKED: "Booked",
-        AppointmentStatus.ARRIVED: "Attended",
-        AppointmentStatus.COMPLETED: "Attended",
-        AppointmentStatus.DID_NOT_ATTEND: "DNA",
-        AppointmentStatus.CANCELLED: "Cancelled",
-    }
+    status = Case(
+        When(status__in=ATTENDED, then=Value("Attended")),
+        When(status=AppointmentStatus.DID_NOT_ATTEND, then=Value("DNA")),
+        When(status=AppointmentStatus.CANCELLED, then=Value("Cancelled")),
+        default=Value("Booked"),
+        output_field=CharField(),
+    )
+    columns = ["practice__ods_code", "day", "category", "gpad_mode", "hcp", "gpad_status"]
     rows = (
         Appointment.objects.filter(
             practice__in=practices, start__gte=period.start, start__lt=period.end
         )
-        .annotate(day=TruncDate("start", tzinfo=STAFF_TIMEZONE))
-        .values("practice__ods_code", "day", "kind__national_category", "mode",
-                "clinician_profession", "status")
+        .exclude(kind__national_category__in=gpad.NOT_ENCOUNTERS)
+        .annotate(
+            day=TruncDate("start", tzinfo=STAFF_TIMEZONE),
+            category=gpad.category_label_expression("kind__national_category"),
+            gpad_mode=gpad.mode_label_expression("mode"),
+            hcp=gpad.hcp_type_expression("clinician_profession"),
+            gpad_status=status,
+        )
+        .values(*columns)
         .annotate(count=Count("id"))
-        .order_by("practice__ods_code", "day", "kind__national_category", "mode",
-                  "clinician_profession", "status")
-    )  # fmt: skip
+        .order_by(*columns)
+    )
     for item in rows.iterator(chunk_size=5000):
-        yield [
-            item["practice__ods_code"],
-            item["day"].isoformat(),
-            gpad.category_label(item["kind__national_category"] or ""),
-            gpad.MODE_GPAD_LABEL.get(item["mode"], "Unknown"),
-            gpad.HCP_TYPE_LABEL[gpad.hcp_type(item["clinician_profession"])],
-            statuses[item["status"]],
-            item["count"],
-        ]
+        yield [item["practice__ods_code"], item["day"].isoformat(), item["category"],
+               item["gpad_mode"], item["hcp"], item["gpad_status"], item["count"]]  # fmt: skip

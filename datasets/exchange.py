@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from accounts.models import PatientProfile, User
 from booking.models import Appointment, AppointmentHistory
+from practices.appointment_types import COMMON, DEFAULT_MAPPING, name_of
+from practices.gpad import mode_for
 from practices.models import (
     Clinician,
     Closure,
@@ -104,9 +106,11 @@ def import_data(source: IO[str]) -> dict[str, int]:
     if (
         not isinstance(document, dict)
         or document.get("format") != FORMAT
-        or document.get("version") != VERSION
+        or document.get("version") not in (1, VERSION)
     ):
-        raise ImportRefused(f"Not a {FORMAT} version {VERSION} file")
+        raise ImportRefused(f"Not a {FORMAT} version 1 or {VERSION} file")
+    if document["version"] == 1:
+        document = _from_version_1(document)
     if Practice.objects.exists() or Appointment.objects.exists() or Slot.objects.exists():
         raise ImportRefused("The database already holds practices, slots or appointments")
 
@@ -123,6 +127,35 @@ def import_data(source: IO[str]) -> dict[str, int]:
             counts[name] = len(objects)
         _reset_sequences(model for _, model, _ in SECTIONS)
     return counts
+
+
+def _from_version_1(document: dict[str, Any]) -> dict[str, Any]:
+    """A file from before slot types: each practice gets a type for every code its rows use
+    (the common ones mapped, as the migration did), and appointments what can be known of
+    their mode, professional and booking time."""
+    types: dict[tuple[Any, str], dict[str, Any]] = {}
+    for practice in document.get("practices", []):
+        for code, mapping in DEFAULT_MAPPING.items():
+            types[(practice.get("id"), code)] = {"name": COMMON[code], **mapping}
+    for section in ("session_templates", "sessions", "slots", "appointments"):
+        key = "appointment_type" if section == "appointments" else "slot_type"
+        for row in document.get(section, []):
+            if isinstance(row, dict) and isinstance(row.get(key), str):
+                types.setdefault((row.get("practice_id"), row[key]), {"name": name_of(row[key])})
+    document["slot_types"] = [
+        {"practice_id": practice_id, "code": code, **fields}
+        for (practice_id, code), fields in types.items()
+    ]
+    professions = {
+        row.get("id"): row.get("profession") for row in document.get("clinicians", [])
+        if isinstance(row, dict)
+    }  # fmt: skip
+    for row in document.get("appointments", []):
+        if isinstance(row, dict):
+            row.setdefault("booked_at", row.get("created_at"))
+            row.setdefault("mode", mode_for(channel=row.get("channel", ""), default_mode=None))
+            row.setdefault("clinician_profession", professions.get(row.get("clinician_id"), ""))
+    return document
 
 
 def _build(model: type[models.Model], row: Any, fields: set[str]) -> models.Model:

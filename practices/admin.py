@@ -52,17 +52,44 @@ class SlotTypeChoice(PracticeScopedAdmin):
     def kind(self, obj: Any) -> str:
         return display_name(obj, obj.slot_type)
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        # What the slot type says by default (its length, whether patients may book it
-        # online), unless the form said otherwise.
-        if not change:
-            kind = SlotType.objects.filter(practice_id=obj.practice_id, code=obj.slot_type).first()
-            if kind is not None:
-                if "online_bookable" not in form.changed_data:
-                    obj.online_bookable = kind.online_bookable
-                if "slot_minutes" in form.fields and "slot_minutes" not in form.changed_data:
-                    obj.slot_minutes = kind.duration_minutes
-        super().save_model(request, obj, form, change)
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return form if obj is not None else _from_slot_type(form)
+
+
+def _from_slot_type(form: Any) -> Any:
+    """A new template, session or slot's form in which the length and online booking say
+    "as the slot type says" until someone chooses otherwise."""
+
+    class FromSlotType(form):  # a form class made per admin
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if "slot_minutes" in self.fields:
+                self.fields["slot_minutes"] = forms.IntegerField(
+                    label="Slot minutes", required=False, min_value=5, max_value=240,
+                    help_text="Leave empty for the slot type's length.",
+                )  # fmt: skip
+            if "online_bookable" in self.fields:
+                self.fields["online_bookable"] = forms.TypedChoiceField(
+                    label="Online bookable", required=False, empty_value=None,
+                    choices=[("", "As the slot type says"), ("yes", "Yes"), ("no", "No")],
+                    coerce=lambda value: value == "yes",
+                )  # fmt: skip
+
+        def clean(self) -> dict[str, Any]:
+            data = super().clean()
+            kind = SlotType.objects.filter(
+                practice=data.get("practice"), code=data.get("slot_type") or ""
+            ).first()
+            if "slot_minutes" in self.fields and data.get("slot_minutes") is None:
+                data["slot_minutes"] = kind.duration_minutes if kind else 10
+            if "online_bookable" in self.fields and data.get("online_bookable") is None:
+                data["online_bookable"] = kind.online_bookable if kind else True
+            return data
+
+    return FromSlotType
 
 
 class CategoryFilter(admin.SimpleListFilter):
@@ -125,6 +152,12 @@ class SlotTypeAdmin(PracticeScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: SlotType | None = None) -> Any:
         # Apps and stored appointments speak the code: it is fixed once the type exists.
         return ("practice", "code") if obj is not None else ()
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # No bulk delete: each type is checked for use on its own delete page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     def has_delete_permission(self, request: HttpRequest, obj: SlotType | None = None) -> bool:
         # A type in use stays (the database refuses otherwise): switch it off instead.
@@ -333,7 +366,7 @@ class SlotAdmin(SlotTypeChoice):
         # A slot with an appointment keeps its time and clinician: moving it would move a
         # patient's appointment behind their back.
         if obj is not None and obj.appointments.exists():
-            return ("practice", "clinician", "start", "end", "status")
+            return ("practice", "clinician", "start", "end", "slot_type", "status")
         return self.readonly_fields
 
     def has_delete_permission(self, request: HttpRequest, obj: Slot | None = None) -> bool:

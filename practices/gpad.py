@@ -67,6 +67,58 @@ def mode_for(*, channel: str, default_mode: str | None) -> str:
     return by_channel
 
 
+def mode_expression(*, channel: str, default_mode: str) -> models.Case:
+    """``mode_for`` as SQL, for counting slots by the mode they offer: the usual mode where it
+    fits the channel (or has no channel, like online), else the channel's own."""
+    by_channel = models.Case(
+        *(models.When(**{channel: c}, then=models.Value(m)) for c, m in _MODE_FOR_CHANNEL.items()),
+        default=models.Value("unknown"),
+    )
+    special = []
+    for mode in _DATA["modes"]:
+        code, fits = mode["code"], mode["channel"]
+        if code == "unknown":
+            continue
+        if fits is None:
+            special.append(models.When(**{default_mode: code}, then=models.Value(code)))
+        elif _MODE_FOR_CHANNEL.get(fits) != code:
+            special.append(
+                models.When(**{default_mode: code, channel: fits}, then=models.Value(code))
+            )
+    return models.Case(*special, default=by_channel, output_field=models.CharField())
+
+
+def _labels(field: str, labels: dict[str, str], default: str) -> models.Case:
+    return models.Case(
+        *(models.When(**{field: code}, then=models.Value(label)) for code, label in labels.items()),
+        default=models.Value(default),
+        output_field=models.CharField(),
+    )
+
+
+def category_label_expression(field: str) -> models.Case:
+    """The national category's name as GPAD publishes it, in SQL ("Unmapped" when none)."""
+    return _labels(field, dict(CATEGORY_CHOICES), UNMAPPED)
+
+
+def mode_label_expression(field: str) -> models.Case:
+    """GPAD's appointment mode, in SQL (video and online are one mode there)."""
+    return _labels(field, MODE_GPAD_LABEL, MODE_GPAD_LABEL["unknown"])
+
+
+def hcp_type_expression(profession_field: str) -> models.Case:
+    """``hcp_type``'s label, in SQL."""
+    return models.Case(
+        models.When(**{profession_field: "gp"}, then=models.Value(HCP_TYPE_LABEL["gp"])),
+        models.When(**{profession_field: ""}, then=models.Value(HCP_TYPE_LABEL["unknown"])),
+        default=models.Value(HCP_TYPE_LABEL["other"]),
+        output_field=models.CharField(),
+    )
+
+
+NOT_ENCOUNTERS = [code for code, context in CATEGORY_CONTEXT.items() if context != ENCOUNTER]
+
+
 def hcp_type(profession: str) -> str:
     """GPAD's healthcare professional type: GPs, and everyone else at the practice."""
     if not profession:

@@ -2,6 +2,8 @@
 
 import django.db.models.deletion
 import django.utils.timezone
+import importlib
+
 from django.conf import settings
 from django.db import migrations, models
 
@@ -113,8 +115,31 @@ WHERE a.status = 'cancelled' AND h.appointment_id = a.id AND h.action = 'cancell
 SET CONSTRAINTS ALL IMMEDIATE;
 """
 
+def types_for_appointments(apps, schema_editor):
+    """Appointments keep the code they were booked with, which a later rota change may have
+    dropped, or the admin's free text spelt another way: each gets its practice's type,
+    made if need be, before the database holds them to it."""
+    slot_types = importlib.import_module("practices.migrations.0005_slot_types")
+    Appointment = apps.get_model("booking", "Appointment")
+    SlotType = apps.get_model("practices", "SlotType")
+    have = set(SlotType.objects.values_list("practice_id", "code"))
+    pairs = Appointment.objects.values_list("practice_id", "appointment_type").distinct()
+    for practice_id, raw in list(pairs):
+        code = slot_types.valid_code(raw)
+        if code != raw:
+            Appointment.objects.filter(practice_id=practice_id, appointment_type=raw).update(
+                appointment_type=code
+            )
+        if (practice_id, code) not in have:
+            SlotType.objects.create(
+                practice_id=practice_id, code=code, name=slot_types.name_of(raw)[:100]
+            )
+            have.add((practice_id, code))
+
+
 Migration.dependencies.append(("practices", "0005_slot_types"))
 Migration.operations += [
+    migrations.RunPython(types_for_appointments, migrations.RunPython.noop),
     migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
     migrations.RunSQL(
         "ALTER TABLE booking_appointment ADD CONSTRAINT booking_appointment_slot_type_fk "

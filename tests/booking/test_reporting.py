@@ -125,10 +125,11 @@ def test_mode_is_how_it_took_place_and_profession_who_it_was_with(riverside, gp,
     book(patients[1], slot_at(riverside, at(MONDAY, 9), clinician=nurse))
     outcome(dave, phoned, "completed", mode="face_to_face")  # "come in now"
 
-    by_mode = {row.label: row.booked for row in report(riverside, group_by="mode").rows}
+    by_mode = {r.label: (r.offered, r.booked) for r in report(riverside, group_by="mode").rows}
     by_profession = {r.label: r.booked for r in report(riverside, group_by="profession").rows}
 
-    assert by_mode == {"Face to face": 2}
+    # Offered as the slots were (one by phone); booked as they took place (both in person).
+    assert by_mode == {"Face to face": (1, 2), "Telephone": (1, 0)}
     assert by_profession == {"GP": 1, "Practice nurse": 1}
 
 
@@ -153,7 +154,8 @@ def test_release_is_when_the_booking_window_reached_a_slot_made_long_before(
 ):
     slot = slot_at(riverside, at(MONDAY, 9), clinician=gp)
     Slot.objects.update(released_at=at(MONDAY, 9) - dt.timedelta(days=90))
-    opened = at(MONDAY, 9) - dt.timedelta(days=riverside.booking_horizon_days)
+    # In UTC, as the server's clock is: the window is whole 24-hour days across the clock change.
+    opened = at(MONDAY, 9).astimezone(dt.UTC) - dt.timedelta(days=riverside.booking_horizon_days)
     services.book_appointment(actor=Actor(user=patients[0]), slot_id=slot.pk,
                               now=opened + dt.timedelta(minutes=5))  # fmt: skip
 
@@ -277,9 +279,9 @@ def test_the_gpad_export_has_one_row_per_date_category_mode_and_status(
     assert rows[0][-1] == "count"
     assert rows[1:] == [
         ["A81001", "2026-11-02", "General Consultation Routine", "Face-to-Face", "GP",
-         "Booked", "1"],
-        ["A81001", "2026-11-02", "General Consultation Routine", "Face-to-Face", "GP",
          "Attended", "1"],
+        ["A81001", "2026-11-02", "General Consultation Routine", "Face-to-Face", "GP",
+         "Booked", "1"],
     ]  # fmt: skip
 
 
@@ -293,3 +295,87 @@ def test_each_table_downloads_as_csv(dave_client, riverside, gp, patients, table
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
     assert len(rows) >= 2 and all(len(row) == len(rows[0]) for row in rows)
+
+
+def test_slots_count_under_the_mode_a_booking_of_them_would_record(riverside, gp):
+    """The SQL that groups slots by mode agrees with the rule bookings follow, for every
+    channel and usual mode."""
+    from django.db.models import F
+
+    from practices import gpad
+
+    start = at(MONDAY, 8)
+    for mode in gpad.Mode.values:
+        SlotType.objects.create(practice=riverside, code=f"t_{mode}", name=mode, default_mode=mode)
+        for channel in ("in_person", "telephone", "video"):
+            slot_at(riverside, start, clinician=gp, slot_type=f"t_{mode}", channel=channel)
+            start += dt.timedelta(minutes=10)
+
+    rows = Slot.objects.filter(practice=riverside).annotate(
+        offered=gpad.mode_expression(channel="channel", default_mode="kind__default_mode"),
+        usual=F("kind__default_mode"),
+    )
+
+    assert len(rows) == 18
+    for row in rows:
+        assert row.offered == gpad.mode_for(channel=row.channel, default_mode=row.usual), row
+
+
+def test_the_gpad_export_merges_what_gpad_does_not_tell_apart_and_keeps_encounters_only(
+    dave_client, riverside, gp, patients, dave
+):
+    SlotType.objects.create(practice=riverside, code="admin_time", name="Admin",
+                            national_category="care_related_activity")  # fmt: skip
+    arrived = book(patients[0], slot_at(riverside, at(MONDAY, 9), clinician=gp))
+    completed = book(patients[1], slot_at(riverside, at(MONDAY, 9, 10), clinician=gp))
+    book(patients[2], slot_at(riverside, at(MONDAY, 9, 20), clinician=gp, slot_type="admin_time"))
+    services.record_outcome(actor=Actor(user=dave), appointment_id=arrived.pk, outcome="arrived",
+                            now=arrived.start)  # fmt: skip
+    outcome(dave, completed, "completed")
+
+    rows = list(
+        reporting.gpad_rows(practices=Practice.objects.filter(pk=riverside.pk), period=WEEK)
+    )
+
+    assert rows[1:] == [
+        ["A81001", "2026-11-02", "General Consultation Routine", "Face-to-Face", "GP",
+         "Attended", 2],
+    ]  # fmt: skip
+
+
+def test_a_name_that_looks_like_a_formula_is_exported_as_text(dave_client, riverside, patients):
+    doctor = ClinicianFactory(practice=riverside, display_name="=HYPERLINK(1)")
+    book(patients[0], slot_at(riverside, at(MONDAY, 9), clinician=doctor))
+
+    response = dave_client.get(
+        reverse(REPORT),
+        {"first": WEEK.first, "last": WEEK.last, "group": "clinician", "format": "csv"},
+    )
+
+    assert "'=HYPERLINK(1)" in b"".join(response.streaming_content).decode()
+
+
+def test_the_download_links_are_for_what_the_page_shows(dave_client):
+    page = dave_client.get(reverse(REPORT))
+
+    link = page.context["csv_links"]["summary"]
+    period = page.context["report"].period
+    assert f"first={period.first.isoformat()}" in link and "group=week" in link
+
+
+@pytest.mark.parametrize("last", ["9999-12-31", "1800-01-01"])
+def test_a_day_out_of_any_sensible_range_is_explained_not_a_crash(dave_client, last):
+    page = dave_client.get(reverse(REPORT), {"first": "2026-11-01", "last": last})
+
+    assert page.status_code == 200 and "Choose a day from" in page.content.decode()
+
+
+def test_a_slot_the_practice_booked_before_release_is_not_part_of_the_rush(
+    riverside, gp, patients, dave
+):
+    slot = slot_at(riverside, at(MONDAY, 9), clinician=gp)
+    Slot.objects.update(released_at=at(MONDAY, 8))
+    services.book_appointment(actor=Actor(user=dave), slot_id=slot.pk, patient_id=patients[0].pk,
+                              now=at(MONDAY, 8) - dt.timedelta(days=3))  # fmt: skip
+
+    assert report(riverside).demand[0].gone_in_first_hour == 0

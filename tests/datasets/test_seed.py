@@ -267,3 +267,26 @@ def test_the_demo_leaves_one_type_unmapped_so_the_admin_flag_shows():
     seed_demo_data(HISTORY)
 
     assert list(SlotType.objects.unmapped().values_list("code", flat=True)) == ["baby_clinic"]
+
+
+def test_an_export_from_before_slot_types_still_imports(tmp_path):
+    seed_demo_data(SMALL)
+    path = tmp_path / "export.json"
+    run("--export", str(path))
+    document = json.loads(path.read_text())
+    # As version 1 wrote it: no slot types, no GPAD fields on appointments.
+    document["version"] = 1
+    del document["slot_types"]
+    for row in document["appointments"]:
+        for name in ("booked_at", "mode", "clinician_profession", "cancelled_by"):
+            row.pop(name)
+    path.write_text(json.dumps(document))
+    appointments = Appointment.objects.count()
+    run("--reset")
+    User.objects.all().delete()
+
+    run("--import", str(path))
+
+    assert Appointment.objects.count() == appointments
+    assert not Appointment.objects.filter(mode="unknown").exists()
+    assert SlotType.objects.filter(code="routine", national_category__gt="").exists()

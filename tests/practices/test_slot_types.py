@@ -144,8 +144,12 @@ def test_an_appointments_mode_follows_its_slot_type_where_it_fits_the_channel(
     assert gpad.mode_for(channel=channel, default_mode=usual) == expected
 
 
+@pytest.mark.parametrize(
+    ("minutes", "online", "expected"),
+    [("", "", (30, False)), ("10", "yes", (10, True))],
+)
 def test_a_new_session_takes_its_types_length_and_online_setting_unless_told_otherwise(
-    client, riverside, dave
+    client, riverside, dave, minutes, online, expected
 ):
     SlotType.objects.create(practice=riverside, code="visit", name="Home visit",
                             duration_minutes=30, online_bookable=False)  # fmt: skip
@@ -156,13 +160,13 @@ def test_a_new_session_takes_its_types_length_and_online_setting_unless_told_oth
     response = client.post(
         reverse("admin:practices_session_add"),
         {"practice": riverside.pk, "clinician": clinician.pk, "start_0": day,
-         "start_1": "14:00", "end_0": day, "end_1": "16:00", "slot_minutes": "10",
-         "slot_type": "visit", "channel": "in_person", "online_bookable": "on"},
+         "start_1": "14:00", "end_0": day, "end_1": "16:00", "slot_minutes": minutes,
+         "slot_type": "visit", "channel": "in_person", "online_bookable": online},
     )  # fmt: skip
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     session = Session.objects.get(slot_type="visit")
-    assert (session.slot_minutes, session.online_bookable) == (30, False)
+    assert (session.slot_minutes, session.online_bookable) == expected
 
 
 @pytest.mark.django_db(transaction=True)
@@ -186,13 +190,14 @@ def test_a_database_from_before_slot_types_upgrades_with_its_appointments():
         user=staff, display_name="Dr Old", profession="nurse"
     )
     start = next_hour()
+    # Free text from the old admin, and a type the slot has since been changed from.
     slot = old.get_model("practices", "Slot").objects.create(
         practice=practice, clinician=clinician, start=start, end=start + dt.timedelta(minutes=10),
-        slot_type="minor_ops", channel="telephone",
+        slot_type="Minor Ops", channel="telephone",
     )  # fmt: skip
     appointment = old.get_model("booking", "Appointment").objects.create(
         patient=patient, practice=practice, slot=slot, clinician=clinician, start=slot.start,
-        end=slot.end, appointment_type="minor_ops", channel="telephone", status="cancelled",
+        end=slot.end, appointment_type="Flu clinic!", channel="telephone", status="cancelled",
         cancelled_at=start, booked_by=patient,
     )  # fmt: skip
     old.get_model("booking", "AppointmentHistory").objects.create(
@@ -212,4 +217,7 @@ def test_a_database_from_before_slot_types_upgrades_with_its_appointments():
         "patient",
     )
     assert upgraded.booked_at == upgraded.created_at
-    assert SlotType.objects.get(practice_id=practice.pk, code="minor_ops").national_category == ""
+    assert upgraded.appointment_type == "flu_clinic"
+    assert Slot.objects.get(pk=slot.pk).slot_type == "minor_ops"
+    names = dict(SlotType.objects.filter(practice_id=practice.pk).values_list("code", "name"))
+    assert (names["minor_ops"], names["flu_clinic"]) == ("Minor ops", "Flu clinic!")
