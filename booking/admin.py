@@ -249,10 +249,13 @@ def _with_day(request: HttpRequest, day: dt.date) -> str:
 
 
 def parse_day(value: str | None) -> dt.date | None:
+    """A day the book can show (from 2000 to ten years ahead), else None."""
     try:
-        return dt.date.fromisoformat(value or "")
+        day = dt.date.fromisoformat(value or "")
     except ValueError:
         return None
+    latest = timezone.localdate() + dt.timedelta(days=3660)
+    return day if dt.date(2000, 1, 1) <= day <= latest else None
 
 
 def chosen_day(request: HttpRequest) -> dt.date | None:

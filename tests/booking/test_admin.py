@@ -494,10 +494,11 @@ def test_the_day_bar_steps_to_the_next_day_keeping_other_filters(dave_client, ri
     assert f"day={tomorrow}" in bar["next"] and "status=booked" in bar["next"]
 
 
-def test_a_day_that_is_not_a_date_shows_today(dave_client, alice, riverside):
+@pytest.mark.parametrize("day", ["31/02", "9999-12-31", "0001-01-01"])
+def test_a_day_that_is_not_a_sensible_date_shows_today(dave_client, alice, riverside, day):
     today = booked_for(alice, riverside, today_at(23, 50))
 
-    page = dave_client.get(admin_url("booking_appointment_changelist"), {"day": "31/02"})
+    page = dave_client.get(admin_url("booking_appointment_changelist"), {"day": day})
 
     assert page.status_code == 200 and today.reference in page.content.decode()
 
