@@ -757,10 +757,9 @@ class AppointmentsOfPatientInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Appointment]:
         # Only the appointments at the staff member's own practices: a patient may have been
         # seen elsewhere, which is no business of this practice.
-        return (
-            Appointment.objects.visible_to(signed_in_user(request))
-            .select_related("practice", "clinician")
-            .annotate(type_name=slot_type_name("appointment_type"))
+        visible: QuerySet[Appointment] = Appointment.objects.visible_to(signed_in_user(request))
+        return visible.select_related("practice", "clinician").annotate(
+            type_name=slot_type_name("appointment_type")
         )
 
     @admin.display(description="When")
