@@ -11,6 +11,7 @@ from django.contrib.postgres.fields import RangeBoundary, RangeOperators
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from core.db import TsTzRange
@@ -108,15 +109,25 @@ class Appointment(models.Model):
     comment = models.CharField(max_length=500, blank=True)
     cancellation_reason = models.CharField(max_length=500, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    cancelled_by = models.CharField(max_length=8, choices=CancelledBy.choices, blank=True)
+    cancelled_by = models.CharField(
+        max_length=8, choices=CancelledBy.choices, blank=True, default="", db_default=""
+    )
     # For NHS England's appointment data (GPAD): how it happened (set from the slot type and
     # channel when booked, corrected by staff when recording the outcome), who it was with,
     # and when this slot was booked (so "time from booking to appointment" needs no history).
-    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.UNKNOWN)
-    clinician_profession = models.CharField(
-        "healthcare professional type", max_length=32, choices=Profession.choices, blank=True
+    # Database defaults as well, so rows written by SQL alone (bulk loads) are whole too.
+    mode = models.CharField(
+        max_length=16, choices=Mode.choices, default=Mode.UNKNOWN, db_default=Mode.UNKNOWN
     )
-    booked_at = models.DateTimeField(default=timezone.now)
+    clinician_profession = models.CharField(
+        "healthcare professional type",
+        max_length=32,
+        choices=Profession.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    booked_at = models.DateTimeField(default=timezone.now, db_default=Now())
     kind = models.ForeignObject(
         SlotType,
         on_delete=models.DO_NOTHING,

@@ -33,11 +33,16 @@ class ReportForm(forms.Form):
     practice = forms.ModelChoiceField(
         queryset=Practice.objects.none(), required=False, empty_label="All practices"
     )
+    # Left out, a day is the default period's: ?group=mode alone shows the last four weeks.
     first = forms.DateField(
-        label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     last = forms.DateField(
-        label="To", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="To",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     group = forms.ChoiceField(
         label="Group by", choices=list(GROUPS.items()), initial="week", required=False
@@ -51,7 +56,8 @@ class ReportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        first, last = data.get("first"), data.get("last")
+        default = Period.default(timezone.localdate())
+        first, last = data.get("first") or default.first, data.get("last") or default.last
         earliest, latest = reporting.EARLIEST, timezone.localdate() + reporting.FURTHEST_AHEAD
         for name in ("first", "last"):
             day = data.get(name)
@@ -82,7 +88,10 @@ def practice_report(request: HttpRequest) -> HttpResponse:
     chosen = practices
     period, group_by = default, "week"
     if form.is_bound and form.is_valid():
-        period = Period(first=form.cleaned_data["first"], last=form.cleaned_data["last"])
+        period = Period(
+            first=form.cleaned_data["first"] or default.first,
+            last=form.cleaned_data["last"] or default.last,
+        )
         group_by = form.cleaned_data["group"] or "week"
         if form.cleaned_data["practice"] is not None:
             chosen = practices.filter(pk=form.cleaned_data["practice"].pk)
@@ -119,11 +128,12 @@ def _page(
         "csv_links": _csv_links(shown or {}),
     }
     if report is not None:
-        total = report.total
         context.update(
             group_label=GROUPS[report.group_by],
             charts=_charts(report),
-            bands=[(label, count) for (label, _, _), count in zip(BANDS, total.bands, strict=True)],
+            bands=[
+                (label, count) for (label, _, _), count in zip(BANDS, report.bands, strict=True)
+            ],
         )
     return TemplateResponse(request, "admin/booking/report.html", context)
 
@@ -154,7 +164,7 @@ def _charts(report: Report) -> dict[str, Any]:
             title="Time from booking to appointment",
             bars=[
                 charts.Bar(label=label, segments=[(count, "bar-band")], note=str(count))
-                for (label, _, _), count in zip(BANDS, report.total.bands, strict=True)
+                for (label, _, _), count in zip(BANDS, report.bands, strict=True)
             ],
         ),
         "demand": charts.bar_chart(
@@ -204,7 +214,7 @@ def _csv(practices: QuerySet[Practice], period: Period, group_by: str, table: st
 def _table_rows(report: Report, table: str) -> Iterator[list[Any]]:
     if table == "bands":
         yield ["time_from_booking_to_appointment", "appointments"]
-        for (label, _, _), count in zip(BANDS, report.total.bands, strict=True):
+        for (label, _, _), count in zip(BANDS, report.bands, strict=True):
             yield [label, count]
         return
     if table == "demand":

@@ -15,6 +15,7 @@ from django.contrib.postgres.fields import RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from core.db import TsTzRange
@@ -509,7 +510,7 @@ class Slot(models.Model):
     # When patients could first book it: when it was made, or released from a block. The
     # report's "gone within the first hour" counts from here (or from when the booking
     # horizon reached it, if later).
-    released_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(default=timezone.now, db_default=Now())
     kind = _slot_type_relation("slots")
 
     objects = SlotQuerySet.as_manager()

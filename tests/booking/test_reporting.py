@@ -106,7 +106,7 @@ def test_time_from_booking_to_appointment_falls_in_gpads_bands(riverside, gp, pa
         book(patients[index], slot_at(riverside, at(MONDAY, 15, 10 * index), clinician=gp),
              days_before=days + 0.01 if days else 0.1, by=dave)  # fmt: skip
 
-    assert report(riverside).total.bands == [1, 1, 0, 1, 0, 0, 1]
+    assert report(riverside).bands == [1, 1, 0, 1, 0, 0, 1]
 
 
 def test_categories_come_from_the_slot_types_and_unmapped_ones_say_so(riverside, gp, patients):
@@ -194,12 +194,12 @@ def test_the_page_costs_the_same_statements_however_much_data(
 ):
     url = reverse(REPORT) + f"?first={WEEK.first}&last={WEEK.last}&group={group}"
     fill(riverside, patients[:1], gp, days=1)
-    # session, user, the user's and their groups' permissions; slots, appointments, the days;
-    # the practices to choose from
-    with django_assert_num_queries(8):
+    # session, user, the user's and their groups' permissions; slots, appointments,
+    # booking-to-appointment days, slots per day, the rush; the practices to choose from
+    with django_assert_num_queries(10):
         small = dave_client.get(url)
     fill(riverside, patients[1:], gp, days=7, first_minute=10)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(10):
         large = dave_client.get(url)
 
     assert small.status_code == large.status_code == 200
@@ -379,3 +379,11 @@ def test_a_slot_the_practice_booked_before_release_is_not_part_of_the_rush(
                               now=at(MONDAY, 8) - dt.timedelta(days=3))  # fmt: skip
 
     assert report(riverside).demand[0].gone_in_first_hour == 0
+
+
+def test_a_grouping_alone_shows_the_last_four_weeks(dave_client):
+    page = dave_client.get(reverse(REPORT), {"group": "mode"})
+
+    report = page.context["report"]
+    assert report.group_by == "mode"
+    assert (report.period.last - report.period.first).days == 27
