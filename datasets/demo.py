@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
@@ -50,6 +50,9 @@ from practices.models import (
     SlotType,
 )
 from practices.services import ensure_default_slot_types, generate_slots
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
 
 DEMO_DOMAIN = "demo.gp-booking.test"
 DEMO_PASSWORD = "Demo-Pass-123!"  # noqa: S105 - printed for people to sign in with; demo only
@@ -506,123 +509,56 @@ def _appointments(
 ) -> int:
     """Past, present and future appointments in every status, spread over the slots."""
     now = timezone.now()
-    admins = {
-        m.practice_id: m.user_id
-        for m in PracticeMembership.objects.filter(practice__in=practices, user__role=Role.ADMIN)
-    }
+    admins = _administrators(practices)
     per_practice = max(1, sizes.appointments // max(1, len(practices)))
-    appointments, history, booked_slot_ids = [], [], []
-    # 40-bit references: at a quarter of a million rows two would clash about once in 35 runs.
-    references: set[str] = set()
+    made = _Made()
     for practice in practices:
         registered = patients.get(practice.pk) or []
         if not registered:
             continue
-        slot_rows = list(
-            Slot.objects.filter(practice=practice, status=SlotStatus.FREE).values_list(
-                "id",
-                "clinician_id",
-                "start",
-                "end",
-                "slot_type",
-                "channel",
-                "clinician__profession",
-            )
-        )
-        modes = dict(SlotType.objects.filter(practice=practice).values_list("code", "default_mode"))
-        rng.shuffle(slot_rows)
+        rows = _slot_rows(Slot.objects.filter(practice=practice, status=SlotStatus.FREE))
+        modes = _usual_modes(practice)
+        rng.shuffle(rows)
         busy: dict[Any, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
         future_count: dict[Any, int] = defaultdict(int)
         demo_patient_first = sorted(registered, key=lambda u: u.email != DEMO_LOGINS["patient"])
-        made = 0
-        for slot_id, clinician_id, start, end, slot_type, channel, profession in slot_rows:
-            if made >= per_practice:
+        count = 0
+        for row in rows:
+            if count >= per_practice:
                 break
             patient = (
                 demo_patient_first[0]
-                if made < 3 and demo_patient_first[0].email == DEMO_LOGINS["patient"]
+                if count < 3 and demo_patient_first[0].email == DEMO_LOGINS["patient"]
                 else rng.choice(registered)
             )
-            if any(s < end and e > start for s, e in busy[patient.pk]):
+            if any(s < row.end and e > row.start for s, e in busy[patient.pk]):
                 continue
-            status = _demo_status(start, end, now, rng)
-            if start > now and status == AppointmentStatus.BOOKED:
+            status = _demo_status(row.start, row.end, now, rng)
+            if row.start > now and status == AppointmentStatus.BOOKED:
                 if future_count[patient.pk] >= practice.max_future_appointments:
                     continue
                 future_count[patient.pk] += 1
             if status != AppointmentStatus.CANCELLED:
-                busy[patient.pk].append((start, end))
-                booked_slot_ids.append(slot_id)
-            appointment = Appointment(
-                patient_id=patient.pk,
-                practice_id=practice.pk,
-                slot_id=slot_id,
-                clinician_id=clinician_id,
-                start=start,
-                end=end,
-                appointment_type=slot_type,
-                channel=channel,
-                status=status,
-                mode=mode_for(channel=channel, default_mode=modes.get(slot_type)),
-                clinician_profession=profession,
-                # Booked a few days ahead, and never after now or the start.
-                booked_at=min(now, start) - dt.timedelta(days=rng.randint(0, 10), hours=1),
-                booked_by_id=patient.pk,
-                description=rng.choice(
-                    [
-                        "",
-                        "Follow-up",
-                        "Medication review",
-                        "Sore throat",
-                        "Blood test results",
-                        "Back pain",
-                    ]
+                busy[patient.pk].append((row.start, row.end))
+            cancelled = status == AppointmentStatus.CANCELLED
+            made.add(
+                _appointment(
+                    row,
+                    practice=practice,
+                    patient=patient,
+                    status=status,
+                    mode=mode_for(channel=row.channel, default_mode=modes.get(row.slot_type)),
+                    # Booked a few days ahead, and never after now or the start.
+                    booked_at=min(now, row.start) - dt.timedelta(days=rng.randint(0, 10), hours=1),
+                    cancelled_by=CancelledBy.PATIENT if cancelled else "",
+                    cancelled_at=min(now, row.start - dt.timedelta(hours=3)) if cancelled else None,
+                    references=made.references,
+                    description=rng.choice(DESCRIPTIONS),
                 ),
-                cancellation_reason="Feeling better"
-                if status == AppointmentStatus.CANCELLED
-                else "",
-                cancelled_at=min(now, start - dt.timedelta(hours=3))
-                if status == AppointmentStatus.CANCELLED
-                else None,
+                outcome_by=admins.get(practice.pk),
             )
-            while appointment.reference in references:
-                appointment.reference = new_reference()
-            references.add(appointment.reference)
-            appointments.append(appointment)
-            history.append(
-                AppointmentHistory(
-                    appointment=appointment,
-                    actor_id=patient.pk,
-                    action=AppointmentHistory.Action.BOOKED,
-                    from_status="",
-                    to_status=AppointmentStatus.BOOKED,
-                    source=Source.COMMAND,
-                )
-            )
-            if status != AppointmentStatus.BOOKED:
-                actor = (
-                    patient.pk if status == AppointmentStatus.CANCELLED else admins.get(practice.pk)
-                )
-                history.append(
-                    AppointmentHistory(
-                        appointment=appointment,
-                        actor_id=actor,
-                        action=status,
-                        from_status=AppointmentStatus.BOOKED,
-                        to_status=status,
-                        reason=appointment.cancellation_reason,
-                        source=Source.COMMAND,
-                    )
-                )
-            made += 1
-    with transaction.atomic():
-        for chunk in _chunks(appointments):
-            Appointment.objects.bulk_create(chunk)
-        for chunk in _chunks(history):
-            AppointmentHistory.objects.bulk_create(chunk)
-        for chunk in _chunks(booked_slot_ids):
-            Slot.objects.filter(pk__in=chunk).update(status=SlotStatus.BOOKED)
-    return len(appointments)
+            count += 1
+    return made.save()
 
 
 # How long before its start a past appointment was booked, as GPAD's bands with weights: a
@@ -644,19 +580,15 @@ def _history(
     since: dt.date,
 ) -> int:
     """Appointments in the past slots still free: attended, missed, cancelled by the patient
-    or the practice (and some of those slots rebooked), each booked some time before, as a
-    busy practice's year looks in GPAD. Also sets when each past slot was released."""
+    or the practice, each booked some time before, as a busy practice's year looks in GPAD.
+    Also sets when each past slot was released."""
     now = timezone.now()
-    admins = {
-        m.practice_id: m.user_id
-        for m in PracticeMembership.objects.filter(practice__in=practices, user__role=Role.ADMIN)
-    }
-    references = set(
-        Appointment.objects.filter(practice__in=practices).values_list("reference", flat=True)
+    admins = _administrators(practices)
+    made = _Made(
+        references=set(
+            Appointment.objects.filter(practice__in=practices).values_list("reference", flat=True)
+        )
     )
-    appointments: list[Appointment] = []
-    history: list[AppointmentHistory] = []
-    booked_slot_ids = []
     for practice in practices:
         registered = patients.get(practice.pk) or []
         if not registered:
@@ -669,37 +601,34 @@ def _history(
                 "ELSE start - %s END WHERE practice_id = %s AND start < %s",
                 [SAME_DAY_TYPES, practice.timezone, practice.timezone, horizon, practice.pk, now],  # type: ignore[list-item]  # psycopg adapts timedelta
             )
-        modes = dict(SlotType.objects.filter(practice=practice).values_list("code", "default_mode"))
-        rows = (
+        modes = _usual_modes(practice)
+        rows = _slot_rows(
             Slot.objects.filter(
                 practice=practice,
                 status=SlotStatus.FREE,
                 start__lt=now,
                 start__gte=dt.datetime.combine(since, dt.time.min, tz),
-            )
-            .order_by("start")
-            .values_list(
-                "id", "clinician_id", "clinician__profession", "start", "end", "slot_type",
-                "channel", "released_at",
-            )
-        )  # fmt: skip
+            ).order_by("start")
+        )
         busy: dict[tuple[Any, dt.date], list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
         for patient_id, start, end in Appointment.objects.filter(
             HOLDS_SLOT, patient__in=registered
         ).values_list("patient_id", "start", "end"):
             busy[(patient_id, start.date())].append((start, end))
 
-        for slot_id, clinician_id, profession, start, end, slot_type, channel, released in rows:
+        for row in rows:
             if rng.random() > HISTORY_FILL:
                 continue
-            if slot_type in SAME_DAY_TYPES:
-                booked_at = released + dt.timedelta(minutes=rng.expovariate(1 / 25))
+            if row.slot_type in SAME_DAY_TYPES:
+                booked_at = row.released_at + dt.timedelta(minutes=rng.expovariate(1 / 25))
             else:
                 (low, high), _ = rng.choices(_LEAD_DAYS, weights=[w for _, w in _LEAD_DAYS])[0]
-                booked_at = start - dt.timedelta(days=rng.randint(low, high), hours=rng.random())
-                booked_at = max(booked_at, released)
-            booked_at = min(booked_at, start - dt.timedelta(minutes=5))
-            patient = _free_patient(registered, busy, start, end, rng)
+                booked_at = row.start - dt.timedelta(
+                    days=rng.randint(low, high), hours=rng.random()
+                )
+                booked_at = max(booked_at, row.released_at)
+            booked_at = min(booked_at, row.start - dt.timedelta(minutes=5))
+            patient = _free_patient(registered, busy, row.start, row.end, rng)
             if patient is None:
                 continue
             roll = rng.random()
@@ -710,51 +639,129 @@ def _history(
                 if roll < 0.12
                 else AppointmentStatus.COMPLETED
             )
-            mode = mode_for(channel=channel, default_mode=modes.get(slot_type))
+            mode = mode_for(channel=row.channel, default_mode=modes.get(row.slot_type))
             if mode == "telephone" and rng.random() < 0.05:
                 mode = "face_to_face"  # the call ended with "come in now"
             cancelled_by = ""
             if status == AppointmentStatus.CANCELLED:
                 cancelled_by = CancelledBy.PATIENT if roll < 0.06 else CancelledBy.PRACTICE
-            appointment = Appointment(
-                patient_id=patient.pk,
-                practice_id=practice.pk,
-                slot_id=slot_id,
-                clinician_id=clinician_id,
-                start=start,
-                end=end,
-                appointment_type=slot_type,
-                channel=channel,
-                status=status,
-                mode=mode,
-                clinician_profession=profession,
-                booked_at=booked_at,
-                booked_by_id=patient.pk,
-                cancellation_reason={
-                    "patient": "No longer needed",
-                    "practice": "Clinician unwell",
-                }.get(cancelled_by, ""),
-                cancelled_by=cancelled_by,
-                cancelled_at=booked_at + (start - booked_at) / 2 if cancelled_by else None,
+            made.add(
+                _appointment(
+                    row,
+                    practice=practice,
+                    patient=patient,
+                    status=status,
+                    mode=mode,
+                    booked_at=booked_at,
+                    cancelled_by=cancelled_by,
+                    cancelled_at=booked_at + (row.start - booked_at) / 2 if cancelled_by else None,
+                    references=made.references,
+                ),
+                outcome_by=admins.get(practice.pk),
             )
-            while appointment.reference in references:
-                appointment.reference = new_reference()
-            references.add(appointment.reference)
-            appointments.append(appointment)
-            outcome_by = (
-                patient.pk if cancelled_by == CancelledBy.PATIENT else admins.get(practice.pk)
-            )
-            history += _history_rows(appointment, booked_by=patient.pk, outcome_by=outcome_by)
-            if status != AppointmentStatus.CANCELLED:
-                booked_slot_ids.append(slot_id)
-    with transaction.atomic():
-        for chunk in _chunks(appointments):
-            Appointment.objects.bulk_create(chunk)
-        for chunk in _chunks(history):
-            AppointmentHistory.objects.bulk_create(chunk)
-        for chunk in _chunks(booked_slot_ids):
-            Slot.objects.filter(pk__in=chunk).update(status=SlotStatus.BOOKED)
-    return len(appointments)
+    return made.save()
+
+
+class SlotRow(NamedTuple):
+    id: Any
+    clinician_id: Any
+    profession: str
+    start: dt.datetime
+    end: dt.datetime
+    slot_type: str
+    channel: str
+    released_at: dt.datetime
+
+
+def _slot_rows(slots: "QuerySet[Slot]") -> list[SlotRow]:
+    fields = ("id", "clinician_id", "clinician__profession", "start", "end", "slot_type",
+              "channel", "released_at")  # fmt: skip
+    return [SlotRow(*values) for values in slots.values_list(*fields)]
+
+
+def _usual_modes(practice: Practice) -> dict[str, str]:
+    return dict(SlotType.objects.filter(practice=practice).values_list("code", "default_mode"))
+
+
+def _administrators(practices: list[Practice]) -> dict[int, Any]:
+    """Each practice's administrator: who records the demo's outcomes."""
+    return {
+        m.practice_id: m.user_id
+        for m in PracticeMembership.objects.filter(practice__in=practices, user__role=Role.ADMIN)
+    }
+
+
+DESCRIPTIONS = ["", "Follow-up", "Medication review", "Sore throat", "Blood test results",
+                "Back pain"]  # fmt: skip
+CANCELLATION_REASONS = {"patient": "No longer needed", "practice": "Clinician unwell"}
+
+
+def _appointment(
+    row: SlotRow,
+    *,
+    practice: Practice,
+    patient: User,
+    status: str,
+    mode: str,
+    booked_at: dt.datetime,
+    cancelled_by: str,
+    cancelled_at: dt.datetime | None,
+    references: set[str],
+    description: str = "",
+) -> Appointment:
+    """A demo appointment of ``row``'s slot, with a reference no other demo row has (40 bits:
+    at a quarter of a million rows two would clash about once in 35 runs)."""
+    appointment = Appointment(
+        patient_id=patient.pk,
+        practice_id=practice.pk,
+        slot_id=row.id,
+        clinician_id=row.clinician_id,
+        start=row.start,
+        end=row.end,
+        appointment_type=row.slot_type,
+        channel=row.channel,
+        status=status,
+        mode=mode,
+        clinician_profession=row.profession,
+        booked_at=booked_at,
+        booked_by_id=patient.pk,
+        description=description,
+        cancellation_reason=CANCELLATION_REASONS.get(cancelled_by, ""),
+        cancelled_by=cancelled_by,
+        cancelled_at=cancelled_at,
+    )
+    while appointment.reference in references:
+        appointment.reference = new_reference()
+    references.add(appointment.reference)
+    return appointment
+
+
+@dataclass
+class _Made:
+    """Demo appointments, their history rows and the slots they take, saved in bulk."""
+
+    references: set[str] = field(default_factory=set)
+    appointments: list[Appointment] = field(default_factory=list)
+    history: list[AppointmentHistory] = field(default_factory=list)
+    taken: list[Any] = field(default_factory=list)
+
+    def add(self, appointment: Appointment, *, outcome_by: Any) -> None:
+        self.appointments.append(appointment)
+        # The patient booked; the patient cancelled, or the practice did and recorded outcomes.
+        by = appointment.patient_id if appointment.cancelled_by == "patient" else outcome_by
+        self.history += _history_rows(appointment, booked_by=appointment.patient_id, outcome_by=by)
+        if appointment.status != AppointmentStatus.CANCELLED:
+            self.taken.append(appointment.slot_id)
+
+    def save(self) -> int:
+        with transaction.atomic():
+            for chunk in _chunks(self.appointments):
+                Appointment.objects.bulk_create(chunk)
+            for chunk in _chunks(self.history):
+                AppointmentHistory.objects.bulk_create(chunk)
+            for chunk in _chunks(self.taken):
+                Slot.objects.filter(pk__in=chunk).update(status=SlotStatus.BOOKED)
+        return len(self.appointments)
 
 
 def _free_patient(
