@@ -59,6 +59,29 @@ def _overlaps_any(
     return any(start < other_end and end > other_start for other_start, other_end in periods)
 
 
+class _PeriodsByDay:
+    """A clinician's periods filed under each UTC day they touch, so checking a new slot
+    looks at that day's periods only (a batch holds weeks of one clinician's sessions)."""
+
+    def __init__(self) -> None:
+        self._by_day: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+
+    @staticmethod
+    def _days(start: dt.datetime, end: dt.datetime) -> Iterator[dt.date]:
+        day = start.astimezone(dt.UTC).date()
+        last = (end - dt.timedelta(microseconds=1)).astimezone(dt.UTC).date()
+        while day <= last:
+            yield day
+            day += dt.timedelta(days=1)
+
+    def add(self, start: dt.datetime, end: dt.datetime) -> None:
+        for day in self._days(start, end):
+            self._by_day[day].append((start, end))
+
+    def overlaps(self, start: dt.datetime, end: dt.datetime) -> bool:
+        return any(_overlaps_any(start, end, self._by_day[day]) for day in self._days(start, end))
+
+
 @dataclass(frozen=True)
 class GenerationResult:
     sessions_created: int
@@ -144,11 +167,11 @@ def _cut_batch(batch: list[Session]) -> int:
         practice_id__in={s.practice_id for s in batch}, start__lt=window_end, end__gt=window_start
     ).values_list("practice_id", "start", "end"):
         closures[practice_id].append((start, end))
-    taken: dict[UUID, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    taken: dict[UUID, _PeriodsByDay] = defaultdict(_PeriodsByDay)
     for clinician_id, start, end in Slot.objects.filter(
         clinician_id__in={s.clinician_id for s in batch}, start__lt=window_end, end__gt=window_start
     ).values_list("clinician_id", "start", "end"):
-        taken[clinician_id].append((start, end))
+        taken[clinician_id].add(start, end)
 
     new_slots = []
     for session in batch:
@@ -156,11 +179,11 @@ def _cut_batch(batch: list[Session]) -> int:
         for start, end in slot_periods(
             start=session.start, end=session.end, minutes=session.slot_minutes
         ):
-            if _overlaps_any(start, end, closures[session.practice_id]) or _overlaps_any(
-                start, end, busy
+            if _overlaps_any(start, end, closures[session.practice_id]) or busy.overlaps(
+                start, end
             ):
                 continue
-            busy.append((start, end))  # two sessions of one clinician may overlap each other
+            busy.add(start, end)  # two sessions of one clinician may overlap each other
             new_slots.append(
                 Slot(
                     practice_id=session.practice_id,
