@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.outbox import OutboxMessage
 
-from .nhs import validate_person_name
+from .nhs import format_nhs_number, validate_person_name
 
 
 def normalise_email(email: str) -> str:
@@ -176,7 +176,9 @@ class PatientProfile(models.Model):
 
     def __str__(self) -> str:
         # No ids: this is the heading of the patient's registration on their admin page.
-        return "Patient profile" + (f" ({self.nhs_number})" if self.nhs_number else "")
+        return "Patient profile" + (
+            f" ({format_nhs_number(self.nhs_number)})" if self.nhs_number else ""
+        )
 
     @property
     def nhs_number_confirmed(self) -> bool:
