@@ -5,19 +5,18 @@ Every figure is an aggregate over indexed rows (slots and appointments by practi
 grouped in the database; nothing loops over appointments in Python. The page costs a fixed
 number of statements whatever the period or the number of practices (pinned by a test):
 
-1. slots offered per group,
-2. appointments per group (booked, attended, missed, cancelled by whom, as conditional
-   counts in one pass),
-3. appointments per whole UK day from booking to appointment (at most a few dozen rows,
-   folded into GPAD's bands here: the day count is worked out once per row, not per band),
-4. slots per day and
-5. slots per day booked within the first hour after release (the 8am picture), from the
+1. slots per group and day (what was offered, and each day's slots for the 8am picture),
+2. appointments per group and whole UK days from booking to appointment (booked, attended,
+   missed, cancelled by whom, as conditional counts in one pass; the days are folded into
+   GPAD's bands here, worked out once per row rather than once per band),
+3. slots per day booked within the first hour after release (the 8am picture), from the
    appointments' side: a join, not a subquery per slot.
 
 Days and weeks are UK days (Europe/London), as staff read them.
 """
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -200,30 +199,41 @@ def practice_report(
     appointments = Appointment.objects.filter(
         practice__in=practices, start__gte=period.start, start__lt=period.end
     )
-
+    names = ["clinician__display_name"] if group_by == "clinician" else []
     clinicians: dict[Any, str] = {}
     rows: dict[Any, Row] = {}
+    slots_per_day: dict[dt.date, int] = defaultdict(int)
 
-    def row(key: Any) -> Row:
+    def row(item: dict[str, Any]) -> Row:
+        key = item["group"]
+        if group_by == "clinician":
+            clinicians[key] = item["clinician__display_name"]
         if key not in rows:
             rows[key] = Row(key=key, label="")
         return rows[key]
 
-    group = _group_expression(group_by, for_slots=True)
+    # 1. Slots by group and day: what was offered, and each day's slots for the 8am picture.
     for item in (
-        slots.annotate(group=group)
-        .values("group", *(["clinician__display_name"] if group_by == "clinician" else []))
-        .annotate(offered=Count("id"))
+        slots.annotate(
+            group=_group_expression(group_by, for_slots=True),
+            day=TruncDate("start", tzinfo=STAFF_TIMEZONE),
+        )
+        .values("group", "day", *names)
+        .annotate(n=Count("id"))
         .order_by()
     ):
-        row(item["group"]).offered = item["offered"]
-        if group_by == "clinician":
-            clinicians[item["group"]] = item["clinician__display_name"]
+        row(item).offered += item["n"]
+        slots_per_day[item["day"]] += item["n"]
 
-    group = _group_expression(group_by, for_slots=False)
+    # 2. Appointments by group and by whole days from booking to appointment: the outcomes,
+    # and GPAD's bands (the day count worked out once a row, not once a band).
+    bands = [0] * len(BANDS)
     for item in (
-        appointments.annotate(group=group)
-        .values("group", *(["clinician__display_name"] if group_by == "clinician" else []))
+        appointments.annotate(
+            group=_group_expression(group_by, for_slots=False),
+            lead=_UkDaysBetween("start", "booked_at"),
+        )
+        .values("group", "lead", *names)
         .annotate(
             booked=Count("id", filter=HOLDS_SLOT),
             attended=Count("id", filter=Q(status__in=ATTENDED)),
@@ -239,17 +249,10 @@ def practice_report(
         )
         .order_by()
     ):
-        target = row(item["group"])
-        for name in (
-            "booked",
-            "attended",
-            "did_not_attend",
-            "cancelled_by_patient",
-            "cancelled_by_practice",
-        ):
-            setattr(target, name, item[name])
-        if group_by == "clinician":
-            clinicians[item["group"]] = item["clinician__display_name"]
+        target = row(item)
+        for name in COUNTS[1:]:
+            setattr(target, name, getattr(target, name) + item[name])
+        bands[_band(item["lead"])] += item["booked"]
 
     for key, item in rows.items():
         item.label = _label(group_by, key, clinicians)
@@ -257,55 +260,52 @@ def practice_report(
         rows.values(),
         key=lambda r: (r.key is None, r.key) if group_by == "week" else (r.label.lower(),),
     )
+    # 3. The rush.
+    gone = _gone_in_first_hour(appointments)
     return Report(
         period=period,
         group_by=group_by,
         rows=ordered,
         total=_total(ordered),
-        demand=_demand(slots, appointments),
-        bands=_bands(appointments),
+        demand=[
+            DemandDay(day=day, slots=count, gone_in_first_hour=gone.get(day, 0))
+            for day, count in sorted(slots_per_day.items())
+        ],
+        bands=bands,
     )
+
+
+COUNTS = (
+    "offered",
+    "booked",
+    "attended",
+    "did_not_attend",
+    "cancelled_by_patient",
+    "cancelled_by_practice",
+)
+
+
+def _band(lead: int) -> int:
+    """Which of GPAD's bands ``lead`` whole days from booking to appointment fall in."""
+    for index, (_, low, high) in enumerate(BANDS):
+        if lead >= low and (high is None or lead <= high):
+            return index
+    return 0  # booked after it started (a walk-in recorded late): same day
 
 
 def _total(rows: list[Row]) -> Row:
     total = Row(key=None, label="All")
     for item in rows:
-        for name in (
-            "offered",
-            "booked",
-            "attended",
-            "did_not_attend",
-            "cancelled_by_patient",
-            "cancelled_by_practice",
-        ):
+        for name in COUNTS:
             setattr(total, name, getattr(total, name) + getattr(item, name))
     return total
 
 
-def _bands(appointments: QuerySet[Appointment]) -> list[int]:
-    """Appointments (not cancelled) in each of GPAD's booking-to-appointment bands."""
-    counts = [0] * len(BANDS)
-    days = (
-        appointments.filter(HOLDS_SLOT)
-        .annotate(lead=_UkDaysBetween("start", "booked_at"))
-        .values("lead")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for item in days:
-        for index, (_, low, high) in enumerate(BANDS):
-            if item["lead"] >= low and (high is None or item["lead"] <= high):
-                counts[index] += item["n"]
-                break
-    return counts
-
-
-def _demand(slots: QuerySet[Slot], appointments: QuerySet[Appointment]) -> list[DemandDay]:
-    """For each day, its slots and how many were booked within the first hour after release:
+def _gone_in_first_hour(appointments: QuerySet[Appointment]) -> dict[dt.date, int]:
+    """For each day, how many of its slots were booked within the first hour after release:
     the 8am picture. A slot is released when it was put in the book (or unblocked), or when
     the practice's booking horizon reached it, whichever is later; one the practice booked
     before its release is not part of the rush."""
-    day = TruncDate("start", tzinfo=STAFF_TIMEZONE)
     released = Greatest(
         "slot__released_at",
         ExpressionWrapper(
@@ -313,21 +313,16 @@ def _demand(slots: QuerySet[Slot], appointments: QuerySet[Appointment]) -> list[
             output_field=DateTimeField(),
         ),
     )
-    gone = {
+    return {
         item["day"]: item["gone"]
-        for item in appointments.annotate(day=day, released=released)
+        for item in appointments.annotate(
+            day=TruncDate("start", tzinfo=STAFF_TIMEZONE), released=released
+        )
         .filter(booked_at__gte=F("released"), booked_at__lte=F("released") + RELEASE_WINDOW)
         .values("day")
         .annotate(gone=Count("slot_id", distinct=True))
         .order_by()
     }
-    return [
-        DemandDay(day=item["day"], slots=item["slots"], gone_in_first_hour=gone.get(item["day"], 0))
-        for item in slots.annotate(day=day)
-        .values("day")
-        .annotate(slots=Count("id"))
-        .order_by("day")
-    ]
 
 
 def gpad_rows(*, practices: QuerySet[Practice], period: Period) -> Iterator[list[Any]]:
