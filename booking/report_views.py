@@ -56,8 +56,16 @@ class ReportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        # A day left out is the default period's, or four weeks from the day given.
         default = Period.default(timezone.localdate())
-        first, last = data.get("first") or default.first, data.get("last") or default.last
+        span = default.last - default.first
+        first, last = data.get("first"), data.get("last")
+        if first and not last:
+            last = first + span
+        elif last and not first:
+            first = last - span
+        first, last = first or default.first, last or default.last
+        data["first"], data["last"] = first, last
         earliest, latest = reporting.EARLIEST, timezone.localdate() + reporting.FURTHEST_AHEAD
         for name in ("first", "last"):
             day = data.get(name)
@@ -88,10 +96,7 @@ def practice_report(request: HttpRequest) -> HttpResponse:
     chosen = practices
     period, group_by = default, "week"
     if form.is_bound and form.is_valid():
-        period = Period(
-            first=form.cleaned_data["first"] or default.first,
-            last=form.cleaned_data["last"] or default.last,
-        )
+        period = Period(first=form.cleaned_data["first"], last=form.cleaned_data["last"])
         group_by = form.cleaned_data["group"] or "week"
         if form.cleaned_data["practice"] is not None:
             chosen = practices.filter(pk=form.cleaned_data["practice"].pk)

@@ -106,7 +106,7 @@ def test_time_from_booking_to_appointment_falls_in_gpads_bands(riverside, gp, pa
         book(patients[index], slot_at(riverside, at(MONDAY, 15, 10 * index), clinician=gp),
              days_before=days + 0.01 if days else 0.1, by=dave)  # fmt: skip
 
-    assert report(riverside).bands == [1, 1, 0, 1, 0, 0, 1]
+    assert report(riverside).bands == [1, 1, 0, 1, 0, 0, 1, 0]
 
 
 def test_categories_come_from_the_slot_types_and_unmapped_ones_say_so(riverside, gp, patients):
@@ -387,3 +387,30 @@ def test_a_grouping_alone_shows_the_last_four_weeks(dave_client):
     report = page.context["report"]
     assert report.group_by == "mode"
     assert (report.period.last - report.period.first).days == 27
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ({"first": "2026-11-02"}, ("2026-11-02", "2026-11-29")),
+    ({"last": "2026-11-29"}, ("2026-11-02", "2026-11-29")),
+])  # fmt: skip
+def test_one_day_given_makes_four_weeks_from_it(dave_client, given, expected):
+    period = dave_client.get(reverse(REPORT), given).context["report"].period
+
+    assert (period.first.isoformat(), period.last.isoformat()) == expected
+
+
+def test_a_slot_blocked_after_its_rush_booking_was_cancelled_counts_on_neither_side(
+    riverside, gp, patients, dave
+):
+    slot = slot_at(riverside, at(MONDAY, 9), clinician=gp)
+    slot_at(riverside, at(MONDAY, 10), clinician=gp)  # still free: the day has one slot
+    Slot.objects.update(released_at=at(MONDAY, 8))
+    appointment = services.book_appointment(actor=Actor(user=dave), slot_id=slot.pk,
+                                            patient_id=patients[0].pk,
+                                            now=at(MONDAY, 8, 10))  # fmt: skip
+    services.cancel_appointment(actor=Actor(user=dave), appointment_id=appointment.pk,
+                                reason="Clinician ill", now=at(MONDAY, 8, 20))  # fmt: skip
+    Slot.objects.filter(pk=slot.pk).update(status="blocked")
+
+    (day,) = report(riverside).demand
+    assert (day.slots, day.gone_in_first_hour) == (1, 0)
