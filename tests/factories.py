@@ -224,3 +224,17 @@ def free_slot(practice, *, hours_ahead: int = 24, minutes: int = 10, **fields) -
     return SlotFactory(
         practice=practice, start=start, end=start + dt.timedelta(minutes=minutes), **fields
     )
+
+
+def later_today(minutes: int = 5) -> dt.datetime:
+    """A start ``minutes`` from now that is still today, and whose day began at least a
+    quarter of an hour ago, in UK time (outcomes such as "arrived" are allowed only on the
+    appointment's day). Skips the calling test in the half hour around UK midnight."""
+    import pytest
+
+    from accounts.admin_site import STAFF_TIMEZONE
+
+    now = timezone.localtime(timezone=STAFF_TIMEZONE)
+    if not dt.time(0, 15) <= now.time() <= dt.time(23, 45):
+        pytest.skip("too close to midnight for an appointment today")
+    return timezone.now() + dt.timedelta(minutes=minutes)

@@ -11,7 +11,7 @@ from booking.models import Appointment, AppointmentHistory, Source
 from booking.services import Actor
 from core.exceptions import Conflict, Forbidden, NotFound, RuleViolation
 from practices.models import Slot, SlotType
-from tests.factories import ClinicianFactory, PatientFactory, free_slot
+from tests.factories import ClinicianFactory, PatientFactory, free_slot, later_today
 
 pytestmark = pytest.mark.django_db
 
@@ -392,9 +392,10 @@ def outcome(user, appointment, value, now=None):
 
 @pytest.fixture
 def todays(alice, carol, riverside):
-    """Alice's appointment with Carol three hours from now."""
-    start = timezone.now() + dt.timedelta(hours=3)
-    return book(alice, free_slot(riverside, start=start, clinician=carol.clinician))
+    """Alice's appointment with Carol in a few minutes, today (booked the day before)."""
+    start = later_today()
+    slot = free_slot(riverside, start=start, clinician=carol.clinician)
+    return book(alice, slot, now=start - dt.timedelta(days=1))
 
 
 def test_staff_mark_arrived_then_completed(carol, todays):
