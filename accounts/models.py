@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.formats import uk_datetime
 from core.outbox import OutboxMessage
 
 from .nhs import format_nhs_number, validate_person_name
@@ -248,7 +249,7 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["patient", "at"], name="accounts_audit_patient_at")]
 
     def __str__(self) -> str:
-        return f"{self.action}, {timezone.localtime(self.at):%a %-d %b %Y, %H:%M:%S}"
+        return f"{self.action}, {uk_datetime(self.at)}"
 
 
 class AccountEmail(OutboxMessage):

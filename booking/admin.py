@@ -191,8 +191,7 @@ class DayFilter(admin.SimpleListFilter):
     ALL = "all"
 
     def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
-        # A search (a patient, a reference) looks across all days unless a day is chosen.
-        self.searching = SEARCH_PARAM in request.GET
+        self.day = chosen_day(request)
         super().__init__(request, *args, **kwargs)
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -202,16 +201,12 @@ class DayFilter(admin.SimpleListFilter):
             (today.isoformat(), "Today"),
             ((today + dt.timedelta(days=1)).isoformat(), "Tomorrow"),
         ]
-        chosen = chosen_day(request)
-        if chosen is not None and chosen.isoformat() not in dict(days):
-            days.append((chosen.isoformat(), uk_date(chosen)))
+        if self.day is not None and self.day.isoformat() not in dict(days):
+            days.append((self.day.isoformat(), uk_date(self.day)))
         return [*days, (self.ALL, "All days")]
 
     def value(self) -> str:
-        value = super().value()
-        if value == self.ALL or (value is None and self.searching):
-            return self.ALL
-        return (parse_day(value) or timezone.localdate()).isoformat()
+        return self.ALL if self.day is None else self.day.isoformat()
 
     def choices(self, changelist: Any) -> Any:
         # No "All" entry of Django's own: without the parameter the book shows today.
@@ -223,13 +218,12 @@ class DayFilter(admin.SimpleListFilter):
             }
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == self.ALL:
+        if self.day is None:
             return queryset
-        day = dt.date.fromisoformat(self.value())
         tz = timezone.get_current_timezone()
         return queryset.filter(
-            start__gte=dt.datetime.combine(day, dt.time.min, tz),
-            start__lt=dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tz),
+            start__gte=dt.datetime.combine(self.day, dt.time.min, tz),
+            start__lt=dt.datetime.combine(self.day + dt.timedelta(days=1), dt.time.min, tz),
         )
 
 
@@ -259,7 +253,8 @@ def parse_day(value: str | None) -> dt.date | None:
 
 
 def chosen_day(request: HttpRequest) -> dt.date | None:
-    """The day the appointment book shows: ``?day=``, today without one, None for all days."""
+    """The day the appointment book shows: ``?day=``, today without one, None for all days
+    (and for a search without a day: reception looks a patient up across days)."""
     value = request.GET.get(DayFilter.parameter_name)
     if value == DayFilter.ALL or (value is None and SEARCH_PARAM in request.GET):
         return None
@@ -390,7 +385,7 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
 
     @staticmethod
     def _patient_name(obj: Appointment) -> str:
-        return f"{obj.patient.given_name} {obj.patient.family_name}".strip() or obj.patient.email
+        return obj.patient.full_name or obj.patient.email
 
     @admin.display(description="Patient", ordering="patient__family_name")
     def patient_link(self, obj: Appointment) -> str:
@@ -416,7 +411,7 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
         if not outcomes:
             return ""
         url = reverse("admin:booking_appointment_outcome", args=[obj.pk])
-        patient = f"{obj.patient.given_name} {obj.patient.family_name}".strip()
+        patient = obj.patient.full_name
         when = timezone.localtime(obj.start).strftime("%H:%M")
         buttons = format_html_join(
             " ",
@@ -605,7 +600,7 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
                 request, f"{appointment.reference}: {refusal.detail}", level=messages.ERROR
             )
         else:
-            name = f"{appointment.patient.given_name} {appointment.patient.family_name}".strip()
+            name = appointment.patient.full_name
             self.message_user(
                 request,
                 f"{name} ({appointment.reference}, {uk_datetime(appointment.start)}): "

@@ -15,6 +15,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from core.db import TsTzRange
+from core.formats import uk_datetime
 from core.outbox import OutboxMessage
 from practices.gpad import Mode
 from practices.models import Channel, Clinician, Practice, Profession, Slot, SlotType
@@ -188,7 +189,7 @@ class Appointment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference} {timezone.localtime(self.start):%a %-d %b %Y, %H:%M}"
+        return f"{self.reference} {uk_datetime(self.start)}"
 
     @property
     def etag(self) -> str:
@@ -232,7 +233,7 @@ class AppointmentHistory(models.Model):
         verbose_name_plural = "appointment history"
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()}, {timezone.localtime(self.at):%a %-d %b %Y, %H:%M}"
+        return f"{self.get_action_display()}, {uk_datetime(self.at)}"
 
 
 class IdempotencyRecord(models.Model):

@@ -150,8 +150,8 @@ class _UkDaysBetween(Func):
     """Whole UK calendar days from the second timestamp to the first."""
 
     output_field = IntegerField()
-    arg_joiner = ") AT TIME ZONE 'Europe/London')::date - (("
-    template = "(((%(expressions)s) AT TIME ZONE 'Europe/London')::date)"
+    arg_joiner = f") AT TIME ZONE '{STAFF_TIMEZONE.key}')::date - (("
+    template = f"(((%(expressions)s) AT TIME ZONE '{STAFF_TIMEZONE.key}')::date)"
 
 
 class _Days(Func):

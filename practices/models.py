@@ -19,6 +19,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from core.db import TsTzRange
+from core.formats import uk_datetime
 
 from . import gpad
 from .gpad import Mode
@@ -176,8 +177,7 @@ class Closure(models.Model):
         ]
 
     def __str__(self) -> str:
-        start = timezone.localtime(self.start)
-        return f"Closed {start:%a %-d %b %Y, %H:%M}: {self.reason}"
+        return f"Closed {uk_datetime(self.start)}: {self.reason}"
 
 
 class PracticeMembership(models.Model):
@@ -459,7 +459,7 @@ class Session(SlotFields):
         indexes = [models.Index(fields=["clinician", "start"], name="practices_session_clin_start")]
 
     def __str__(self) -> str:
-        return f"{self.clinician} {timezone.localtime(self.start):%a %-d %b %Y, %H:%M}"
+        return f"{self.clinician} {uk_datetime(self.start)}"
 
 
 class SlotStatus(models.TextChoices):
@@ -553,7 +553,7 @@ class Slot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.clinician} {timezone.localtime(self.start):%a %-d %b %Y, %H:%M}"
+        return f"{self.clinician} {uk_datetime(self.start)}"
 
     def clean(self) -> None:
         check_slot_type(self.practice_id, self.slot_type)
