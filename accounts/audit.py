@@ -55,14 +55,17 @@ def record_event(
     source_address: str,
     patient: User | UUID | None = None,
     actor: User | None = None,
+    actor_role: str | None = None,
     allowed: bool = False,
     path: str = "",
 ) -> AuditEvent:
     """One audit row. Views call ``record_access``; services call this for what they notice
-    themselves (a lock set or lifted), where no request is at hand."""
+    themselves (a lock set or lifted), where no request is at hand; ``actor_role`` "system"
+    marks what the service did by itself (a waiting-list offer)."""
     return AuditEvent.objects.create(
         actor=actor,
-        actor_role=("operator" if actor.is_superuser else actor.role) if actor else "anonymous",
+        actor_role=actor_role
+        or (("operator" if actor.is_superuser else actor.role) if actor else "anonymous"),
         action=action,
         object_type=object_type,
         object_id=str(object_id or ""),

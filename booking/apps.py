@@ -14,3 +14,10 @@ class BookingConfig(AppConfig):
         # Once per migrate or flush, after auth has made the permissions of this app and of
         # the apps before it (its handler is connected first).
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="booking.staff_groups")
+
+        from practices.signals import slots_released
+
+        from .services.holds import on_slots_released
+
+        # New slots, and slots released from a block, are offered to the waiting list.
+        slots_released.connect(on_slots_released, dispatch_uid="booking.waiting_list")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import RangeBoundary, RangeOperators
+from django.contrib.postgres.fields import ArrayField, RangeBoundary, RangeOperators
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
@@ -18,7 +18,7 @@ from core.db import TsTzRange
 from core.formats import uk_datetime
 from core.outbox import OutboxMessage
 from practices.gpad import Mode
-from practices.models import Channel, Clinician, Practice, Profession, Slot, SlotType
+from practices.models import Channel, Clinician, Gender, Practice, Profession, Slot, SlotType
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -215,6 +215,9 @@ class AppointmentHistory(models.Model):
         COMPLETED = "completed", "Completed"
         DID_NOT_ATTEND = "did_not_attend", "Did not attend"
         AMENDED = "amended", "Amended"
+        # On an appointment waiting to move earlier: a slot offered for it, and the offer ended.
+        OFFERED = "offered", "Earlier slot offered"
+        OFFER_ENDED = "offer_ended", "Offer of an earlier slot ended"
 
     appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="history")
     at = models.DateTimeField(auto_now_add=True)
@@ -280,6 +283,241 @@ class Notification(OutboxMessage):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="booking_notification_due")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.get_medium_display()}"
+
+
+# The waiting list: patients who want an earlier appointment, offered slots as they free up
+# (booking.services.waiting_list).
+
+
+class TimeOfDay(models.TextChoices):
+    """Parts of the day a waiting patient can manage, in the practice's local time."""
+
+    MORNING = "morning", "Morning (before 12:00)"
+    AFTERNOON = "afternoon", "Afternoon (12:00 to 17:00)"
+    EVENING = "evening", "Evening (from 17:00)"
+
+    @classmethod
+    def of(cls, local: dt.datetime) -> "TimeOfDay":
+        if local.hour < 12:
+            return cls.MORNING
+        return cls.AFTERNOON if local.hour < 17 else cls.EVENING
+
+
+class WaitingListEntryQuerySet(models.QuerySet):
+    def visible_to(self, user: "User | AnonymousUser") -> "WaitingListEntryQuerySet":
+        """Patients see their own; staff their practices'; operators everything."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if user.is_staff:
+            return self.filter(practice__in=Practice.objects.staffed_by(user))
+        return self.filter(patient=user)
+
+    def open(self) -> "WaitingListEntryQuerySet":
+        return self.filter(status=WaitingListEntry.Status.WAITING)
+
+
+class WaitingListEntry(models.Model):
+    """A patient waiting for an earlier appointment at a practice, and what they would accept.
+
+    Empty lists mean "any". Entries are offered slots in the order they joined.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        BOOKED = "booked", "Booked from the list"
+        LEFT = "left", "Left the list"
+        REMOVED = "removed", "Removed by the practice"
+        ENDED = "ended", "Ended (dates passed or appointment gone)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="waiting_list")
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waiting_list_entries"
+    )
+    earliest_date = models.DateField(help_text="Local date at the practice")
+    latest_date = models.DateField(help_text="Local date at the practice")
+    appointment_types = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    times_of_day = ArrayField(
+        models.CharField(max_length=10, choices=TimeOfDay.choices), default=list, blank=True
+    )
+    channels = ArrayField(
+        models.CharField(max_length=16, choices=Channel.choices), default=list, blank=True
+    )
+    clinician = models.ForeignKey(
+        Clinician, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    clinician_gender = models.CharField(max_length=8, choices=Gender.choices, blank=True)
+    # "Move my existing appointment": an offer reschedules this one instead of booking another,
+    # and only an earlier slot is offered.
+    move_appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING)
+    joined_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=500, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = WaitingListEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        verbose_name_plural = "waiting list entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(earliest_date__lte=F("latest_date")), name="booking_waiting_dates"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting", "booked", "left", "removed", "ended"]),
+                name="booking_waiting_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="waiting", closed_at__isnull=True)
+                | (~Q(status="waiting") & Q(closed_at__isnull=False)),
+                name="booking_waiting_closed_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="removed") | ~Q(closed_reason=""),
+                name="booking_waiting_removed_has_reason",
+            ),
+            # One open "move" request per appointment.
+            models.UniqueConstraint(
+                fields=["move_appointment"],
+                condition=Q(status="waiting", move_appointment__isnull=False),
+                name="booking_waiting_one_move_per_appointment",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["practice", "joined_at"],
+                condition=Q(status="waiting"),
+                name="booking_waiting_open_by_join",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Waiting since {uk_datetime(self.joined_at)}"
+
+
+class Vacancy(models.Model):
+    """A slot that became free (a cancellation, a move, a release, a new slot, an offer that
+    ran out), to be offered to the waiting list: one matching round.
+
+    Written in the transaction that frees the slot, so a round is never lost; the worker
+    claims unmatched rows with ``SKIP LOCKED`` and marks them matched in its own transaction.
+    """
+
+    class Cause(models.TextChoices):
+        CANCELLED = "cancelled", "Appointment cancelled"
+        MOVED = "moved", "Appointment moved away"
+        RELEASED = "released", "Slot released or added"
+        OFFER_ENDED = "offer_ended", "Offer expired or declined"
+        STAFF_OFFER = "staff_offer", "Offered by the practice"
+
+    id = models.BigAutoField(primary_key=True)
+    slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="vacancies")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    cause = models.CharField(max_length=12, choices=Cause.choices)
+    freed_at = models.DateTimeField(default=timezone.now)
+    matched_at = models.DateTimeField(null=True, blank=True)
+    offers_made = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["freed_at", "id"]
+        verbose_name_plural = "vacancies"
+        indexes = [
+            models.Index(
+                fields=["freed_at"],
+                condition=Q(matched_at__isnull=True),
+                name="booking_vacancy_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_cause_display()}, {uk_datetime(self.freed_at)}"
+
+
+class WaitingListOffer(models.Model):
+    """One slot offered to one waiting patient, held for them until ``expires_at``."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLAIMED = "claimed", "Claimed"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Expired"
+        GONE = "gone", "Taken by someone else"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    entry = models.ForeignKey(WaitingListEntry, on_delete=models.PROTECT, related_name="offers")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="waiting_list_offers")
+    vacancy = models.ForeignKey(Vacancy, on_delete=models.PROTECT, related_name="offers")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    offered_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    offered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-offered_at", "id"]
+        constraints = [
+            # A patient's entry is offered one slot at most once: declined or expired, it moves on.
+            models.UniqueConstraint(fields=["entry", "slot"], name="booking_offer_once_per_entry"),
+            models.CheckConstraint(
+                condition=Q(offered_at__lt=F("expires_at")), name="booking_offer_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "claimed", "declined", "expired", "gone"]),
+                name="booking_offer_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="claimed", appointment__isnull=False)
+                | (~Q(status="claimed") & Q(appointment__isnull=True)),
+                name="booking_offer_claimed_has_appointment",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"], condition=Q(status="open"), name="booking_offer_open_due"
+            ),
+            models.Index(
+                fields=["slot"], condition=Q(status="open"), name="booking_offer_open_slot"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Offer of {uk_datetime(self.offered_at)} ({self.get_status_display().lower()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class OfferMessage(OutboxMessage):
+    """A message to a waiting patient about an offer: the outbox row, written with the offer."""
+
+    class Kind(models.TextChoices):
+        OFFER = "offer", "Slot offered"
+        GONE = "gone", "Offered slot taken"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    offer = models.ForeignKey(WaitingListOffer, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="booking_offermsg_due")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.get_medium_display()}"

@@ -29,12 +29,14 @@ GROUPS = {
         "view_appointmenthistory", "view_notification",
         "view_patientproxy", "change_patientproxy",
         "view_patientprofile", "change_patientprofile",
+        "view_waitinglistentry", "change_waitinglistentry", "view_waitinglistoffer",
     ],
     CLINICIAN: [
         "view_practice", "view_clinician", "view_sessiontemplate", "view_session", "view_slot",
         "view_slottype",
         "view_appointment", "record_outcome", "view_appointmenthistory", "view_notification",
         "view_patientproxy", "view_patientprofile",
+        "view_waitinglistentry", "view_waitinglistoffer",
     ],
 }  # fmt: skip
 

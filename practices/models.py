@@ -101,6 +101,23 @@ class Practice(models.Model):
     reminder_hours_before = models.PositiveSmallIntegerField(
         default=24, help_text="When patients are reminded of an appointment (0: no reminders)."
     )
+    # The waiting list (booking.services.waiting_list): who is offered a freed slot, how many
+    # at once, and for how long the slot is held for them.
+    waiting_list_enabled = models.BooleanField(
+        default=True, help_text="Patients may join a waiting list for an earlier appointment."
+    )
+    offer_minutes = models.PositiveSmallIntegerField(
+        default=15,
+        help_text="How long a waiting patient has to claim an offered slot before it moves on.",
+    )
+    offer_batch_size = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="How many waiting patients are offered a freed slot at once (1: one at a "
+        "time; more: the first to claim it gets it, the others are told it has gone).",
+    )
+    max_waiting_entries = models.PositiveSmallIntegerField(
+        default=3, help_text="Most open waiting-list entries one patient may have here."
+    )
 
     objects = PracticeQuerySet.as_manager()
 
@@ -116,6 +133,17 @@ class Practice(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(max_future_appointments__gte=1), name="practices_max_future_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(offer_minutes__gte=5, offer_minutes__lte=24 * 60),
+                name="practices_offer_minutes_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(offer_batch_size__gte=1, offer_batch_size__lte=10),
+                name="practices_offer_batch_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_waiting_entries__gte=1), name="practices_waiting_entries_positive"
             ),
         ]
 
@@ -466,6 +494,9 @@ class SlotStatus(models.TextChoices):
     FREE = "free", "Free"
     BOOKED = "booked", "Booked"
     BLOCKED = "blocked", "Blocked"
+    # Offered to patients on the waiting list until their offers run out: hidden from the
+    # availability search, bookable by the practice's staff and by the offer's claimant.
+    HELD = "held", "Held for the waiting list"
 
 
 class SlotQuerySet(models.QuerySet):
@@ -481,15 +512,22 @@ class SlotQuerySet(models.QuerySet):
     ) -> "SlotQuerySet":
         """Free slots of ``practice`` that ``user`` could book at ``now``.
 
-        The practice's own staff see every future free slot, staff-only ones included. Everyone
-        else sees only slots released for online booking, inside the booking window and
-        minimum notice: a patient never sees a slot they could not book.
+        The practice's own staff see every future free slot, staff-only and held ones included.
+        Everyone else sees only slots released for online booking, inside the booking window
+        and minimum notice: a patient never sees a slot they could not book.
         """
-        slots = self.free().filter(practice=practice)
         if Practice.objects.staffed_by(user).filter(pk=practice.pk).exists():
-            return slots.filter(start__gt=now)
+            # Staff can always book over a waiting-list hold.
+            return self.filter(
+                practice=practice, status__in=[SlotStatus.FREE, SlotStatus.HELD], start__gt=now
+            )
+        return self.free().filter(practice=practice).released_online(practice, now=now)
+
+    def released_online(self, practice: Practice, *, now: dt.datetime) -> "SlotQuerySet":
+        """Slots patients may book online at ``now``: released, and inside the practice's
+        booking window and minimum notice."""
         earliest, latest = practice.online_booking_window(now)
-        return slots.filter(online_bookable=True, start__gte=earliest, start__lte=latest)
+        return self.filter(online_bookable=True, start__gte=earliest, start__lte=latest)
 
 
 class Slot(models.Model):

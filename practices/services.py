@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .appointment_types import COMMON, DEFAULT_MAPPING
 from .models import Closure, Practice, Session, SessionTemplate, Slot, SlotStatus, SlotType
+from .signals import slots_released
 
 
 def ensure_default_slot_types(*, practice: Practice) -> None:
@@ -198,6 +199,7 @@ def _cut_batch(batch: list[Session]) -> int:
             )
     Slot.objects.bulk_create(new_slots, batch_size=2000)
     Session.objects.filter(pk__in=[s.pk for s in batch]).update(slots_generated_at=timezone.now())
+    slots_released.send(Slot, slot_ids=[slot.pk for slot in new_slots if slot.online_bookable])
     return len(new_slots)
 
 
@@ -249,6 +251,7 @@ def set_slots_blocked(*, slots: QuerySet[Slot], blocked: bool) -> tuple[int, int
         Slot.objects.filter(pk__in=eligible).update(
             status=SlotStatus.FREE, released_at=timezone.now()
         )
+        slots_released.send(Slot, slot_ids=eligible)
     return len(eligible), len(locked) - len(eligible)
 
 

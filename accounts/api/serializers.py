@@ -290,7 +290,7 @@ class AccessLogEntrySerializer(serializers.Serializer):
 
     def get_who(self, event: Any) -> str:
         if event.actor_id is None:
-            return "unknown"
+            return "the booking system" if event.actor_role == "system" else "unknown"
         if event.actor_id == self.context["viewer"].pk:
             return "you"
         return f"{event.actor.given_name} {event.actor.family_name}".strip() or "a staff member"

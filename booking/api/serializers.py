@@ -9,9 +9,15 @@ from rest_framework import serializers
 from core.http.fields import AwareDateTimeField, StrictSerializer
 from core.http.schema import ProblemSerializer
 from practices.appointment_types import VOCABULARY, display_name
-from practices.models import Channel
+from practices.models import Channel, Gender
 
-from ..models import Appointment, AppointmentStatus
+from ..models import (
+    Appointment,
+    AppointmentStatus,
+    TimeOfDay,
+    WaitingListEntry,
+    WaitingListOffer,
+)
 from ..services import OUTCOMES
 
 
@@ -196,3 +202,102 @@ class SlotUnavailableProblemSerializer(ProblemSerializer):
 
     class Meta:
         ref_name = "SlotUnavailableProblem"
+
+
+# The waiting list ------------------------------------------------------------------------------
+
+MAX_WISHES = 10
+
+
+class WaitingListJoinSerializer(StrictSerializer):
+    """Join a practice's waiting list, saying what you would accept (omit a list for "any")."""
+
+    practice_id = serializers.CharField(max_length=9, help_text="ODS code")
+    earliest_date = serializers.DateField(
+        required=False,
+        help_text="First day you could come (the practice's local date); today if omitted.",
+    )
+    latest_date = serializers.DateField(
+        help_text="Last day you could come: at most the practice's booking window ahead."
+    )
+    appointment_types = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=MAX_WISHES,
+        help_text=f"Codes of the types you would take. {VOCABULARY}",
+    )
+    times_of_day = serializers.ListField(
+        child=serializers.ChoiceField(choices=TimeOfDay.choices),
+        required=False,
+        max_length=len(TimeOfDay.choices),
+    )
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=Channel.choices),
+        required=False,
+        max_length=len(Channel.choices),
+    )
+    clinician_id = serializers.UUIDField(required=False, help_text="Only this clinician")
+    clinician_gender = serializers.ChoiceField(
+        required=False, choices=[(g, label) for g, label in Gender.choices if g != Gender.UNKNOWN]
+    )
+    move_appointment_id = serializers.UUIDField(
+        required=False,
+        help_text="Move this appointment of yours instead of booking another: only earlier "
+        "slots are offered, and claiming one reschedules it.",
+    )
+
+
+class OfferClinicianSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="slot.clinician_id")
+    name = serializers.CharField(source="slot.clinician.display_name")
+
+
+class OfferSlotSerializer(serializers.Serializer):
+    """The slot offered (held for the patient while the offer is open)."""
+
+    id = serializers.UUIDField(source="slot_id")
+    start = serializers.DateTimeField(source="slot.start")
+    end = serializers.DateTimeField(source="slot.end")
+    appointment_type = serializers.CharField(source="slot.slot_type")
+    channel = serializers.ChoiceField(source="slot.channel", choices=Channel.choices)
+    clinician = OfferClinicianSerializer(source="*")
+
+
+class WaitingListOfferSerializer(serializers.ModelSerializer):
+    slot = OfferSlotSerializer(source="*")
+    appointment_id = serializers.UUIDField(allow_null=True)
+
+    class Meta:
+        model = WaitingListOffer
+        fields = ["id", "status", "slot", "offered_at", "expires_at", "closed_at", "appointment_id"]
+        read_only_fields = fields
+
+
+class WaitingListEntrySerializer(serializers.ModelSerializer):
+    practice_id = serializers.CharField(source="practice.ods_code")
+    patient_id = serializers.UUIDField()
+    clinician_id = serializers.UUIDField(allow_null=True)
+    move_appointment_id = serializers.UUIDField(allow_null=True)
+    offers = WaitingListOfferSerializer(many=True, help_text="Newest first")
+
+    class Meta:
+        model = WaitingListEntry
+        fields = [
+            "id",
+            "status",
+            "practice_id",
+            "patient_id",
+            "earliest_date",
+            "latest_date",
+            "appointment_types",
+            "times_of_day",
+            "channels",
+            "clinician_id",
+            "clinician_gender",
+            "move_appointment_id",
+            "joined_at",
+            "closed_at",
+            "closed_reason",
+            "offers",
+        ]
+        read_only_fields = fields

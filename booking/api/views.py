@@ -2,8 +2,9 @@
 
 import re
 from typing import Any
+from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,13 +15,13 @@ from rest_framework.response import Response
 
 from accounts.audit import AuditedViewMixin
 from accounts.authentication import signed_in_user
-from core.exceptions import InvalidInput
+from core.exceptions import InvalidInput, NotFound
 from core.http.fields import query_data
 from core.http.schema import problem, problems
 
 from .. import services
-from ..models import Appointment
-from ..services import Actor
+from ..models import Appointment, WaitingListEntry, WaitingListOffer
+from ..services import Actor, holds, waiting_list
 from ..services import rules as said
 from .idempotency import KEY_REUSED, MAX_KEY_LENGTH, idempotent
 from .serializers import (
@@ -33,6 +34,9 @@ from .serializers import (
     OutcomeSerializer,
     RescheduleRequest,
     SlotUnavailableProblemSerializer,
+    WaitingListEntrySerializer,
+    WaitingListJoinSerializer,
+    WaitingListOfferSerializer,
     booking_request,
     reschedule_request,
 )
@@ -397,3 +401,208 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
             expected_version=_expected_version(request),
         )
         return _answer(appointment)
+
+
+# The waiting list ------------------------------------------------------------------------------
+
+ENTRY_ID = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The waiting-list entry's id."
+)
+OFFER_ID = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The offer's id."
+)
+OFFER_NOT_FOUND = problem(404, "offer_not_found", holds.OFFER_NOT_FOUND)
+
+
+@extend_schema(tags=["waiting list"])
+class WaitingListViewSet(
+    AuditedViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The caller's waiting-list entries (staff: their practices'), each with its offers."""
+
+    audit_object_type = "waiting_list_entry"
+    serializer_class = WaitingListEntrySerializer
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    def get_queryset(self) -> QuerySet[WaitingListEntry]:
+        offers = WaitingListOffer.objects.select_related("slot__clinician").order_by(
+            "-offered_at", "id"
+        )
+        return (
+            WaitingListEntry.objects.visible_to(signed_in_user(self.request))
+            .select_related("practice")
+            .prefetch_related(Prefetch("offers", queryset=offers))
+            .order_by("-joined_at", "id")
+        )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Your entries, newest first, with every offer made to each (open, claimed, declined,
+        expired, or gone to someone else). Staff see their practices' entries."""
+        user = signed_in_user(request)
+        if user.is_patient:
+            self.audit.patient = user
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(parameters=[ENTRY_ID])
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One entry with its offers. Another patient's entry is a 404."""
+        entry = self.get_object()
+        self.audit.patient = entry.patient_id
+        return Response(WaitingListEntrySerializer(entry).data)
+
+    @extend_schema(
+        request=WaitingListJoinSerializer,
+        responses={
+            201: WaitingListEntrySerializer,
+            **problems(
+                403,
+                404,
+                409,
+                422,
+                examples=[
+                    problem(403, "patients_only", waiting_list.PATIENTS_ONLY),
+                    problem(404, "practice_not_found", said.PRACTICE_NOT_FOUND),
+                    problem(409, "already_waiting", waiting_list.ALREADY_MOVING),
+                    problem(422, "not_registered", said.NOT_REGISTERED),
+                    problem(
+                        422,
+                        "too_many_waiting_entries",
+                        waiting_list.TOO_MANY_ENTRIES.format(count=3),
+                    ),
+                    problem(
+                        422,
+                        "beyond_booking_window",
+                        waiting_list.BEYOND_WINDOW.format(days=28, last="2026-12-28"),
+                        errors={
+                            "latest_date": [
+                                waiting_list.BEYOND_WINDOW.format(days=28, last="2026-12-28")
+                            ]
+                        },
+                    ),
+                ],
+            ),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        """Join a practice's waiting list for an earlier appointment. When a slot you would
+        accept is freed, it is held for you and offered by SMS and email (as you chose in
+        your details), for the practice's offer time (15 minutes by default), in the order
+        patients joined. Claim it with `POST /waiting-list/offers/{id}/claim`."""
+        data = WaitingListJoinSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        user = signed_in_user(request)
+        self.audit.patient = user
+        practice_ods = fields.pop("practice_id")
+        entry = waiting_list.join_waiting_list(
+            actor=Actor(user=user), practice_ods=practice_ods, wishes=waiting_list.Wishes(**fields)
+        )
+        self.audit.object_id = entry.pk
+        entry = self.get_queryset().get(pk=entry.pk)
+        return Response(WaitingListEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[ENTRY_ID],
+        responses={
+            204: None,
+            **problems(
+                403,
+                422,
+                examples=[
+                    problem(403, "patients_only", waiting_list.PATIENTS_ONLY),
+                    problem(422, "entry_closed", waiting_list.ENTRY_CLOSED),
+                ],
+            ),
+        },
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        """Leave the waiting list. An offer you hold goes to the next patient at once. The
+        entry is kept (status `left`) and still listed."""
+        entry = self.get_object()
+        self.audit.patient = entry.patient_id
+        waiting_list.leave_waiting_list(
+            actor=Actor(user=signed_in_user(request)), entry_id=entry.pk
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["waiting list"])
+class WaitingListOfferViewSet(AuditedViewMixin, viewsets.GenericViewSet):
+    """Offers made to the caller from the waiting list."""
+
+    audit_object_type = "waiting_list_offer"
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+    serializer_class = WaitingListOfferSerializer
+
+    def get_queryset(self) -> QuerySet[WaitingListOffer]:
+        return WaitingListOffer.objects.filter(entry__patient=signed_in_user(self.request))
+
+    @extend_schema(
+        request=None,
+        parameters=[OFFER_ID, IDEMPOTENCY_KEY],
+        responses={
+            200: AppointmentSerializer,
+            201: AppointmentSerializer,
+            **problems(
+                403,
+                404,
+                409,
+                422,
+                examples=[
+                    OFFER_NOT_FOUND,
+                    problem(409, "offer_taken", holds.OFFER_TAKEN),
+                    problem(409, "offer_expired", holds.OFFER_EXPIRED),
+                    problem(409, "overlapping_appointment", said.OVERLAPPING),
+                    problem(
+                        422, "too_many_appointments", said.TOO_MANY_APPOINTMENTS.format(count=4)
+                    ),
+                    KEY_REUSED_PROBLEM,
+                ],
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def claim(self, request: Request, pk: str) -> Response:
+        """Book the offered slot: 201 with the new appointment, or, for an entry that moves an
+        appointment, 200 with that appointment at its new time. Every booking rule applies.
+        409 `offer_taken` if someone else claimed it first, `offer_expired` once it ran out
+        (you stay on the list either way)."""
+        user = signed_in_user(request)
+        self.audit.patient, self.audit.object_id = user, pk
+        appointment, new = waiting_list.claim_offer(actor=Actor(user=user), offer_id=_uuid(pk))
+        return _answer(
+            appointment, status_code=status.HTTP_201_CREATED if new else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        request=None,
+        parameters=[OFFER_ID],
+        responses={
+            200: WaitingListOfferSerializer,
+            **problems(
+                404,
+                422,
+                examples=[OFFER_NOT_FOUND, problem(422, "offer_closed", holds.OFFER_CLOSED)],
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str) -> Response:
+        """Turn the offer down: the slot goes to the next patient at once; you stay on the
+        list and are not offered this slot again."""
+        user = signed_in_user(request)
+        self.audit.patient, self.audit.object_id = user, pk
+        offer = waiting_list.decline_offer(actor=Actor(user=user), offer_id=_uuid(pk))
+        offer = WaitingListOffer.objects.select_related("slot__clinician").get(pk=offer.pk)
+        return Response(WaitingListOfferSerializer(offer).data)
+
+
+def _uuid(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError as exc:
+        raise NotFound(holds.OFFER_NOT_FOUND, code="offer_not_found") from exc

@@ -16,6 +16,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from core.outbox import STALE_SENDING, Outbox
 
 from ..models import Appointment, AppointmentStatus, Notification
@@ -38,14 +39,6 @@ def queue_for(appointment: Appointment, kind: str, *, key: str | None = None) ->
 
 def _outbox_rows(appointment: Appointment, kind: str, *, key: str | None = None) -> list:
     """The unsaved outbox rows ``queue_for`` writes: one per channel the patient opted into."""
-    profile = getattr(appointment.patient, "patient_profile", None)
-    if profile is None:
-        return []
-    wanted = []
-    if profile.notify_by_email and appointment.patient.email:
-        wanted.append((Notification.Medium.EMAIL, appointment.patient.email))
-    if profile.notify_by_sms and profile.phone:
-        wanted.append((Notification.Medium.SMS, profile.phone))
     key = key or f"v{appointment.version}"
     return [
         Notification(
@@ -55,8 +48,21 @@ def _outbox_rows(appointment: Appointment, kind: str, *, key: str | None = None)
             recipient=recipient,
             dedupe_key=f"{appointment.pk}:{kind}:{medium}:{key}",
         )
-        for medium, recipient in wanted
+        for medium, recipient in recipients(appointment.patient)
     ]
+
+
+def recipients(patient: User) -> list[tuple[str, str]]:
+    """(medium, address) for each channel the patient opted into."""
+    profile = getattr(patient, "patient_profile", None)
+    if profile is None:
+        return []
+    wanted: list[tuple[str, str]] = []
+    if profile.notify_by_email and patient.email:
+        wanted.append((Notification.Medium.EMAIL, patient.email))
+    if profile.notify_by_sms and profile.phone:
+        wanted.append((Notification.Medium.SMS, profile.phone))
+    return wanted
 
 
 def _enqueue(ids: list[Any], run_after: dt.datetime | None = None) -> None:

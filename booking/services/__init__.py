@@ -4,7 +4,9 @@
   the slot at a time, cancel, record an outcome, amend notes), each one transaction;
 - ``rules``: the booking rules and the messages they answer with;
 - ``locking``: the locks the commands take, and in which order;
-- ``selectors``: reads across models (the slot at a time, free alternatives, the list).
+- ``selectors``: reads across models (the slot at a time, free alternatives, the list);
+- ``waiting_list``: join, leave, offers (match, claim, decline, expire) and the staff's
+  side; ``holds``: what every booking command does about slots held for offers.
 
 Callers import from here.
 """

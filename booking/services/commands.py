@@ -20,8 +20,17 @@ from core.exceptions import Conflict, RuleViolation
 from practices.gpad import Mode, mode_for
 from practices.models import Slot, SlotStatus
 
-from ..models import Appointment, AppointmentHistory, AppointmentStatus, CancelledBy, Notification
+from ..models import (
+    Appointment,
+    AppointmentHistory,
+    AppointmentStatus,
+    CancelledBy,
+    Notification,
+    Vacancy,
+    WaitingListOffer,
+)
 from ..notifications import delivery as notifications
+from . import holds
 from .locking import lock_appointment, lock_slot
 from .rules import (
     OTHER_PRACTICE,
@@ -40,7 +49,7 @@ from .rules import (
     check_still_changeable,
     resolve_patient,
 )
-from .selectors import find_slot, unavailable
+from .selectors import find_slot
 
 # A booking draws a random 40-bit reference; the unique index refuses the rare repeat (about
 # one in ten million bookings at ten million appointments) and the booking is tried again.
@@ -96,11 +105,13 @@ def book_appointment(
     patient_id: UUID | None = None,
     description: str = "",
     comment: str = "",
+    offer_id: UUID | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Book ``slot_id`` for a patient (the actor themself, or one chosen by practice staff).
 
     ``practice_ods``, when a client sends it with the slot, must name the slot's practice.
+    ``offer_id`` claims a waiting-list offer of the slot (``waiting_list.claim_offer``).
     """
     for attempt in range(1, REFERENCE_ATTEMPTS + 1):
         try:
@@ -111,6 +122,7 @@ def book_appointment(
                 patient_id=patient_id,
                 description=description,
                 comment=comment,
+                offer_id=offer_id,
                 now=now or timezone.now(),
             )
         except _ReferenceClash as exc:  # rolled back whole; the next try draws a new one
@@ -161,6 +173,7 @@ def _book_once(
     patient_id: UUID | None,
     description: str,
     comment: str,
+    offer_id: UUID | None,
     now: dt.datetime,
 ) -> Appointment:
     try:
@@ -174,8 +187,9 @@ def _book_once(
             patient = resolve_patient(
                 actor=actor, patient_id=patient_id, practice_id=slot.practice_id
             )
-            if slot.status != SlotStatus.FREE:
-                raise unavailable(SLOT_TAKEN, "slot_taken", user=actor.user, slot=slot, now=now)
+            claimed = holds.admit(
+                actor=actor, slot=slot, patient_id=patient.pk, offer_id=offer_id, now=now
+            )
             check_slot_rules(actor=actor, patient=patient, slot=slot, now=now)
             appointment = Appointment.objects.create(
                 patient=patient,
@@ -194,8 +208,13 @@ def _book_once(
             )
             Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED)
             appointment.type_name = slot.type_name  # type: ignore[attr-defined]  # as annotated
+            holds.settle(slot=slot, appointment=appointment, claimed=claimed, now=now)
             _record(
-                appointment, actor=actor, action=AppointmentHistory.Action.BOOKED, from_status=""
+                appointment,
+                actor=actor,
+                action=AppointmentHistory.Action.BOOKED,
+                from_status="",
+                details=_claim_details(claimed),
             )
             notifications.queue_for(appointment, Notification.Kind.CONFIRMATION)
     except IntegrityError as exc:
@@ -211,9 +230,11 @@ def reschedule_appointment(
     appointment_id: UUID,
     new_slot_id: UUID,
     expected_version: int | None = None,
+    offer_id: UUID | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
-    """Move an appointment to another slot; the old slot is freed only if the move succeeds."""
+    """Move an appointment to another slot; the old slot is freed only if the move succeeds.
+    ``offer_id`` claims a waiting-list offer of the new slot for this appointment."""
     now = now or timezone.now()
     try:
         with transaction.atomic():
@@ -236,8 +257,14 @@ def reschedule_appointment(
             new_slot = locked[new_slot_id]
             if new_slot.practice_id != appointment.practice_id:
                 raise RuleViolation(OTHER_PRACTICE, code="other_practice")
-            if new_slot.status != SlotStatus.FREE:
-                raise unavailable(SLOT_TAKEN, "slot_taken", user=actor.user, slot=new_slot, now=now)
+            claimed = holds.admit(
+                actor=actor,
+                slot=new_slot,
+                patient_id=appointment.patient_id,
+                offer_id=offer_id,
+                now=now,
+                moving=appointment,
+            )
             appointment.patient = User.objects.select_related("patient_profile").get(
                 pk=appointment.patient_id
             )
@@ -265,6 +292,13 @@ def reschedule_appointment(
             appointment.save()
             Slot.objects.filter(pk=old_slot_id).update(status=SlotStatus.FREE)
             Slot.objects.filter(pk=new_slot.pk).update(status=SlotStatus.BOOKED)
+            holds.settle(slot=new_slot, appointment=appointment, claimed=claimed, now=now)
+            holds.slot_freed(
+                slot_id=old_slot_id,
+                practice_id=appointment.practice_id,
+                cause=Vacancy.Cause.MOVED,
+                now=now,
+            )
             _record(
                 appointment,
                 actor=actor,
@@ -273,6 +307,7 @@ def reschedule_appointment(
                 details={
                     "from": old,
                     "to": {"slot_id": str(new_slot.pk), "start": new_slot.start.isoformat()},
+                    **_claim_details(claimed),
                 },
             )
             notifications.queue_for(appointment, Notification.Kind.RESCHEDULE)
@@ -338,6 +373,12 @@ def cancel_appointment(
     appointment.version += 1
     appointment.save()
     Slot.objects.filter(pk=appointment.slot_id).update(status=SlotStatus.FREE)
+    holds.slot_freed(
+        slot_id=appointment.slot_id,
+        practice_id=appointment.practice_id,
+        cause=Vacancy.Cause.CANCELLED,
+        now=now,
+    )
     _record(
         appointment,
         actor=actor,
@@ -378,6 +419,19 @@ def record_outcome(
     appointment.save()
     _record(appointment, actor=actor, action=outcome, from_status=from_status, details=details)
     return appointment
+
+
+def _claim_details(claimed: WaitingListOffer | None) -> dict[str, Any]:
+    """What the history row says of a waiting-list claim: which offer, made when."""
+    if claimed is None:
+        return {}
+    return {
+        "waiting_list_offer": {
+            "id": str(claimed.pk),
+            "offered_at": claimed.offered_at.isoformat(),
+            "entry_id": str(claimed.entry_id),
+        }
+    }
 
 
 def _gpad_fields(slot: Slot) -> dict[str, str]:

@@ -72,6 +72,7 @@ class StaffAction(StrEnum):
     CANCEL = "cancel"
     AMEND_NOTES = "amend_notes"
     RECORD_OUTCOME = "record_outcome"
+    MANAGE_WAITING_LIST = "manage_waiting_list"
 
 
 # What each staff role may do at its own practices: the one statement of it. The services

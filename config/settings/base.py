@@ -321,7 +321,7 @@ COGNITO_JWKS_CACHE_SECONDS = env.int("COGNITO_JWKS_CACHE_SECONDS", default=3600)
 TASKS = {
     "default": {
         "BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default", "notifications"],
+        "QUEUES": ["default", "notifications", "waiting_list"],
     }
 }
 

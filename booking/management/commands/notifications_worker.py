@@ -1,10 +1,13 @@
-"""Send queued notifications: django-tasks' database worker, made to outlive its database.
+"""Send queued notifications and run the waiting list: django-tasks' database worker, made to
+outlive its database.
 
 - A database restart or failover: django-tasks' worker exits on the first error; this one
   closes its connections, waits (1, 2, 4 ... 30 s) and carries on.
 - A worker killed while sending leaves a row "sending": a sweeper thread in this process
   hands it back to the queue once it is ``STALE_SENDING`` old, and re-queues pending rows
   whose task was lost, every ``--sweep-seconds``. No other process is needed for that.
+- The waiting list's matching and offer expiry run here too (queue ``waiting_list``); the
+  sweeper also ends offers whose time ran out and matches freed slots whose task was lost.
 
     manage.py notifications_worker
 """
@@ -23,6 +26,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from accounts import emails as account_emails
 from booking.notifications import delivery
+from booking.services import waiting_list
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, interval: float, sweep_seconds: float, **options: Any) -> None:
         worker = Worker(
-            queue_names=["notifications"],
+            queue_names=["notifications", "waiting_list"],
             interval=interval,
             batch=False,
             backend_name="default",
@@ -91,6 +95,9 @@ def sweep(stop: threading.Event, every: float) -> None:
             requeued = delivery.requeue_due() + account_emails.requeue_due()
             if requeued:
                 logger.info("notifications worker: re-queued %s messages", requeued)
+            waiting = waiting_list.sweep()
+            if any(waiting.values()):
+                logger.info("notifications worker: waiting list %s", waiting)
         except db.Error:
             logger.warning("notifications worker: sweep skipped, database unavailable")
         except Exception:  # a sweeper that dies silently would leave abandoned sends unsent
