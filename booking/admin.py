@@ -974,3 +974,5 @@ def report_panel(request: HttpRequest) -> dict[str, Any] | None:
 
 admin.site.register_page("report/", report_views.practice_report, name="practice_report")  # type: ignore[attr-defined]
 admin.site.register_home_panel(report_panel)  # type: ignore[attr-defined]
+
+from . import waiting_list_admin  # noqa: E402, F401  # registers the waiting list's pages

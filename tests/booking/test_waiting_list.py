@@ -324,9 +324,7 @@ def test_in_a_batch_the_first_to_claim_wins_and_the_others_are_told(alice, bob, 
     assert WaitingListEntry.objects.get(patient=alice).status == WaitingListEntry.Status.WAITING
 
 
-def test_an_expired_offer_moves_on_to_the_next_in_line(
-    alice, bob, riverside, freed, drain, commit
-):
+def test_an_expired_offer_moves_on_to_the_next_in_line(alice, bob, riverside, freed, drain, commit):
     alices_entry = join(alice, riverside)
     bobs_entry = join(bob, riverside)
     slot = freed()
