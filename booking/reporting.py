@@ -10,7 +10,9 @@ number of statements whatever the period or the number of practices (pinned by a
    missed, cancelled by whom, as conditional counts in one pass; the days are folded into
    GPAD's bands here, worked out once per row rather than once per band),
 3. slots per day booked within the first hour after release (the 8am picture), from the
-   appointments' side: a join, not a subquery per slot.
+   appointments' side: a join, not a subquery per slot,
+4. the waiting list: offers made in the period, how many slots they refilled, how many ran
+   out, and the median time from a slot being freed to its rebooking from the list.
 
 Days and weeks are UK days (Europe/London), as staff read them.
 """
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import (
+    Aggregate,
     Case,
     CharField,
     Count,
@@ -43,7 +46,7 @@ from core.formats import uk_date
 from practices import gpad
 from practices.models import Practice, Profession, Slot, SlotStatus
 
-from .models import HOLDS_SLOT, Appointment, AppointmentStatus, CancelledBy
+from .models import HOLDS_SLOT, Appointment, AppointmentStatus, CancelledBy, WaitingListOffer
 
 DEFAULT_WEEKS = 4
 LONGEST_PERIOD = dt.timedelta(days=366)
@@ -136,6 +139,22 @@ class DemandDay:
         return self.gone_in_first_hour / self.slots if self.slots else None
 
 
+@dataclass(frozen=True)
+class WaitingListFigures:
+    """Offers made in the period and what came of them."""
+
+    offers: int = 0
+    slots_offered: int = 0
+    refilled: int = 0
+    expired: int = 0
+    median_to_rebook: dt.timedelta | None = None
+
+    @property
+    def refill_rate(self) -> float | None:
+        """Slots refilled / slots offered."""
+        return self.refilled / self.slots_offered if self.slots_offered else None
+
+
 @dataclass
 class Report:
     period: Period
@@ -144,6 +163,7 @@ class Report:
     total: Row
     demand: list[DemandDay]
     bands: list[int]
+    waiting_list: WaitingListFigures
 
 
 class _UkDaysBetween(Func):
@@ -152,6 +172,14 @@ class _UkDaysBetween(Func):
     output_field = IntegerField()
     arg_joiner = f") AT TIME ZONE '{STAFF_TIMEZONE.key}')::date - (("
     template = f"(((%(expressions)s) AT TIME ZONE '{STAFF_TIMEZONE.key}')::date)"
+
+
+class _Median(Aggregate):
+    """PostgreSQL's continuous median (of intervals, here)."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
 
 
 class _Days(Func):
@@ -274,7 +302,29 @@ def practice_report(
             for day, count in sorted(slots_per_day.items())
         ],
         bands=bands,
+        # 4. The waiting list.
+        waiting_list=_waiting_list(practices=practices, period=period),
     )
+
+
+def _waiting_list(*, practices: QuerySet[Practice], period: Period) -> WaitingListFigures:
+    """Offers made in ``period`` at ``practices``, in one aggregate."""
+    claimed = Q(status=WaitingListOffer.Status.CLAIMED)
+    figures = WaitingListOffer.objects.filter(
+        slot__practice__in=practices, offered_at__gte=period.start, offered_at__lt=period.end
+    ).aggregate(
+        offers=Count("id"),
+        slots_offered=Count("vacancy_id", distinct=True),
+        refilled=Count("id", filter=claimed),
+        expired=Count("id", filter=Q(status=WaitingListOffer.Status.EXPIRED)),
+        median_to_rebook=_Median(
+            ExpressionWrapper(
+                F("appointment__booked_at") - F("vacancy__freed_at"), output_field=DurationField()
+            ),
+            filter=claimed,
+        ),
+    )
+    return WaitingListFigures(**figures)
 
 
 COUNTS = (

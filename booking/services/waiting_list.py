@@ -425,8 +425,9 @@ def _enqueue_expiry(at: dt.datetime) -> None:
 
 
 def _matching_entries(slot: Slot) -> QuerySet[WaitingListEntry]:
-    """Open entries at the slot's practice whose wishes the slot meets and that were not
-    offered it before, in the order they joined."""
+    """Open entries at the slot's practice whose wishes the slot meets, that were not offered
+    it before and hold no open offer (one held slot per entry at a time, so nobody blocks
+    several slots while the next in line waits), in the order they joined."""
     local = timezone.localtime(slot.start, slot.practice.tz)
     part = TimeOfDay.of(local)
     return (
@@ -443,6 +444,9 @@ def _matching_entries(slot: Slot) -> QuerySet[WaitingListEntry]:
         .filter(Q(clinician__isnull=True) | Q(clinician_id=slot.clinician_id))
         .filter(Q(clinician_gender="") | Q(clinician_gender=slot.clinician.gender))
         .exclude(Exists(WaitingListOffer.objects.filter(entry=OuterRef("pk"), slot=slot)))
+        .exclude(
+            Exists(WaitingListOffer.objects.filter(entry=OuterRef("pk"), status=OfferStatus.OPEN))
+        )
         .select_related("patient__patient_profile")
         .order_by("joined_at", "id")
     )

@@ -7,12 +7,13 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.admin_site import STAFF_TIMEZONE
 from booking import reporting, services
-from booking.models import Appointment
+from booking.models import Appointment, Vacancy, WaitingListOffer
 from booking.reporting import Period
-from booking.services import Actor
+from booking.services import Actor, waiting_list
 from practices.models import Practice, Slot, SlotType
 from tests.factories import (
     ClinicianFactory,
@@ -195,11 +196,11 @@ def test_the_page_costs_the_same_statements_however_much_data(
     url = reverse(REPORT) + f"?first={WEEK.first}&last={WEEK.last}&group={group}"
     fill(riverside, patients[:1], gp, days=1)
     # session, user, the user's and their groups' permissions; slots by day, appointments by
-    # booking-to-appointment days, the rush; the practices to choose from
-    with django_assert_num_queries(8):
+    # booking-to-appointment days, the rush, the waiting list; the practices to choose from
+    with django_assert_num_queries(9):
         small = dave_client.get(url)
     fill(riverside, patients[1:], gp, days=7, first_minute=10)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         large = dave_client.get(url)
 
     assert small.status_code == large.status_code == 200
@@ -414,3 +415,36 @@ def test_a_slot_blocked_after_its_rush_booking_was_cancelled_counts_on_neither_s
 
     (day,) = report(riverside).demand
     assert (day.slots, day.gone_in_first_hour) == (1, 0)
+
+
+def test_the_waiting_list_figures_count_refills_expiries_and_the_median_time(
+    dave_client, riverside
+):
+    latest = timezone.localtime(timezone=riverside.tz).date() + dt.timedelta(days=10)
+    waiters = [PatientFactory(profile__registered_practice=riverside) for _ in range(2)]
+    for patient in waiters:
+        waiting_list.join_waiting_list(
+            actor=Actor(user=patient),
+            practice_ods="A81001",
+            wishes=waiting_list.Wishes(latest_date=latest),
+        )
+    first, second = (free_slot(riverside, hours_ahead=30 + 2 * i) for i in range(2))
+    freed_at = timezone.now() - dt.timedelta(minutes=20)
+    for slot in (first, second):
+        Vacancy.objects.create(slot=slot, practice=riverside, cause="cancelled", freed_at=freed_at)
+    waiting_list.match_due()  # each slot to the first in line who can take it
+    offers = {o.slot_id: o for o in WaitingListOffer.objects.select_related("entry__patient")}
+    waiting_list.claim_offer(
+        actor=Actor(user=offers[first.pk].entry.patient), offer_id=offers[first.pk].pk
+    )
+    waiting_list.expire_due(now=offers[second.pk].expires_at)
+    today = timezone.localtime(timezone=riverside.tz).date()
+
+    page = dave_client.get(reverse(REPORT), {"first": today, "last": today})
+
+    figures = page.context["report"].waiting_list
+    assert figures.slots_offered == 2
+    assert figures.refilled == 1
+    assert figures.expired == 1
+    assert dt.timedelta(minutes=19) < figures.median_to_rebook < dt.timedelta(minutes=25)
+    assert "Slots refilled from the list" in page.content.decode()

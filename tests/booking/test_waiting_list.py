@@ -385,8 +385,17 @@ def test_when_nobody_else_matches_an_expired_offer_frees_the_slot(alice, riversi
 def test_only_matching_entries_are_offered(alice, bob, riverside, freed):
     join(alice, riverside, channels=["telephone"])
     bobs = join(bob, riverside, channels=["in_person"])
-    slot = freed(channel="in_person")
+    freed(channel="in_person")
     assert [o.entry for o in WaitingListOffer.objects.all()] == [bobs]
+
+
+def test_a_patient_holds_one_offer_at_a_time_so_the_next_in_line_gets_the_second_slot(
+    alice, bob, riverside, freed
+):
+    alices, bobs = join(alice, riverside), join(bob, riverside)
+    first, second = freed(hours_ahead=30), freed(hours_ahead=32)
+    assert [o.slot for o in offers_of(alices)] == [first]
+    assert [o.slot for o in offers_of(bobs)] == [second]
 
 
 def test_a_slot_outside_the_wished_part_of_the_day_is_not_offered(alice, riverside, freed):
