@@ -60,6 +60,7 @@ class Source(models.TextChoices):
     API = "api", "API"
     ADMIN = "admin", "Admin"
     COMMAND = "command", "Management command"
+    PAGE = "page", "Patient pages"
 
 
 class AppointmentQuerySet(models.QuerySet):

@@ -18,6 +18,8 @@ urlpatterns = [
     path(".well-known/", include("accounts.api.wellknown")),
     # Where the links in account emails land (accounts.emails names these paths).
     path("account/", include("accounts.page_urls")),
+    # Where a waiting-list offer's link lands (booking.notifications.offers names this path).
+    path("waiting-list/", include("booking.page_urls")),
     # The schema is public reference data, the same for everyone.
     path("api/schema/", public_reference(SpectacularAPIView.as_view()), name="schema"),
     # Swagger UI from our own static files (drf-spectacular-sidecar), its start-up script

@@ -14,6 +14,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import AuditEvent, PatientProfile
 from booking import services
 from booking.models import (
+    Appointment,
     AppointmentHistory,
     AppointmentStatus,
     OfferMessage,
@@ -575,3 +576,62 @@ def test_an_appointment_booked_from_the_list_is_an_ordinary_appointment(alice, r
     assert appointment.status == AppointmentStatus.BOOKED
     listed = client_for(alice).get("/api/v1/appointments").json()["results"]
     assert str(appointment.pk) in [a["id"] for a in listed]
+
+
+# The offer's link ----------------------------------------------------------------------------
+
+
+def offer_link_path(offer):
+    return offer_messages.claim_link(offer).split("://", 1)[1].split("/", 1)[1]
+
+
+def test_the_link_opens_the_offer_and_its_button_books_it(client, alice, riverside, freed):
+    join(alice, riverside)
+    freed()
+    offer = WaitingListOffer.objects.get()
+    opened = client.get("/" + offer_link_path(offer))
+    assert opened.status_code == 302  # the token moves into the session
+    assert "token" not in opened["Location"]
+    page = client.get(opened["Location"])
+    assert page.status_code == 200
+    assert "Book this appointment" in page.content.decode()
+    assert not Appointment.objects.filter(slot=offer.slot, status="booked").exists()  # unchanged
+
+    booked = client.post(opened["Location"], {"choice": "book"})
+
+    assert booked.status_code == 200
+    appointment = Appointment.objects.get(slot=offer.slot, status="booked")
+    assert appointment.patient == alice
+    assert appointment.reference in booked.content.decode()
+    assert AppointmentHistory.objects.get(appointment=appointment).source == "page"
+
+
+def test_a_link_without_its_token_or_with_another_offers_token_does_not_work(
+    client, alice, bob, riverside, freed
+):
+    riverside.offer_batch_size = 2
+    riverside.save()
+    join(alice, riverside)
+    join(bob, riverside)
+    freed()
+    alices, bobs = (WaitingListOffer.objects.get(entry__patient=p) for p in (alice, bob))
+    assert client.get(f"/waiting-list/offers/{alices.pk}").status_code == 400
+    token = offer_messages.claim_token(bobs)
+    client.get(f"/waiting-list/offers/{alices.pk}?token={token}")
+    assert client.get(f"/waiting-list/offers/{alices.pk}").status_code == 400
+    assert client.post(f"/waiting-list/offers/{alices.pk}", {"choice": "book"}).status_code == 400
+    assert not Appointment.objects.filter(slot=alices.slot, status="booked").exists()
+
+
+def test_a_taken_offer_shows_why_on_the_page(client, alice, bob, riverside, freed):
+    riverside.offer_batch_size = 2
+    riverside.save()
+    join(alice, riverside)
+    join(bob, riverside)
+    freed()
+    alices, bobs = (WaitingListOffer.objects.get(entry__patient=p) for p in (alice, bob))
+    waiting_list.claim_offer(actor=Actor(user=bob), offer_id=bobs.pk)
+    opened = client.get("/" + offer_link_path(alices))
+    page = client.post(opened["Location"], {"choice": "book"})
+    assert page.status_code == 409
+    assert OFFER_TAKEN in page.content.decode()
