@@ -10,12 +10,18 @@ def deliver_notification(notification_id: str) -> str:
     return delivery.deliver(notification_id)
 
 
-@task(queue_name="notifications")
+# The waiting list's work is time-bound (a freed slot waits for its offer, an offer lasts
+# minutes): the worker takes it before any backlog of confirmations and reminders.
+WAITING_LIST_PRIORITY = 20
+OFFER_MESSAGE_PRIORITY = 10
+
+
+@task(queue_name="notifications", priority=OFFER_MESSAGE_PRIORITY)
 def deliver_offer_message(message_id: str) -> str:
     return offers.deliver(message_id)
 
 
-@task(queue_name="waiting_list")
+@task(queue_name="waiting_list", priority=WAITING_LIST_PRIORITY)
 def match_waiting_list() -> int:
     """Offer every slot freed since the last run to the waiting list (safe to run twice)."""
     from .services import waiting_list
@@ -23,7 +29,7 @@ def match_waiting_list() -> int:
     return waiting_list.match_due()
 
 
-@task(queue_name="waiting_list")
+@task(queue_name="waiting_list", priority=WAITING_LIST_PRIORITY)
 def expire_waiting_list_offers() -> int:
     """End offers whose time ran out, and offer their slots to the next in line."""
     from .services import waiting_list

@@ -207,6 +207,7 @@ class SlotUnavailableProblemSerializer(ProblemSerializer):
 # The waiting list ------------------------------------------------------------------------------
 
 MAX_WISHES = 10
+WISHED_GENDERS = [(g, label) for g, label in Gender.choices if g != Gender.UNKNOWN]
 
 
 class WaitingListJoinSerializer(StrictSerializer):
@@ -237,9 +238,7 @@ class WaitingListJoinSerializer(StrictSerializer):
         max_length=len(Channel.choices),
     )
     clinician_id = serializers.UUIDField(required=False, help_text="Only this clinician")
-    clinician_gender = serializers.ChoiceField(
-        required=False, choices=[(g, label) for g, label in Gender.choices if g != Gender.UNKNOWN]
-    )
+    clinician_gender = serializers.ChoiceField(required=False, choices=WISHED_GENDERS)
     move_appointment_id = serializers.UUIDField(
         required=False,
         help_text="Move this appointment of yours instead of booking another: only earlier "
@@ -278,6 +277,9 @@ class WaitingListEntrySerializer(serializers.ModelSerializer):
     patient_id = serializers.UUIDField()
     clinician_id = serializers.UUIDField(allow_null=True)
     move_appointment_id = serializers.UUIDField(allow_null=True)
+    clinician_gender = serializers.ChoiceField(
+        choices=WISHED_GENDERS, allow_blank=True, help_text='"" for any'
+    )
     offers = WaitingListOfferSerializer(many=True, help_text="Newest first")
 
     class Meta:

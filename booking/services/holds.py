@@ -33,6 +33,7 @@ OFFER_NOT_FOUND = "There is no such offer."
 OFFER_TAKEN = "Sorry, someone else took this appointment first. You are still on the waiting list."
 OFFER_EXPIRED = "This offer has run out. You are still on the waiting list."
 OFFER_CLOSED = "This offer is no longer open."
+ENTRY_DONE = "You have already booked an appointment from this waiting-list entry."
 
 Status = WaitingListOffer.Status
 
@@ -81,6 +82,9 @@ def admit(
             raise Conflict(OFFER_EXPIRED, code="offer_expired")
         if offer.status != Status.OPEN:
             raise Conflict(OFFER_CLOSED, code="offer_closed")
+        if offer.entry.status != WaitingListEntry.Status.WAITING:
+            # Booked from another offer already (the patient's lock orders their claims).
+            raise Conflict(ENTRY_DONE, code="waiting_list_entry_closed")
         return offer
     if slot.status == SlotStatus.FREE:
         return None

@@ -218,12 +218,13 @@ def _end_entry(
 
 
 def _open_entry(*, actor: Actor, entry_id: UUID) -> WaitingListEntry:
-    entry = (
-        WaitingListEntry.objects.visible_to(actor.user)
-        .select_for_update(of=("self",))
-        .filter(pk=entry_id)
-        .first()
-    )
+    """The entry, locked, with the slots of its open offers locked before it (the order every
+    path takes: slot, then entry)."""
+    entries = WaitingListEntry.objects.visible_to(actor.user).filter(pk=entry_id)
+    held = WaitingListOffer.objects.filter(entry__in=entries, status=OfferStatus.OPEN)
+    for slot_id in sorted(held.values_list("slot_id", flat=True), key=str):
+        _lock_slot(slot_id)
+    entry = entries.select_for_update(of=("self",)).first()
     if entry is None:
         raise NotFound(ENTRY_NOT_FOUND, code="entry_not_found")
     if entry.status != EntryStatus.WAITING:
@@ -464,20 +465,40 @@ def _eligible_entries(slot: Slot, *, now: dt.datetime, wanted: int) -> list[Wait
         HOLDS_SLOT, patient_id__in={e.patient_id for e in candidates}, end__gt=now
     ).values_list("patient_id", "pk", "practice_id", "start", "end", "appointment_type", "status"):
         held[row[0]].append(row[1:])
+    eligible = [
+        entry
+        for entry in candidates
+        if _why_not(entry, slot=slot, practice=practice, held=held[entry.patient_id], now=now)
+        is None
+    ]
     chosen: list[WaitingListEntry] = []
     taken_by: set[UUID] = set()  # one offer of a slot per patient, whatever their entries
-    for entry in candidates:
-        if entry.patient_id in taken_by:
-            continue
-        refusal = _why_not(
-            entry, slot=slot, practice=practice, held=held[entry.patient_id], now=now
-        )
-        if refusal is None:
-            chosen.append(entry)
-            taken_by.add(entry.patient_id)
-            if len(chosen) == wanted:
-                break
+    for start in range(0, len(eligible), wanted):
+        chunk = [e for e in eligible[start : start + wanted] if e.patient_id not in taken_by]
+        for entry in _lock_still_free(chunk):
+            if entry.patient_id not in taken_by and len(chosen) < wanted:
+                chosen.append(entry)
+                taken_by.add(entry.patient_id)
+        if len(chosen) == wanted:
+            break
     return chosen
+
+
+def _lock_still_free(entries: list[WaitingListEntry]) -> list[WaitingListEntry]:
+    """Those of ``entries`` (in order) still waiting with no open offer, locked for this
+    round. Another matcher offering one of them a slot right now holds its lock: skipped,
+    so no entry is offered two slots at once by two workers."""
+    if not entries:
+        return []
+    free = set(
+        WaitingListEntry.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(pk__in=[e.pk for e in entries], status=EntryStatus.WAITING)
+        .exclude(
+            Exists(WaitingListOffer.objects.filter(entry=OuterRef("pk"), status=OfferStatus.OPEN))
+        )
+        .values_list("pk", flat=True)
+    )
+    return [entry for entry in entries if entry.pk in free]
 
 
 def _why_not(

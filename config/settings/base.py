@@ -259,6 +259,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for a choice set used by several fields (a slot's channel, a waiting
+    # patient's channels).
+    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "practices.models.Channel"},
 }
 
 # Repeated failed logins lock the email address (known or not, so the lock reveals nothing).

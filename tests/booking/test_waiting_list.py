@@ -635,3 +635,17 @@ def test_a_taken_offer_shows_why_on_the_page(client, alice, bob, riverside, free
     page = client.post(opened["Location"], {"choice": "book"})
     assert page.status_code == 409
     assert OFFER_TAKEN in page.content.decode()
+
+
+def test_one_entry_books_one_appointment_even_when_offered_two_slots(alice, dave, riverside):
+    entry = join(alice, riverside)
+    first, second = (free_slot(riverside, hours_ahead=h) for h in (30, 34))
+    offers = [
+        waiting_list.offer_slot(actor=Actor(user=dave), entry_id=entry.pk, slot_id=slot.pk)
+        for slot in (first, second)
+    ]
+    waiting_list.claim_offer(actor=Actor(user=alice), offer_id=offers[0].pk)
+    with pytest.raises(Conflict) as refused:
+        waiting_list.claim_offer(actor=Actor(user=alice), offer_id=offers[1].pk)
+    assert refused.value.code == "waiting_list_entry_closed"
+    assert Appointment.objects.filter(patient=alice, status="booked").count() == 1
