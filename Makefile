@@ -9,7 +9,7 @@ FUZZ_ARGS ?=
 ENV ?= dev
 TF_DIR = terraform/environments/$(ENV)
 
-.PHONY: help install run test lint fmt check migrate seed audit bench bench-report fuzz apply deploy dev prod-deploy info logs destroy env-file
+.PHONY: help install run test lint fmt check migrate seed audit bench bench-report bench-waiting-list fuzz apply deploy dev prod-deploy info logs destroy env-file
 
 help:
 	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT) (emails in .local/mail/)"
@@ -18,6 +18,7 @@ help:
 	@echo "make fmt    - format and autofix"
 	@echo "make bench  - benchmark on PostgreSQL with in-run baselines (BENCH_ARGS=--scale 1000000)"
 	@echo "make bench-report - the practice report on a year of data for 50 practices"
+	@echo "make bench-waiting-list - 500 waiting patients, a burst of 50 cancellations"
 	@echo "make fuzz   - Schemathesis against a live server, as patient and staff (FUZZ_ARGS=--max-examples 50)"
 	@echo "make apply ENV=dev|staging|prod - terraform init and apply the environment"
 	@echo "make deploy ENV=dev|staging - build, push, migrate, roll out, smoke test"
@@ -85,6 +86,10 @@ bench: install
 # The practice report on a year of data for 50 practices (seeds its own database once).
 bench-report: install
 	$(RUN) python bench/report.py $(BENCH_ARGS)
+
+# The waiting list: 500 waiting patients, 50 cancellations at once, two real workers.
+bench-waiting-list: install
+	$(RUN) python bench/waiting_list.py $(BENCH_ARGS)
 
 REGION = $$(terraform -chdir=$(TF_DIR) output -raw region)
 

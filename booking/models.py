@@ -495,6 +495,8 @@ class WaitingListOffer(models.Model):
             models.Index(
                 fields=["slot"], condition=Q(status="open"), name="booking_offer_open_slot"
             ),
+            # The practice report: offers made in a period.
+            models.Index(fields=["offered_at"], name="booking_offer_offered_at"),
         ]
 
     def __str__(self) -> str:

@@ -242,6 +242,19 @@ class PracticeAdmin(PracticeScopedAdmin):
                 )
             },
         ),
+        (
+            "Waiting list",
+            {
+                "description": "A slot freed by a cancellation or a move, or released, is "
+                "offered to waiting patients in the order they joined, and held for them.",
+                "fields": (
+                    "waiting_list_enabled",
+                    "offer_minutes",
+                    "offer_batch_size",
+                    "max_waiting_entries",
+                ),
+            },
+        ),
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Practice | None = None) -> Any:

@@ -58,6 +58,9 @@ class BookingRulesSerializer(serializers.ModelSerializer):
             "cancellation_cutoff_minutes",
             "max_future_appointments",
             "registered_patients_only",
+            "waiting_list_enabled",
+            "offer_minutes",
+            "max_waiting_entries",
         ]
 
 
