@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import STAFF_GROUPS, LoginLockout, PatientProfile, Role, User
+from accounts.models import STAFF_GROUPS, AuditEvent, LoginLockout, PatientProfile, Role, User
 from accounts.nhs import nhs_check_digit
 from booking.models import (
     HOLDS_SLOT,
@@ -30,7 +31,11 @@ from booking.models import (
     AppointmentStatus,
     CancelledBy,
     IdempotencyRecord,
+    OfferMessage,
     Source,
+    Vacancy,
+    WaitingListEntry,
+    WaitingListOffer,
     new_reference,
 )
 from core.db import append_only_lifted
@@ -829,7 +834,17 @@ def reset_demo_data() -> dict[str, int]:
         practice__is_demo=True
     ) | Appointment.objects.filter(patient__in=demo_users)
     counts = {}
-    with transaction.atomic(), append_only_lifted("booking_appointmenthistory"):
+    lifted = append_only_lifted("booking_appointmenthistory", "accounts_auditevent")
+    with transaction.atomic(), lifted:
+        # The waiting list first: its offers and entries refer to slots and appointments.
+        entries = WaitingListEntry.objects.filter(practice__is_demo=True) | (
+            WaitingListEntry.objects.filter(patient__in=demo_users)
+        )
+        offers = WaitingListOffer.objects.filter(entry__in=entries)
+        OfferMessage.objects.filter(offer__in=offers).delete()
+        counts["waiting_list_offers"] = offers.delete()[0]
+        Vacancy.objects.filter(practice__is_demo=True).delete()
+        counts["waiting_list_entries"] = entries.delete()[0]
         counts["history"] = AppointmentHistory.objects.filter(
             appointment__in=demo_appointments
         ).delete()[0]
@@ -841,6 +856,9 @@ def reset_demo_data() -> dict[str, int]:
         Clinician.objects.filter(user__in=demo_users).delete()
         PatientProfile.objects.filter(user__in=demo_users).delete()
         LoginLockout.objects.filter(email__endswith=f"@{DEMO_DOMAIN}").delete()
+        # The audit trail of access to demo patients (and by demo staff) goes with them: it
+        # refers to them, and they are made up.
+        AuditEvent.objects.filter(Q(patient__in=demo_users) | Q(actor__in=demo_users)).delete()
         counts["users"] = demo_users.delete()[1].get("accounts.User", 0)
         counts["practices"] = (
             Practice.objects.filter(is_demo=True).delete()[1].get("practices.Practice", 0)

@@ -4,6 +4,9 @@ The file holds practices (with opening hours, closures and staff memberships), c
 weekly templates, sessions, slots, appointments with their history, and the users they refer
 to: names, emails, roles and patient profiles, never passwords or tokens. Imported users get
 unusable passwords; they sign in after a reset.
+
+The waiting list is not exported: its offers last minutes, and its entries are patients'
+wishes for the present. A slot held for an offer is exported free.
 """
 
 import json
@@ -28,6 +31,7 @@ from practices.models import (
     Session,
     SessionTemplate,
     Slot,
+    SlotStatus,
     SlotType,
 )
 
@@ -90,6 +94,8 @@ def export_data(out: IO[str]) -> dict[str, int]:
         out.write(f', "{name}": [')
         counts[name] = 0
         for row in _rows(model, _fields(model, chosen)):
+            if model is Slot and row["status"] == SlotStatus.HELD:
+                row["status"] = SlotStatus.FREE  # the hold ends with the offers it was for
             out.write(("," if counts[name] else "") + json.dumps(row, cls=DjangoJSONEncoder))
             counts[name] += 1
         out.write("]")

@@ -133,6 +133,26 @@ def test_reset_puts_the_history_guard_back():
         AppointmentHistory.objects.all().delete()
 
 
+def test_reset_removes_the_demo_audit_trail_and_puts_its_guard_back():
+    from django.db import IntegrityError, transaction
+
+    from accounts.audit import record_event
+    from accounts.models import AuditEvent
+
+    seed_demo_data(SMALL)
+    patient = User.objects.get(email=DEMO_LOGINS["patient"])
+    record_event(action="api.appointment.list", object_type="", object_id="",
+                 source_address="127.0.0.1", patient=patient, actor=patient, allowed=True)  # fmt: skip
+    run("--reset")
+    assert not AuditEvent.objects.filter(patient_id=patient.pk).exists()
+    other = PatientFactory()
+    record_event(action="api.appointment.list", object_type="", object_id="",
+                 source_address="127.0.0.1", patient=other, actor=other, allowed=True)  # fmt: skip
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AuditEvent.objects.all().delete()
+
+
 def test_it_refuses_to_make_demo_accounts_with_debug_off(settings):
     settings.DEBUG = False
     settings.ALLOW_DEMO_DATA = False
@@ -290,3 +310,47 @@ def test_an_export_from_before_slot_types_still_imports(tmp_path):
     assert Appointment.objects.count() == appointments
     assert not Appointment.objects.filter(mode="unknown").exists()
     assert SlotType.objects.filter(code="routine", national_category__gt="").exists()
+
+
+def test_a_slot_held_for_a_waiting_list_offer_is_exported_free(tmp_path):
+    seed_demo_data(SMALL)
+    held = Slot.objects.filter(status="free").first()
+    Slot.objects.filter(pk=held.pk).update(status="held")
+    path = tmp_path / "export.json"
+
+    run("--export", str(path))
+
+    (row,) = [s for s in json.loads(path.read_text())["slots"] if s["id"] == str(held.pk)]
+    assert row["status"] == "free"
+
+
+def test_reset_removes_the_demo_waiting_list_too():
+    from django.utils import timezone
+
+    from booking.models import WaitingListEntry, WaitingListOffer
+    from booking.services import Actor, waiting_list
+
+    seed_demo_data(SMALL)
+    patient = User.objects.get(email=DEMO_LOGINS["patient"])
+    practice = patient.patient_profile.registered_practice
+    entry = waiting_list.join_waiting_list(
+        actor=Actor(user=patient),
+        practice_ods=practice.ods_code,
+        wishes=waiting_list.Wishes(latest_date=timezone.localdate() + dt.timedelta(days=5)),
+    )
+    slot = Slot.objects.filter(
+        practice=practice,
+        status="free",
+        online_bookable=True,
+        start__gt=timezone.now() + dt.timedelta(days=1),
+        start__lt=timezone.now() + dt.timedelta(days=5),
+    ).first()
+    admin = User.objects.get(email=DEMO_LOGINS["practice admin"])
+    waiting_list.offer_slot(actor=Actor(user=admin), entry_id=entry.pk, slot_id=slot.pk)
+    assert WaitingListOffer.objects.exists()
+
+    run("--reset")
+
+    assert not WaitingListEntry.objects.filter(pk=entry.pk).exists()
+    assert not WaitingListOffer.objects.exists()
+    assert not Practice.objects.filter(is_demo=True).exists()
