@@ -36,7 +36,7 @@ from core.http.client import client_ip
 from practices.admin_scoping import PracticeScopedAdmin, ScopedInline, slot_type_filter
 from practices.appointment_types import display_name
 from practices.gpad import Mode
-from practices.models import Practice, Slot, slot_type_name
+from practices.models import Practice, Slot, SlotStatus, slot_type_name
 
 from . import report_views, services
 from .models import Appointment, AppointmentHistory, AppointmentStatus, Notification, Source
@@ -52,15 +52,18 @@ def _actor(request: HttpRequest) -> Actor:
 class SlotChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, slot: Slot) -> str:
         kind = display_name(slot, slot.slot_type)
+        held = ", held for the waiting list" if slot.status == SlotStatus.HELD else ""
         return (
             f"{uk_datetime(slot.start)} - {slot.clinician.display_name} "
-            f"({kind}, {slot.get_channel_display().lower()}, {slot.duration_minutes} min)"
+            f"({kind}, {slot.get_channel_display().lower()}, {slot.duration_minutes} min{held})"
         )
 
 
 def free_slots_for(request: HttpRequest, practices: QuerySet[Practice]) -> QuerySet[Slot]:
+    """Slots staff may book: free ones, and those held for waiting-list offers (staff can
+    always book over a hold; the offered patients are told it has gone)."""
     now = timezone.now()
-    slots: QuerySet[Slot] = Slot.objects.free()
+    slots: QuerySet[Slot] = Slot.objects.filter(status__in=[SlotStatus.FREE, SlotStatus.HELD])
     return (
         slots.filter(
             practice__in=practices,

@@ -15,9 +15,11 @@ class BookingConfig(AppConfig):
         # the apps before it (its handler is connected first).
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="booking.staff_groups")
 
-        from practices.signals import slots_released
+        from practices.signals import slots_released, slots_withdrawn
 
-        from .services.holds import on_slots_released
+        from .services.holds import on_slots_released, on_slots_withdrawn
 
-        # New slots, and slots released from a block, are offered to the waiting list.
+        # New slots, and slots released from a block, are offered to the waiting list; held
+        # slots blocked end their offers.
         slots_released.connect(on_slots_released, dispatch_uid="booking.waiting_list")
+        slots_withdrawn.connect(on_slots_withdrawn, dispatch_uid="booking.waiting_list")

@@ -427,6 +427,9 @@ class Vacancy(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
     cause = models.CharField(max_length=12, choices=Cause.choices)
     freed_at = models.DateTimeField(default=timezone.now)
+    # When the slot was first freed, carried through later rounds (an offer declined or run
+    # out): the report's "freed to rebooked" counts from here.
+    first_freed_at = models.DateTimeField(default=timezone.now)
     matched_at = models.DateTimeField(null=True, blank=True)
     offers_made = models.PositiveSmallIntegerField(default=0)
 
@@ -454,12 +457,13 @@ class WaitingListOffer(models.Model):
         DECLINED = "declined", "Declined"
         EXPIRED = "expired", "Expired"
         GONE = "gone", "Taken by someone else"
+        WITHDRAWN = "withdrawn", "Withdrawn (entry closed)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     entry = models.ForeignKey(WaitingListEntry, on_delete=models.PROTECT, related_name="offers")
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="waiting_list_offers")
     vacancy = models.ForeignKey(Vacancy, on_delete=models.PROTECT, related_name="offers")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     offered_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -473,13 +477,20 @@ class WaitingListOffer(models.Model):
     class Meta:
         ordering = ["-offered_at", "id"]
         constraints = [
-            # A patient's entry is offered one slot at most once: declined or expired, it moves on.
-            models.UniqueConstraint(fields=["entry", "slot"], name="booking_offer_once_per_entry"),
+            # An entry is offered a slot once: declined or run out, it moves on. Only a slot
+            # that went to someone else (or an offer withdrawn with its entry) may come again.
+            models.UniqueConstraint(
+                fields=["entry", "slot"],
+                condition=~Q(status__in=["gone", "withdrawn"]),
+                name="booking_offer_once_per_entry",
+            ),
             models.CheckConstraint(
                 condition=Q(offered_at__lt=F("expires_at")), name="booking_offer_order"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["open", "claimed", "declined", "expired", "gone"]),
+                condition=Q(
+                    status__in=["open", "claimed", "declined", "expired", "gone", "withdrawn"]
+                ),
                 name="booking_offer_status",
             ),
             models.CheckConstraint(

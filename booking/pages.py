@@ -62,6 +62,12 @@ def offer_page(request: HttpRequest, offer_id: UUID) -> HttpResponse:
     )
     if offer is None:
         return _message(request, "This link does not work", LINK_INVALID, status=400)
+    # Times as the practice reads them (the server works in UTC).
+    with timezone.override(offer.slot.practice.tz):
+        return _offer_page(request, offer, key)
+
+
+def _offer_page(request: HttpRequest, offer: WaitingListOffer, key: str) -> HttpResponse:
     patient = offer.entry.patient
     record_access(
         request,

@@ -314,12 +314,13 @@ def _waiting_list(*, practices: QuerySet[Practice], period: Period) -> WaitingLi
         slot__practice__in=practices, offered_at__gte=period.start, offered_at__lt=period.end
     ).aggregate(
         offers=Count("id"),
-        slots_offered=Count("vacancy_id", distinct=True),
+        slots_offered=Count("slot_id", distinct=True),
         refilled=Count("id", filter=claimed),
         expired=Count("id", filter=Q(status=WaitingListOffer.Status.EXPIRED)),
         median_to_rebook=_Median(
             ExpressionWrapper(
-                F("appointment__booked_at") - F("vacancy__freed_at"), output_field=DurationField()
+                F("appointment__booked_at") - F("vacancy__first_freed_at"),
+                output_field=DurationField(),
             ),
             filter=claimed,
         ),

@@ -126,6 +126,10 @@ def import_data(source: IO[str]) -> dict[str, int]:
             fields = set(_fields(model, chosen))
             rows = document.get(name, [])
             objects = [_build(model, row, fields) for row in rows]
+            if model is Slot:
+                for slot in cast("list[Slot]", objects):
+                    if slot.status == SlotStatus.HELD:  # no offers come with it
+                        slot.status = SlotStatus.FREE
             if model is User:
                 for user in cast("list[User]", objects):
                     user.set_unusable_password()

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from .appointment_types import COMMON, DEFAULT_MAPPING
 from .models import Closure, Practice, Session, SessionTemplate, Slot, SlotStatus, SlotType
-from .signals import slots_released
+from .signals import slots_released, slots_withdrawn
 
 
 def ensure_default_slot_types(*, practice: Practice) -> None:
@@ -237,15 +237,19 @@ def set_slots_blocked(*, slots: QuerySet[Slot], blocked: bool) -> tuple[int, int
     """
     # Lock first, so a booking racing with the block either lands before it (and the slot is
     # skipped as booked) or finds the slot blocked.
-    wanted_from = SlotStatus.FREE if blocked else SlotStatus.BLOCKED
+    # A slot held for a waiting-list offer is free to block: its offers end.
+    wanted_from = {SlotStatus.FREE, SlotStatus.HELD} if blocked else {SlotStatus.BLOCKED}
     locked = list(
         Slot.objects.filter(pk__in=slots.values("pk"))
         .select_for_update()
         .values_list("pk", "status")
     )
-    eligible = [pk for pk, status in locked if status == wanted_from]
+    eligible = [pk for pk, status in locked if status in wanted_from]
     if blocked:
         Slot.objects.filter(pk__in=eligible).update(status=SlotStatus.BLOCKED)
+        held = [pk for pk, status in locked if status == SlotStatus.HELD]
+        if held:
+            slots_withdrawn.send(Slot, slot_ids=held)
     else:
         # Released now: the report's demand figures count from here.
         Slot.objects.filter(pk__in=eligible).update(

@@ -299,7 +299,6 @@ class WaitingListEntrySerializer(serializers.ModelSerializer):
             "move_appointment_id",
             "joined_at",
             "closed_at",
-            "closed_reason",
             "offers",
         ]
         read_only_fields = fields

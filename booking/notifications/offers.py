@@ -74,13 +74,15 @@ def claim_link(offer: WaitingListOffer) -> str:
 def _context(offer: WaitingListOffer, kind: str) -> dict[str, Any]:
     practice = offer.slot.practice
     tz = practice.tz
+    until = timezone.localtime(offer.expires_at, tz)
+    same_day = until.date() == timezone.localtime(offer.offered_at, tz).date()
     return {
         "kind": kind,
         "offer": offer,
         "practice": practice,
         "clinician": offer.slot.clinician.display_name,
         "when": f"{timezone.localtime(offer.slot.start, tz):%a %-d %b %H:%M}",
-        "until": f"{timezone.localtime(offer.expires_at, tz):%H:%M}",
+        "until": f"{until:%H:%M}" if same_day else f"{until:%a %-d %b %H:%M}",
         "link": claim_link(offer),
     }
 
@@ -89,7 +91,9 @@ def _send(row: OfferMessage) -> str:
     offer = WaitingListOffer.objects.select_related(
         "slot__practice", "slot__clinician", "entry"
     ).get(pk=row.offer_id)
-    if row.kind == OfferMessage.Kind.OFFER and not offer.is_open:
+    if row.kind == OfferMessage.Kind.OFFER and (
+        not offer.is_open or offer.expires_at <= timezone.now()
+    ):
         return "skipped: the offer had ended before it could be sent"
     context = _context(offer, row.kind)
     if row.medium == OfferMessage.Medium.SMS:

@@ -208,7 +208,7 @@ def _book_once(
             )
             Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED)
             appointment.type_name = slot.type_name  # type: ignore[attr-defined]  # as annotated
-            holds.settle(slot=slot, appointment=appointment, claimed=claimed, now=now)
+            holds.settle(actor=actor, slot=slot, appointment=appointment, claimed=claimed, now=now)
             _record(
                 appointment,
                 actor=actor,
@@ -292,7 +292,9 @@ def reschedule_appointment(
             appointment.save()
             Slot.objects.filter(pk=old_slot_id).update(status=SlotStatus.FREE)
             Slot.objects.filter(pk=new_slot.pk).update(status=SlotStatus.BOOKED)
-            holds.settle(slot=new_slot, appointment=appointment, claimed=claimed, now=now)
+            holds.settle(
+                actor=actor, slot=new_slot, appointment=appointment, claimed=claimed, now=now
+            )
             holds.slot_freed(
                 slot_id=old_slot_id,
                 practice_id=appointment.practice_id,

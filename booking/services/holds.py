@@ -98,6 +98,7 @@ def admit(
 
 def settle(
     *,
+    actor: Actor,
     slot: Slot,
     appointment: Appointment,
     claimed: WaitingListOffer | None,
@@ -112,7 +113,7 @@ def settle(
         WaitingListEntry.objects.filter(pk=claimed.entry_id).update(
             status=WaitingListEntry.Status.BOOKED, closed_at=now
         )
-        audit_offer(claimed, action="waiting_list.claim", actor=appointment.booked_by)
+        audit_offer(claimed, action="waiting_list.claim", actor=actor.user)
     if slot.status != SlotStatus.HELD:
         return
     for offer in open_offers(slot):
@@ -179,7 +180,14 @@ def note_offered(offer: WaitingListOffer, *, actor: User | None = None) -> None:
     )
 
 
-def slot_freed(*, slot_id: UUID, practice_id: int, cause: str, now: dt.datetime) -> bool:
+def slot_freed(
+    *,
+    slot_id: UUID,
+    practice_id: int,
+    cause: str,
+    now: dt.datetime,
+    first_freed_at: dt.datetime | None = None,
+) -> bool:
     """A new matching round for a slot just freed, if anyone waits at its practice: a
     ``Vacancy`` row in the caller's transaction, matched by the worker after commit. One
     indexed read when nobody waits."""
@@ -188,7 +196,13 @@ def slot_freed(*, slot_id: UUID, practice_id: int, cause: str, now: dt.datetime)
     )
     if not waiting.exists():
         return False
-    Vacancy.objects.create(slot_id=slot_id, practice_id=practice_id, cause=cause, freed_at=now)
+    Vacancy.objects.create(
+        slot_id=slot_id,
+        practice_id=practice_id,
+        cause=cause,
+        freed_at=now,
+        first_freed_at=first_freed_at or now,
+    )
     transaction.on_commit(_enqueue_matching)
     return True
 
@@ -201,7 +215,11 @@ def slots_released(*, slot_ids: list[UUID], now: dt.datetime) -> int:
     waiting = WaitingListEntry.objects.open().filter(practice__waiting_list_enabled=True)
     rows = [
         Vacancy(
-            slot_id=slot_id, practice_id=practice_id, cause=Vacancy.Cause.RELEASED, freed_at=now
+            slot_id=slot_id,
+            practice_id=practice_id,
+            cause=Vacancy.Cause.RELEASED,
+            freed_at=now,
+            first_freed_at=now,
         )
         for slot_id, practice_id in Slot.objects.filter(
             pk__in=slot_ids, practice__in=waiting.values("practice_id")
@@ -223,3 +241,17 @@ def _enqueue_matching() -> None:
 def on_slots_released(sender: object, *, slot_ids: list[UUID], **kwargs: object) -> None:
     """``practices.signals.slots_released``: sent inside the releasing transaction."""
     slots_released(slot_ids=slot_ids, now=timezone.now())
+
+
+def on_slots_withdrawn(sender: object, *, slot_ids: list[UUID], **kwargs: object) -> None:
+    """``practices.signals.slots_withdrawn``: held slots blocked (their locks are held by the
+    sender); their offers end and the patients are told the slot has gone."""
+    now = timezone.now()
+    for offer in (
+        WaitingListOffer.objects.select_for_update(of=("self",))
+        .select_related("entry")
+        .filter(slot_id__in=slot_ids, status=Status.OPEN)
+        .order_by("slot_id", "id")
+    ):
+        close_offer(offer, status=Status.GONE, now=now)
+        offer_messages.queue(offer, OfferMessage.Kind.GONE)

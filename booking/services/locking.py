@@ -9,6 +9,7 @@ Every path takes them in this order, so no two commands can wait on each other i
 from typing import Any
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import BooleanField, F, Func, OuterRef, QuerySet, Subquery, Value
 
 from core.exceptions import NotFound, PreconditionFailed, RuleViolation
@@ -23,10 +24,20 @@ from .rules import (
     Actor,
 )
 
+# A transaction-scoped advisory lock per patient id.
+PATIENT_LOCK = "pg_advisory_xact_lock(hashtextextended(({})::text, 0))"
+
 
 class _PatientLock(Func):
-    template = "pg_advisory_xact_lock(hashtextextended((%(expressions)s)::text, 0)) IS NULL"
+    template = PATIENT_LOCK.format("%(expressions)s") + " IS NULL"
     output_field = BooleanField()
+
+
+def lock_patient(patient_id: UUID) -> None:
+    """The patient's booking lock on its own, for a command that locks no row with it (joining
+    the waiting list: two joins at once cannot both pass the count of open entries)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + PATIENT_LOCK.format("%s"), [str(patient_id)])
 
 
 def with_patient_lock(rows: QuerySet[Any], patient_id: Any) -> QuerySet[Any]:
@@ -79,10 +90,13 @@ def lock_appointment(
     # Join only the practice, which an appointment never changes: when a concurrent
     # reschedule changes the clinician, PostgreSQL re-checks a locked row's join conditions
     # against the new version, and a clinician join would make the row vanish from the result.
+    # FOR NO KEY UPDATE (the id never changes): it still orders every change to the row, but
+    # lets another transaction insert a row referring to it (a history line written while
+    # that transaction holds a slot this one waits for) without a lock cycle.
     appointments: QuerySet[Appointment] = (
         Appointment.objects.visible_to(actor.user)
         .select_related("practice")
-        .select_for_update(of=("self",))
+        .select_for_update(of=("self",), no_key=True)
         .filter(pk=appointment_id)
     )
     appointments = appointments.annotate(type_name=slot_type_name("appointment_type"))

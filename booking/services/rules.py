@@ -5,8 +5,10 @@ locks (``locking.py``), so what they check cannot change before the write.
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from accounts.models import Role, User
@@ -185,25 +187,48 @@ def check_slot_rules(
                 TOO_FAR_AHEAD.format(days=practice.booking_horizon_days), code="too_far_ahead"
             )
 
-    profile = getattr(patient, "patient_profile", None)
-    if practice.registered_patients_only and (
-        profile is None or profile.registered_practice_id != practice.pk
-    ):
+    if not may_book_at(practice, patient):
         raise RuleViolation(NOT_REGISTERED, code="not_registered")
 
     upcoming = Appointment.objects.filter(HOLDS_SLOT, patient=patient, end__gt=now)
     if ignoring is not None:
         upcoming = upcoming.exclude(pk=ignoring.pk)
     held = list(upcoming.values_list("practice_id", "start", "end"))
-    if any(start < slot.end and end > slot.start for _, start, end in held):
+    if overlaps(slot, held):
         raise Conflict(OVERLAPPING, code="overlapping_appointment")
-    at_practice = sum(
-        1 for practice_id, start, _ in held if practice_id == practice.pk and start > now
-    )
+    at_practice = upcoming_at(practice, held, now=now)
     if at_practice >= practice.max_future_appointments:
         raise RuleViolation(
             TOO_MANY_APPOINTMENTS.format(count=at_practice), code="too_many_appointments"
         )
+
+
+def may_book_at(practice: Practice, patient: User) -> bool:
+    """Registered here, where the practice books only its own patients."""
+    profile = getattr(patient, "patient_profile", None)
+    return not practice.registered_patients_only or (
+        profile is not None and profile.registered_practice_id == practice.pk
+    )
+
+
+def overlaps(slot: Slot, held: Iterable[tuple[Any, dt.datetime, dt.datetime]]) -> bool:
+    """Whether ``slot`` overlaps any of ``held``: (practice id, start, end) of live
+    appointments."""
+    return any(start < slot.end and end > slot.start for _, start, end in held)
+
+
+def upcoming_at(
+    practice: Practice, held: Iterable[tuple[Any, dt.datetime, dt.datetime]], *, now: dt.datetime
+) -> int:
+    """How many of ``held`` are upcoming at ``practice``: what its maximum counts."""
+    return sum(1 for practice_id, start, _ in held if practice_id == practice.pk and start > now)
+
+
+def patient_may_still_change(
+    appointment_start: dt.datetime, practice: Practice, *, at: dt.datetime
+) -> bool:
+    """Before the practice's cut-off for patients' own cancellations and moves."""
+    return at <= appointment_start - dt.timedelta(minutes=practice.cancellation_cutoff_minutes)
 
 
 def check_still_changeable(
@@ -221,10 +246,7 @@ def check_still_changeable(
         )
     if is_staff_of(actor.user, appointment.practice_id):
         return
-    cutoff = appointment.start - dt.timedelta(
-        minutes=appointment.practice.cancellation_cutoff_minutes
-    )
-    if now > cutoff:
+    if not patient_may_still_change(appointment.start, appointment.practice, at=now):
         raise RuleViolation(TOO_LATE_TO_CANCEL, code="too_late_to_cancel")
 
 

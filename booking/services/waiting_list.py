@@ -10,12 +10,14 @@ many workers run, and a worker that dies mid-round leaves the row for the next s
 """
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -37,6 +39,7 @@ from ..notifications import offers as offer_messages
 from . import holds
 from .commands import book_appointment, reschedule_appointment
 from .holds import OFFER_NOT_FOUND
+from .locking import lock_patient, lock_slot
 from .rules import (
     EMAIL_NOT_VERIFIED,
     NOT_REGISTERED,
@@ -46,6 +49,10 @@ from .rules import (
     StaffAction,
     check_staff_may,
     is_staff_of,
+    may_book_at,
+    overlaps,
+    patient_may_still_change,
+    upcoming_at,
 )
 
 PATIENTS_ONLY = "Only patients can join a waiting list; practice staff use the admin."
@@ -65,10 +72,20 @@ ENTRY_NOT_FOUND = "There is no such waiting-list entry."
 ENTRY_CLOSED = "This waiting-list entry is no longer open."
 REASON_REQUIRED = "Say why the entry is removed."
 ALREADY_OFFERED = "This patient has already been offered this slot."
+ALREADY_HOLDING = (
+    "This patient already holds an offer, until {until}. Offer another slot once it ends, or "
+    "book one for them."
+)
 SLOT_NOT_OFFERABLE = (
     "Only a free slot released for online booking, far enough ahead to be claimed, can be "
     "offered. To give the patient a practice-only slot, book it for them."
 )
+
+# Offers whose end lets the slot be offered to the entry again: it went to someone else, or
+# was withdrawn with the entry. Declined or run out: never again.
+ANY_AGAIN = Q(status__in=[WaitingListOffer.Status.GONE, WaitingListOffer.Status.WITHDRAWN])
+
+logger = logging.getLogger(__name__)
 
 # Matching looks at this many entries per slot at most (in the order they joined): enough
 # to pass over those that cannot take it (already booked at that time, at their limit).
@@ -95,15 +112,6 @@ class Wishes:
     move_appointment_id: UUID | None = None
 
 
-def _lock_patient(patient_id: UUID) -> None:
-    """The patient's booking lock (``locking.with_patient_lock``'s), on its own: it orders
-    this patient's joins, so two at once cannot both pass the count of open entries."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended((%s)::text, 0))", [str(patient_id)]
-        )
-
-
 @transaction.atomic
 def join_waiting_list(
     *, actor: Actor, practice_ods: str, wishes: Wishes, now: dt.datetime | None = None
@@ -120,7 +128,7 @@ def join_waiting_list(
         raise NotFound(PRACTICE_NOT_FOUND, code="practice_not_found")
     if not practice.waiting_list_enabled:
         raise RuleViolation(WAITING_LIST_CLOSED, code="waiting_list_closed")
-    _lock_patient(patient.pk)
+    lock_patient(patient.pk)
     profile = getattr(patient, "patient_profile", None)
     if practice.registered_patients_only and (
         profile is None or profile.registered_practice_id != practice.pk
@@ -207,9 +215,10 @@ def _end_entry(
     reason: str = "",
     actor: User | None = None,
 ) -> None:
-    """Close an entry and end its open offers (their slots go to the next in line)."""
+    """Close an entry and withdraw its open offers (their slots go to the next in line). The
+    caller holds the locks of those offers' slots (``_locked_entry``)."""
     for offer in entry.offers.filter(status=OfferStatus.OPEN).select_related("entry"):
-        _end_offer(offer, status=OfferStatus.DECLINED, now=now, actor=actor)
+        _end_offer(offer, status=OfferStatus.WITHDRAWN, now=now, actor=actor)
     entry.status = status
     entry.closed_at = now
     entry.closed_reason = reason
@@ -217,14 +226,18 @@ def _end_entry(
     entry.save(update_fields=["status", "closed_at", "closed_reason", "closed_by"])
 
 
-def _open_entry(*, actor: Actor, entry_id: UUID) -> WaitingListEntry:
-    """The entry, locked, with the slots of its open offers locked before it (the order every
-    path takes: slot, then entry)."""
-    entries = WaitingListEntry.objects.visible_to(actor.user).filter(pk=entry_id)
+def _locked_entry(entries: QuerySet[WaitingListEntry]) -> WaitingListEntry | None:
+    """The one entry of ``entries``, locked, with the slots of its open offers locked before
+    it (the order every path takes: slot, then entry)."""
     held = WaitingListOffer.objects.filter(entry__in=entries, status=OfferStatus.OPEN)
     for slot_id in sorted(held.values_list("slot_id", flat=True), key=str):
-        _lock_slot(slot_id)
-    entry = entries.select_for_update(of=("self",)).first()
+        lock_slot(slot_id)
+    return entries.select_for_update(of=("self",)).first()
+
+
+def _open_entry(*, actor: Actor, entry_id: UUID) -> WaitingListEntry:
+    """An open entry the actor may see, locked (``_locked_entry``)."""
+    entry = _locked_entry(WaitingListEntry.objects.visible_to(actor.user).filter(pk=entry_id))
     if entry is None:
         raise NotFound(ENTRY_NOT_FOUND, code="entry_not_found")
     if entry.status != EntryStatus.WAITING:
@@ -249,12 +262,9 @@ def remove_entry(
     *, actor: Actor, entry_id: UUID, reason: str, now: dt.datetime | None = None
 ) -> WaitingListEntry:
     """Practice staff take an entry off the list, saying why."""
+    entry = _staff_entry(actor=actor, entry_id=entry_id)
     if not reason.strip():
         raise _field_error(REASON_REQUIRED, "reason_required", "reason")
-    entry = _open_entry(actor=actor, entry_id=entry_id)
-    if not is_staff_of(actor.user, entry.practice_id):
-        raise NotFound(ENTRY_NOT_FOUND, code="entry_not_found")
-    check_staff_may(actor.user, StaffAction.MANAGE_WAITING_LIST)
     _end_entry(
         entry,
         status=EntryStatus.REMOVED,
@@ -262,6 +272,17 @@ def remove_entry(
         reason=reason,
         actor=actor.user,
     )
+    return entry
+
+
+def _staff_entry(*, actor: Actor, entry_id: UUID) -> WaitingListEntry:
+    """An open entry at one of the actor's practices, for a role that manages the list."""
+    if actor.user.role == Role.PATIENT and not actor.user.is_staff:
+        raise NotFound(ENTRY_NOT_FOUND, code="entry_not_found")
+    check_staff_may(actor.user, StaffAction.MANAGE_WAITING_LIST)
+    entry = _open_entry(actor=actor, entry_id=entry_id)
+    if not is_staff_of(actor.user, entry.practice_id):
+        raise NotFound(ENTRY_NOT_FOUND, code="entry_not_found")
     return entry
 
 
@@ -308,7 +329,7 @@ def decline_offer(
     on the list."""
     now = now or timezone.now()
     offer = _own_offer(actor=actor, offer_id=offer_id)
-    _lock_slot(offer.slot_id)
+    lock_slot(offer.slot_id)
     offer.refresh_from_db()
     if offer.status != OfferStatus.OPEN:
         raise RuleViolation(holds.OFFER_CLOSED, code="offer_closed")
@@ -316,29 +337,29 @@ def decline_offer(
     return offer
 
 
-def _lock_slot(slot_id: UUID, *, skip_locked: bool = False) -> Slot | None:
-    return (
-        Slot.objects.select_for_update(of=("self",), skip_locked=skip_locked)
-        .select_related("practice", "clinician")
-        .filter(pk=slot_id)
-        .first()
-    )
-
-
 def _end_offer(
     offer: WaitingListOffer, *, status: str, now: dt.datetime, actor: User | None = None
 ) -> None:
     """End one open offer; once none is left on its slot, the hold ends and the slot is a
     new round for the next in line. The caller holds the slot's lock (or takes it here)."""
-    slot = _lock_slot(offer.slot_id)
+    slot = lock_slot(offer.slot_id)
     holds.close_offer(offer, status=status, now=now, actor=actor)
-    if slot is None or slot.status != SlotStatus.HELD:
+    if slot.status != SlotStatus.HELD:
         return
     if WaitingListOffer.objects.filter(slot=slot, status=OfferStatus.OPEN).exists():
         return
     Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.FREE)
+    # The next round counts from when the slot was first freed (the report's "freed to
+    # rebooked").
+    first_freed_at = Vacancy.objects.filter(pk=offer.vacancy_id).values_list(
+        "first_freed_at", flat=True
+    )[0]
     holds.slot_freed(
-        slot_id=slot.pk, practice_id=slot.practice_id, cause=Vacancy.Cause.OFFER_ENDED, now=now
+        slot_id=slot.pk,
+        practice_id=slot.practice_id,
+        cause=Vacancy.Cause.OFFER_ENDED,
+        now=now,
+        first_freed_at=first_freed_at,
     )
 
 
@@ -360,7 +381,12 @@ def match_due(*, now: dt.datetime | None = None) -> int:
             if vacancy is None:
                 return made
             at = now or timezone.now()
-            vacancy.offers_made = len(_match(vacancy, now=at))
+            try:
+                with transaction.atomic():  # a savepoint: one bad round must not stop the rest
+                    vacancy.offers_made = len(_match(vacancy, now=at))
+            except Exception:  # logged with the vacancy; the others are still offered
+                logger.exception("waiting list: matching vacancy %s failed", vacancy.pk)
+                vacancy.offers_made = 0
             vacancy.matched_at = at
             vacancy.save(update_fields=["offers_made", "matched_at"])
             made += vacancy.offers_made
@@ -377,10 +403,9 @@ def offerable(slot: Slot, *, now: dt.datetime) -> bool:
 
 
 def _match(vacancy: Vacancy, *, now: dt.datetime) -> list[WaitingListOffer]:
-    slot = _lock_slot(vacancy.slot_id)
+    slot = lock_slot(vacancy.slot_id)
     if (
-        slot is None
-        or slot.status != SlotStatus.FREE
+        slot.status != SlotStatus.FREE
         or not slot.practice.waiting_list_enabled
         or not offerable(slot, now=now)
     ):
@@ -444,7 +469,11 @@ def _matching_entries(slot: Slot) -> QuerySet[WaitingListEntry]:
         .filter(Q(times_of_day=[]) | Q(times_of_day__contains=[part]))
         .filter(Q(clinician__isnull=True) | Q(clinician_id=slot.clinician_id))
         .filter(Q(clinician_gender="") | Q(clinician_gender=slot.clinician.gender))
-        .exclude(Exists(WaitingListOffer.objects.filter(entry=OuterRef("pk"), slot=slot)))
+        .exclude(
+            Exists(
+                WaitingListOffer.objects.filter(entry=OuterRef("pk"), slot=slot).exclude(ANY_AGAIN)
+            )
+        )
         .exclude(
             Exists(WaitingListOffer.objects.filter(entry=OuterRef("pk"), status=OfferStatus.OPEN))
         )
@@ -509,28 +538,29 @@ def _why_not(
     held: list[tuple[Any, ...]],
     now: dt.datetime,
 ) -> str | None:
-    """Why this entry's patient cannot take ``slot`` (a short code), or None if they can.
+    """Why this entry's patient cannot take ``slot`` (a short code), or None if they can:
+    the booking rules (``rules``) the claim will check, on rows read once for all candidates.
     ``held``: their live appointments ending after now (id, practice, start, end, type,
     status)."""
     patient = entry.patient
-    profile = getattr(patient, "patient_profile", None)
     if not patient.email_verified:
         return "unverified"
-    if practice.registered_patients_only and (
-        profile is None or profile.registered_practice_id != practice.pk
-    ):
+    if not may_book_at(practice, patient):
         return "not_registered"
     moving = entry.move_appointment_id
     others = [row for row in held if row[0] != moving]
-    if any(start < slot.end and end > slot.start for _, _, start, end, _, _ in others):
+    periods = [(practice_id, start, end) for _, practice_id, start, end, _, _ in others]
+    if overlaps(slot, periods):
         return "overlap"
     if moving is not None:
         current = next((row for row in held if row[0] == moving), None)
         if current is None or current[5] != AppointmentStatus.BOOKED:
             return "not_booked"  # the sweep ends the entry
+        claim_by = now + dt.timedelta(minutes=practice.offer_minutes)
+        if not patient_may_still_change(current[2], practice, at=claim_by):
+            return "past_cutoff"  # the patient could not move it online any more
         return None if slot.start < current[2] else "not_earlier"
-    at_practice = [row for row in others if row[1] == practice.pk and row[2] > now]
-    if len(at_practice) >= practice.max_future_appointments:
+    if upcoming_at(practice, periods, now=now) >= practice.max_future_appointments:
         return "at_limit"
     # Already holding a matching appointment no later than this slot: nothing to gain.
     for _, practice_id, start, _, code, status in others:
@@ -552,22 +582,27 @@ def expire_due(*, now: dt.datetime | None = None) -> int:
     open offer is a new round for the next in line. Returns how many offers ended."""
     now = now or timezone.now()
     ended = 0
+    failed: set[UUID] = set()
     while True:
-        with transaction.atomic():
-            slot_id = (
-                WaitingListOffer.objects.filter(status=OfferStatus.OPEN, expires_at__lte=now)
-                .order_by("expires_at", "id")
-                .values_list("slot_id", flat=True)
-                .first()
-            )
-            if slot_id is None:
-                return ended
-            slot = _lock_slot(slot_id)
-            assert slot is not None  # offers protect their slots
-            for offer in holds.open_offers(slot):
-                if offer.expires_at <= now:
-                    _end_offer(offer, status=OfferStatus.EXPIRED, now=now)
-                    ended += 1
+        slot_id = (
+            WaitingListOffer.objects.filter(status=OfferStatus.OPEN, expires_at__lte=now)
+            .exclude(slot_id__in=failed)
+            .order_by("expires_at", "id")
+            .values_list("slot_id", flat=True)
+            .first()
+        )
+        if slot_id is None:
+            return ended
+        try:
+            with transaction.atomic():
+                slot = lock_slot(slot_id)
+                for offer in holds.open_offers(slot):
+                    if offer.expires_at <= now:
+                        _end_offer(offer, status=OfferStatus.EXPIRED, now=now)
+                        ended += 1
+        except Exception:  # logged; the other slots' offers still end
+            logger.exception("waiting list: ending the offers of slot %s failed", slot_id)
+            failed.add(slot_id)
 
 
 @transaction.atomic
@@ -577,22 +612,26 @@ def offer_slot(
     """Practice staff offer a slot to one waiting patient (out of turn), held for them like
     any offer. The slot must be one the patient could book online when claiming it."""
     now = now or timezone.now()
-    entry = _open_entry(actor=actor, entry_id=entry_id)
-    if not is_staff_of(actor.user, entry.practice_id):
-        raise NotFound(ENTRY_NOT_FOUND, code="entry_not_found")
-    check_staff_may(actor.user, StaffAction.MANAGE_WAITING_LIST)
-    slot = _lock_slot(slot_id)
-    if slot is None or slot.practice_id != entry.practice_id:
+    slot = lock_slot(slot_id)  # the slot before the entry, as every path
+    entry = _staff_entry(actor=actor, entry_id=entry_id)
+    if slot.practice_id != entry.practice_id:
         raise NotFound(SLOT_NOT_FOUND, code="slot_not_found")
+    if not slot.practice.waiting_list_enabled:
+        raise RuleViolation(WAITING_LIST_CLOSED, code="waiting_list_closed")
     if slot.status not in (SlotStatus.FREE, SlotStatus.HELD) or not offerable(slot, now=now):
         raise RuleViolation(SLOT_NOT_OFFERABLE, code="slot_not_offerable")
-    if WaitingListOffer.objects.filter(entry=entry, slot=slot).exists():
+    held = entry.offers.filter(status=OfferStatus.OPEN).first()
+    if held is not None:
+        until = timezone.localtime(held.expires_at, slot.practice.tz)
+        raise Conflict(ALREADY_HOLDING.format(until=f"{until:%H:%M}"), code="already_holding")
+    if WaitingListOffer.objects.filter(entry=entry, slot=slot).exclude(ANY_AGAIN).exists():
         raise Conflict(ALREADY_OFFERED, code="already_offered")
     vacancy = Vacancy.objects.create(
         slot=slot,
         practice_id=slot.practice_id,
         cause=Vacancy.Cause.STAFF_OFFER,
         freed_at=now,
+        first_freed_at=now,
         matched_at=now,
         offers_made=1,
     )
@@ -604,8 +643,14 @@ def close_stale_entries(*, now: dt.datetime | None = None) -> int:
     they wanted moved is no longer booked (cancelled, or already moved by other means)."""
     now = now or timezone.now()
     closed = 0
-    stale = WaitingListEntry.objects.open().filter(
-        Q(latest_date__lt=(now - dt.timedelta(days=1)).date())
+    entries = WaitingListEntry.objects.open()
+    # "Passed" by each practice's own calendar.
+    past = Q(pk__in=[])
+    for tz in set(entries.values_list("practice__timezone", flat=True)):
+        today = timezone.localtime(now, ZoneInfo(tz)).date()
+        past |= Q(practice__timezone=tz, latest_date__lt=today)
+    stale = entries.filter(
+        past
         | (
             Q(move_appointment__isnull=False)
             & ~Q(move_appointment__status=AppointmentStatus.BOOKED)
@@ -614,12 +659,7 @@ def close_stale_entries(*, now: dt.datetime | None = None) -> int:
     )
     for entry_id in stale.values_list("pk", flat=True)[:500]:
         with transaction.atomic():
-            entry = (
-                WaitingListEntry.objects.open()
-                .select_for_update(of=("self",))
-                .filter(pk=entry_id)
-                .first()
-            )
+            entry = _locked_entry(WaitingListEntry.objects.open().filter(pk=entry_id))
             if entry is not None:
                 _end_entry(entry, status=EntryStatus.ENDED, now=now, reason="No longer needed")
                 closed += 1

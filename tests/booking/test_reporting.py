@@ -431,7 +431,13 @@ def test_the_waiting_list_figures_count_refills_expiries_and_the_median_time(
     first, second = (free_slot(riverside, hours_ahead=30 + 2 * i) for i in range(2))
     freed_at = timezone.now() - dt.timedelta(minutes=20)
     for slot in (first, second):
-        Vacancy.objects.create(slot=slot, practice=riverside, cause="cancelled", freed_at=freed_at)
+        Vacancy.objects.create(
+            slot=slot,
+            practice=riverside,
+            cause="cancelled",
+            freed_at=freed_at,
+            first_freed_at=freed_at,
+        )
     waiting_list.match_due()  # each slot to the first in line who can take it
     offers = {o.slot_id: o for o in WaitingListOffer.objects.select_related("entry__patient")}
     waiting_list.claim_offer(
@@ -448,3 +454,38 @@ def test_the_waiting_list_figures_count_refills_expiries_and_the_median_time(
     assert figures.expired == 1
     assert dt.timedelta(minutes=19) < figures.median_to_rebook < dt.timedelta(minutes=25)
     assert "Slots refilled from the list" in page.content.decode()
+
+
+def test_a_slot_refilled_in_its_second_round_counts_once_from_when_it_was_first_freed(
+    dave_client, riverside
+):
+    latest = timezone.localtime(timezone=riverside.tz).date() + dt.timedelta(days=10)
+    first, second = (PatientFactory(profile__registered_practice=riverside) for _ in range(2))
+    for patient in (first, second):
+        waiting_list.join_waiting_list(
+            actor=Actor(user=patient),
+            practice_ods="A81001",
+            wishes=waiting_list.Wishes(latest_date=latest),
+        )
+    slot = free_slot(riverside, hours_ahead=30)
+    freed_at = timezone.now() - dt.timedelta(minutes=30)
+    Vacancy.objects.create(
+        slot=slot, practice=riverside, cause="cancelled", freed_at=freed_at, first_freed_at=freed_at
+    )
+    waiting_list.match_due()
+    declined = WaitingListOffer.objects.get(entry__patient=first)
+    waiting_list.decline_offer(actor=Actor(user=first), offer_id=declined.pk)
+    waiting_list.match_due()  # round two: the next in line
+    offered = WaitingListOffer.objects.get(entry__patient=second)
+    waiting_list.claim_offer(actor=Actor(user=second), offer_id=offered.pk)
+    today = timezone.localtime(timezone=riverside.tz).date()
+
+    figures = (
+        dave_client.get(reverse(REPORT), {"first": today, "last": today})
+        .context["report"]
+        .waiting_list
+    )
+
+    assert (figures.offers, figures.slots_offered, figures.refilled) == (2, 1, 1)
+    assert figures.refill_rate == 1
+    assert figures.median_to_rebook > dt.timedelta(minutes=29)

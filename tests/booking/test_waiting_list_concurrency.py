@@ -170,3 +170,44 @@ def test_a_patient_joining_twice_at_once_stays_within_the_limit(riverside):
 
     assert outcomes == {"joined": 2, "too_many_waiting_entries": 4}
     assert WaitingListEntry.objects.filter(patient=patient).count() == 2
+
+
+def test_a_move_claim_racing_its_expiry_and_a_new_round_never_deadlocks(riverside):
+    alice = PatientFactory(profile__registered_practice=riverside)
+    appointment = services.book_appointment(
+        actor=Actor(user=alice), slot_id=free_slot(riverside, hours_ahead=70).pk
+    )
+    latest = timezone.localtime(timezone=riverside.tz).date() + dt.timedelta(days=10)
+    waiting_list.join_waiting_list(
+        actor=Actor(user=alice),
+        practice_ods=riverside.ods_code,
+        wishes=waiting_list.Wishes(latest_date=latest, move_appointment_id=appointment.pk),
+    )
+    slots = [free_slot(riverside, hours_ahead=30 + i) for i in range(2)]
+    vacancy(slots[0])
+    waiting_list.match_due()
+    offer = WaitingListOffer.objects.get()
+    vacancy(slots[1])  # a second round for the same entry, matched while the claim runs
+
+    def attempt(who):
+        try:
+            if who == "expire":
+                return waiting_list.expire_due(now=offer.expires_at + dt.timedelta(seconds=1))
+            if who == "match":
+                return waiting_list.match_due()
+            waiting_list.claim_offer(
+                actor=Actor(user=alice),
+                offer_id=offer.pk,
+                now=offer.expires_at - dt.timedelta(seconds=1),
+            )
+            return "moved"
+        except Conflict as exc:
+            return exc.code
+
+    outcomes = run_concurrently(attempt, ["claim", "expire", "match"])
+
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    appointment.refresh_from_db()
+    offer.refresh_from_db()
+    assert (offer.status == "claimed") == (appointment.slot_id == slots[0].pk)
+    assert Appointment.objects.filter(patient=alice).exclude(status="cancelled").count() == 1

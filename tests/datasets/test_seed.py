@@ -141,13 +141,13 @@ def test_reset_removes_the_demo_audit_trail_and_puts_its_guard_back():
 
     seed_demo_data(SMALL)
     patient = User.objects.get(email=DEMO_LOGINS["patient"])
-    record_event(action="api.appointment.list", object_type="", object_id="",
-                 source_address="127.0.0.1", patient=patient, actor=patient, allowed=True)  # fmt: skip
+    seen = {"action": "api.appointment.list", "object_type": "", "object_id": "",
+            "source_address": "127.0.0.1", "allowed": True}  # fmt: skip
+    record_event(**seen, patient=patient, actor=patient)
     run("--reset")
     assert not AuditEvent.objects.filter(patient_id=patient.pk).exists()
     other = PatientFactory()
-    record_event(action="api.appointment.list", object_type="", object_id="",
-                 source_address="127.0.0.1", patient=other, actor=other, allowed=True)  # fmt: skip
+    record_event(**seen, patient=other, actor=other)
 
     with pytest.raises(IntegrityError), transaction.atomic():
         AuditEvent.objects.all().delete()

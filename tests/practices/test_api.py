@@ -99,6 +99,9 @@ def test_a_practice_shows_its_rules_hours_and_upcoming_closures(api, riverside):
         "cancellation_cutoff_minutes": 120,
         "max_future_appointments": 4,
         "registered_patients_only": True,
+        "waiting_list_enabled": True,
+        "offer_minutes": 15,
+        "max_waiting_entries": 3,
     }
     assert body["opening_hours"] == [{"weekday": 0, "opens": "08:00:00", "closes": "18:30:00"}]
     assert [c["reason"] for c in body["closures"]] == ["Training"]
