@@ -49,3 +49,6 @@ def test_the_readme_journey_runs_against_a_live_service(scratch_database_url, tm
     assert '"status": "booked"' in output  # the booking by slot id
     # Then the booking by practice, time and type, and the cancellation.
     assert re.findall(r'^"(\w+)"$', output, re.MULTILINE) == ["booked", "cancelled"], output
+    # Then the waiting list: joined, and left.
+    assert '"status": "waiting"' in output
+    assert output.rstrip().endswith("204"), output
