@@ -20,14 +20,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from core.outbox import Outbox
+from core.outbox import Outbox, send_email
 
 from .models import AccountEmail, User
 
@@ -154,17 +153,12 @@ def _send(row: AccountEmail) -> str:
         # The address changed since this was queued: links made now must not go to the old one.
         return SKIPPED_READDRESSED
     context = _context(row, user)
-    message_id = f"<{row.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
-    mail = EmailMultiAlternatives(
+    return send_email(
+        row,
         subject=SUBJECTS[row.kind],
-        body=render_to_string("accounts/email/account.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[row.recipient],
-        headers={"Message-ID": message_id},
+        text=render_to_string("accounts/email/account.txt", context),
+        html=render_to_string("accounts/email/account.html", context),
     )
-    mail.attach_alternative(render_to_string("accounts/email/account.html", context), "text/html")
-    mail.send(fail_silently=False)
-    return message_id
 
 
 def _enqueue(ids: list[Any], run_after: dt.datetime | None = None) -> None:

@@ -3,7 +3,7 @@
 import datetime as dt
 import secrets
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -63,8 +63,11 @@ class Source(models.TextChoices):
     PAGE = "page", "Patient pages"
 
 
-class AppointmentQuerySet(models.QuerySet):
-    def visible_to(self, user: "User | AnonymousUser") -> "AppointmentQuerySet":
+class PatientRecordQuerySet(models.QuerySet):
+    """Rows about one patient at one practice (``patient``, ``practice``): appointments,
+    waiting-list entries."""
+
+    def visible_to(self, user: "User | AnonymousUser") -> Self:
         """Patients see their own; staff their practices'; operators everything."""
         if not user.is_authenticated:
             return self.none()
@@ -74,6 +77,8 @@ class AppointmentQuerySet(models.QuerySet):
             return self.filter(practice__in=Practice.objects.staffed_by(user))
         return self.filter(patient=user)
 
+
+class AppointmentQuerySet(PatientRecordQuerySet):
     def holding_slots(self) -> "AppointmentQuerySet":
         return self.filter(HOLDS_SLOT)
 
@@ -307,17 +312,7 @@ class TimeOfDay(models.TextChoices):
         return cls.AFTERNOON if local.hour < 17 else cls.EVENING
 
 
-class WaitingListEntryQuerySet(models.QuerySet):
-    def visible_to(self, user: "User | AnonymousUser") -> "WaitingListEntryQuerySet":
-        """Patients see their own; staff their practices'; operators everything."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self
-        if user.is_staff:
-            return self.filter(practice__in=Practice.objects.staffed_by(user))
-        return self.filter(patient=user)
-
+class WaitingListEntryQuerySet(PatientRecordQuerySet):
     def open(self) -> "WaitingListEntryQuerySet":
         return self.filter(status=WaitingListEntry.Status.WAITING)
 

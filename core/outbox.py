@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -31,6 +33,31 @@ MAX_ATTEMPTS = 5
 # well within it (EMAIL_TIMEOUT, AWS_SES_CONFIG, the SNS client's timeouts, all under a minute
 # with retries); the worker's own sweeper then sends it again.
 STALE_SENDING = dt.timedelta(minutes=2)
+
+
+def send_email(
+    row: "OutboxMessage",
+    *,
+    subject: str,
+    text: str,
+    html: str,
+    attachments: Iterable[tuple[str, bytes, str]] = (),
+) -> str:
+    """Send an outbox row's email (plain text and HTML, and any attachments) to its
+    recipient; returns its Message-ID, made from the row's id so a resend can be recognised."""
+    message_id = f"<{row.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
+    mail = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[row.recipient],
+        headers={"Message-ID": message_id},
+    )
+    mail.attach_alternative(html, "text/html")
+    for name, content, mimetype in attachments:
+        mail.attach(name, content, mimetype)
+    mail.send(fail_silently=False)
+    return message_id
 
 
 def backoff(attempts: int) -> dt.timedelta:

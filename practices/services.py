@@ -270,7 +270,9 @@ def copy_sessions(*, sessions: QuerySet[Session], days: int = 7) -> int:
         tz = session.practice.tz
         day = session.date + dt.timedelta(days=days)
         start = local_to_utc(day, session.start.astimezone(tz).time(), tz)
-        end = local_to_utc(day, session.end.astimezone(tz).time(), tz)
+        # As long as the original: its end's wall-clock time on ``day`` would come before the
+        # start for a session that runs past midnight.
+        end = start + (session.end - session.start)
         clash = Session.objects.filter(
             clinician_id=session.clinician_id, start__lt=end, end__gt=start
         )

@@ -11,13 +11,11 @@ import datetime as dt
 import logging
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from core.outbox import STALE_SENDING, Outbox
+from core.outbox import STALE_SENDING, Outbox, send_email
 
 from ..models import Appointment, AppointmentStatus, Notification
 from . import messages, sms
@@ -81,22 +79,15 @@ def _send(note: Notification) -> str:
         body = messages.sms_text(appointment, note.kind)
         return sms.get_backend().send(to=note.recipient, body=body, idempotency_key=str(note.pk))
     content = messages.email(appointment, note.kind)
-    message_id = f"<{note.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
-    mail = EmailMultiAlternatives(
-        subject=content.subject,
-        body=content.text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[note.recipient],
-        headers={"Message-ID": message_id},
-    )
-    mail.attach_alternative(content.html, "text/html")
+    attachments = []
     if content.ics is not None:
         method = "CANCEL" if note.kind == Notification.Kind.CANCELLATION else "REQUEST"
-        mail.attach(
-            "appointment.ics", content.ics, f"text/calendar; method={method}; charset=UTF-8"
+        attachments.append(
+            ("appointment.ics", content.ics, f"text/calendar; method={method}; charset=UTF-8")
         )
-    mail.send(fail_silently=False)
-    return message_id
+    return send_email(
+        note, subject=content.subject, text=content.text, html=content.html, attachments=attachments
+    )
 
 
 OUTBOX = Outbox(model=Notification, send=_send, enqueue=_enqueue)

@@ -9,11 +9,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from core.outbox import Outbox
+from core.outbox import Outbox, send_email
 
 from ..models import OfferMessage, WaitingListOffer
 from . import sms
@@ -104,17 +103,12 @@ def _send(row: OfferMessage) -> str:
             link=context["link"],
         )
         return sms.get_backend().send(to=row.recipient, body=body, idempotency_key=str(row.pk))
-    message_id = f"<{row.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
-    mail = EmailMultiAlternatives(
+    return send_email(
+        row,
         subject=SUBJECTS[row.kind].format(practice=context["practice"].name),
-        body=render_to_string("notifications/offer.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[row.recipient],
-        headers={"Message-ID": message_id},
+        text=render_to_string("notifications/offer.txt", context),
+        html=render_to_string("notifications/offer.html", context),
     )
-    mail.attach_alternative(render_to_string("notifications/offer.html", context), "text/html")
-    mail.send(fail_silently=False)
-    return message_id
 
 
 def _enqueue(ids: list[Any], run_after: dt.datetime | None = None) -> None:

@@ -29,13 +29,6 @@ from tests.tasks import run_worker
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _empty_outboxes():
-    LocMemSmsBackend.outbox.clear()
-    yield
-    LocMemSmsBackend.outbox.clear()
-
-
 def prefer(patient, *, email: bool, sms: bool):
     PatientProfile.objects.filter(user=patient).update(notify_by_email=email, notify_by_sms=sms)
     patient.refresh_from_db()

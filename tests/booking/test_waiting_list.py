@@ -37,13 +37,6 @@ from tests.tasks import run_worker
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _empty_outboxes():
-    LocMemSmsBackend.outbox.clear()
-    yield
-    LocMemSmsBackend.outbox.clear()
-
-
 @pytest.fixture
 def drain(django_capture_on_commit_callbacks):
     """Run what the worker would run until nothing is ready, after-commit hooks included."""

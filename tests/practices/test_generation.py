@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from practices.models import Session, Slot
-from practices.services import generate_session_slots, generate_slots
+from practices.services import copy_sessions, generate_session_slots, generate_slots
 from tests.factories import ClosureFactory, SessionFactory, SessionTemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -253,3 +253,18 @@ def test_the_command_can_be_limited_to_one_practice(riverside, hilltop):
 def test_the_command_refuses_bad_arguments(db, args):
     with pytest.raises(CommandError):
         call_command("generate_slots", *args)
+
+
+def test_a_session_running_past_midnight_is_copied_whole_to_the_next_week(riverside):
+    late = dt.datetime(2026, 12, 7, 23, 0, tzinfo=riverside.tz)
+    session = SessionFactory(
+        practice=riverside, start=late, end=late + dt.timedelta(hours=1), date=late.date()
+    )
+
+    assert copy_sessions(sessions=Session.objects.filter(pk=session.pk)) == 1
+
+    copy = Session.objects.exclude(pk=session.pk).get()
+    assert (copy.start, copy.end) == (
+        session.start + dt.timedelta(days=7),
+        session.end + dt.timedelta(days=7),
+    )
