@@ -6,7 +6,7 @@ from typing import Any
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-from core.http.fields import AwareDateTimeField, StrictSerializer
+from core.http.fields import AwareDateTimeField, StrictSerializer, WallClockTimeField
 from core.http.schema import ProblemSerializer
 from practices.appointment_types import VOCABULARY, display_name
 from practices.models import Channel, Gender
@@ -53,6 +53,21 @@ class BookByTimeSerializer(_BookingSerializer):
         help_text="A clinician to book with; without it, any clinician's free slot of that "
         "type at that time.",
     )
+
+
+class BookEarliestSerializer(_BookingSerializer):
+    """Book the earliest free slot that matches: chosen on the server, never one another
+    request is booking at that moment."""
+
+    practice_id = serializers.CharField(max_length=9, help_text="ODS code")
+    appointment_type = serializers.CharField(required=False, max_length=40, help_text=VOCABULARY)
+    channel = serializers.ChoiceField(required=False, choices=Channel.choices)
+    clinician_id = serializers.UUIDField(required=False)
+    day = serializers.DateField(
+        required=False, help_text="A day at the practice; without it, the earliest from now on."
+    )
+    from_time = WallClockTimeField(required=False, help_text="On `day`: not before this time")
+    to_time = WallClockTimeField(required=False, help_text="On `day`: starting before this time")
 
 
 class RescheduleToSlotSerializer(StrictSerializer):

@@ -30,6 +30,7 @@ from .serializers import (
     AppointmentCreateRequest,
     AppointmentListQuerySerializer,
     AppointmentSerializer,
+    BookEarliestSerializer,
     CancelSerializer,
     OutcomeSerializer,
     RescheduleRequest,
@@ -94,6 +95,7 @@ _ALTERNATIVES = [
 TAKEN = problem(409, "slot_taken", said.SLOT_TAKEN, alternatives=_ALTERNATIVES)
 STALE = problem(412, "stale_version", said.STALE_VERSION)
 TOO_LATE = problem(422, "too_late_to_cancel", said.TOO_LATE_TO_CANCEL)
+TOO_MANY = problem(422, "too_many_appointments", said.TOO_MANY_APPOINTMENTS.format(count=4))
 ROLE_MAY_NOT = problem(403, "role_may_not", said.ROLE_MAY_NOT)
 # The same Idempotency-Key with another body (a retry never changes its body).
 KEY_REUSED_PROBLEM = problem(422, "idempotency_key_reused", KEY_REUSED)
@@ -247,6 +249,54 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                 description=fields.get("description", ""),
                 comment=fields.get("comment", ""),
             )
+        self.audit.patient, self.audit.object_id = appointment.patient_id, appointment.pk
+        return _answer(appointment, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=BookEarliestSerializer,
+        responses={
+            201: AppointmentSerializer,
+            **problems(
+                403,
+                404,
+                409,
+                422,
+                shapes={409: SlotUnavailableProblemSerializer},
+                examples=[
+                    problem(404, "practice_not_found", said.PRACTICE_NOT_FOUND),
+                    problem(409, "no_free_slot", said.NO_FREE_SLOT, alternatives=_ALTERNATIVES),
+                    TOO_MANY,
+                    KEY_REUSED_PROBLEM,
+                ],
+            ),
+        },
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    @action(detail=False, methods=["post"])
+    @idempotent
+    def earliest(self, request: Request) -> Response:
+        """Book the earliest free slot that matches (type, channel, clinician, a day and a
+        time window on it; any of them), chosen on the server. Under a rush each caller gets
+        a different slot: one that another request is booking at that moment is passed
+        over, not waited for. 409 `no_free_slot` when none is left, with alternatives."""
+        data = BookEarliestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        appointment = services.book_earliest(
+            actor=self._actor(),
+            practice_ods=fields["practice_id"],
+            wish=services.SlotWish(
+                appointment_type=fields.get("appointment_type"),
+                channel=fields.get("channel"),
+                clinician_id=fields.get("clinician_id"),
+                day=fields.get("day"),
+                from_time=fields.get("from_time"),
+                to_time=fields.get("to_time"),
+            ),
+            patient_id=fields.get("patient_id"),
+            description=fields.get("description", ""),
+            comment=fields.get("comment", ""),
+        )
         self.audit.patient, self.audit.object_id = appointment.patient_id, appointment.pk
         return _answer(appointment, status_code=status.HTTP_201_CREATED)
 
@@ -556,9 +606,7 @@ class WaitingListOfferViewSet(AuditedViewMixin, viewsets.GenericViewSet):
                     problem(409, "offer_taken", holds.OFFER_TAKEN),
                     problem(409, "offer_expired", holds.OFFER_EXPIRED),
                     problem(409, "overlapping_appointment", said.OVERLAPPING),
-                    problem(
-                        422, "too_many_appointments", said.TOO_MANY_APPOINTMENTS.format(count=4)
-                    ),
+                    TOO_MANY,
                     KEY_REUSED_PROBLEM,
                 ],
             ),

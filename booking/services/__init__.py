@@ -1,6 +1,7 @@
 """Booking's services, by concern:
 
-- ``commands``: the state changes (book, book the slot at a time, reschedule, reschedule to
+- ``commands``: the state changes (book, book the slot at a time, book the earliest free
+  slot that matches, reschedule, reschedule to
   the slot at a time, cancel, record an outcome, amend notes), each one transaction;
 - ``rules``: the booking rules and the messages they answer with;
 - ``locking``: the locks the commands take, and in which order;
@@ -12,8 +13,10 @@ Callers import from here.
 """
 
 from .commands import (
+    SlotWish,
     amend_notes,
     book_appointment,
+    book_earliest,
     book_slot_at,
     cancel_appointment,
     record_outcome,
@@ -28,9 +31,11 @@ __all__ = [
     "STAFF_MAY",
     "Actor",
     "StaffAction",
+    "SlotWish",
     "amend_notes",
     "appointment_list",
     "book_appointment",
+    "book_earliest",
     "book_slot_at",
     "cancel_appointment",
     "find_slot",

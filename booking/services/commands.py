@@ -8,19 +8,22 @@ even if a rule were wrong; the checks give the friendly message.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
 from core.db import violated_constraint
-from core.exceptions import Conflict, RuleViolation
+from core.exceptions import Conflict, NotFound, RuleViolation
 from practices.gpad import Mode, mode_for
-from practices.models import Slot, SlotStatus
+from practices.models import Practice, Slot, SlotStatus
 
 from ..models import (
+    HOLDS_SLOT,
     Appointment,
     AppointmentHistory,
     AppointmentStatus,
@@ -31,10 +34,12 @@ from ..models import (
 )
 from ..notifications import delivery as notifications
 from . import holds
-from .locking import lock_appointment, lock_slot
+from .locking import lock_appointment, lock_patient, lock_slot
 from .rules import (
+    NO_FREE_SLOT,
     OTHER_PRACTICE,
     OVERLAPPING,
+    PRACTICE_NOT_FOUND,
     SAME_SLOT,
     SLOT_TAKEN,
     TRY_AGAIN,
@@ -49,7 +54,7 @@ from .rules import (
     check_still_changeable,
     resolve_patient,
 )
-from .selectors import find_slot
+from .selectors import find_slot, unavailable, wish_window
 
 # A booking draws a random 40-bit reference; the unique index refuses the rare repeat (about
 # one in ten million bookings at ten million appointments) and the booking is tried again.
@@ -163,6 +168,90 @@ def book_slot_at(
         comment=comment,
         now=now,
     )
+
+
+@dataclass(frozen=True)
+class SlotWish:
+    """What "the earliest free slot that matches" must match (None: any)."""
+
+    appointment_type: str | None = None
+    channel: str | None = None
+    clinician_id: UUID | None = None
+    day: dt.date | None = None  # at the practice; without it, from now on
+    from_time: dt.time | None = None  # local wall-clock times, on ``day``
+    to_time: dt.time | None = None
+
+
+def book_earliest(
+    *,
+    actor: Actor,
+    practice_ods: str,
+    wish: SlotWish,
+    patient_id: UUID | None = None,
+    description: str = "",
+    comment: str = "",
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Book the earliest free slot that matches ``wish`` and the patient could take, chosen
+    on the server under a row lock taken with ``SKIP LOCKED``: a slot another request is
+    booking right now is passed over, not waited for, so a crowd asking at once (the 8am
+    rush) each gets a different slot instead of queueing for the same one and losing."""
+    now = now or timezone.now()
+    practice = Practice.objects.active().filter(ods_code=practice_ods.upper()).first()
+    if practice is None:
+        raise NotFound(PRACTICE_NOT_FOUND, code="practice_not_found")
+    start, end = wish_window(practice, wish, now=now)
+    patient_key = actor.user.pk if books_for_self(actor.user) else patient_id
+    slots = Slot.objects.bookable_by(actor.user, practice, now=now).filter(
+        status=SlotStatus.FREE, start__gte=start
+    )
+    if end is not None:
+        slots = slots.filter(start__lt=end)
+    if wish.appointment_type:
+        slots = slots.filter(slot_type=wish.appointment_type)
+    if wish.channel:
+        slots = slots.filter(channel=wish.channel)
+    if wish.clinician_id:
+        slots = slots.filter(clinician_id=wish.clinician_id)
+    if patient_key is not None:
+        # Not one the patient cannot take for an appointment they already hold then.
+        slots = slots.exclude(
+            Exists(
+                Appointment.objects.filter(
+                    HOLDS_SLOT,
+                    patient_id=patient_key,
+                    start__lt=OuterRef("end"),
+                    end__gt=OuterRef("start"),
+                )
+            )
+        )
+    with transaction.atomic():
+        if patient_key is not None:
+            lock_patient(patient_key)  # first, as every booking takes it
+        slot = (
+            slots.select_for_update(of=("self",), skip_locked=True)
+            .order_by("start", "id")
+            .only("pk")
+            .first()
+        )
+        if slot is None:
+            raise unavailable(
+                NO_FREE_SLOT,
+                "no_free_slot",
+                user=actor.user,
+                practice=practice,
+                after=start,
+                appointment_type=wish.appointment_type,
+                now=now,
+            )
+        return book_appointment(
+            actor=actor,
+            slot_id=slot.pk,
+            patient_id=patient_id,
+            description=description,
+            comment=comment,
+            now=now,
+        )
 
 
 def _book_once(

@@ -1,6 +1,7 @@
 """Reads that span models: the slot to book at a time, free alternatives, the appointment list."""
 
 import datetime as dt
+import random
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -8,13 +9,16 @@ from uuid import UUID
 from django.utils import timezone
 
 from accounts.models import User
-from core.exceptions import Conflict, NotFound
-from practices.models import Practice, Slot, slot_type_name
+from core.exceptions import Conflict, NotFound, RuleViolation
+from practices.models import Practice, Slot, SlotStatus, slot_type_name
 
 from ..models import Appointment, AppointmentQuerySet
 from .rules import NO_FREE_SLOT, PRACTICE_NOT_FOUND
 
 ALTERNATIVES_SHOWN = 5
+# The alternatives are drawn from this many of the nearest free slots, so that the losers of
+# a race (the 8am rush) are not all sent to the same five, to lose again.
+ALTERNATIVES_POOL = 30
 
 
 def free_alternatives(
@@ -25,10 +29,18 @@ def free_alternatives(
     appointment_type: str | None,
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
-    """The next few slots ``user`` could book instead, for a 409 answer."""
-    slots = Slot.objects.bookable_by(user, practice, now=now).filter(start__gte=max(after, now))
+    """A few free slots near the one asked for that ``user`` could book instead, for a 409
+    answer: a random few of the nearest ones, soonest first."""
+    slots = Slot.objects.bookable_by(user, practice, now=now).filter(
+        start__gte=max(after, now), status=SlotStatus.FREE
+    )
     if appointment_type:
         slots = slots.filter(slot_type=appointment_type)
+    nearest = list(slots.select_related("clinician").order_by("start", "id")[:ALTERNATIVES_POOL])
+    chosen = sorted(
+        _spread.sample(nearest, min(ALTERNATIVES_SHOWN, len(nearest))),
+        key=lambda slot: (slot.start, str(slot.id)),
+    )
     return [
         {
             "slot_id": str(slot.id),
@@ -38,8 +50,12 @@ def free_alternatives(
             "channel": slot.channel,
             "clinician": {"id": str(slot.clinician_id), "name": slot.clinician.display_name},
         }
-        for slot in slots.select_related("clinician").order_by("start", "id")[:ALTERNATIVES_SHOWN]
+        for slot in chosen
     ]
+
+
+# Not a secret: only which free slots a 409 suggests.
+_spread = random.Random()  # noqa: S311
 
 
 def unavailable(
@@ -122,3 +138,34 @@ def appointment_list(*, user: User, filters: Mapping[str, Any]) -> AppointmentQu
     if "patient" in filters:
         appointments = appointments.filter(patient_id=filters["patient"])
     return appointments
+
+
+WINDOW_BACKWARDS = "to_time must be after from_time."
+WINDOW_WITHOUT_DAY = "Give the day the times are on."
+
+
+def wish_window(
+    practice: Practice, wish: Any, *, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime | None]:
+    """The period a ``SlotWish`` asks about, in UTC: a day at the practice (between its
+    ``from_time`` and ``to_time``, if given), or from now on (``end`` None: the booking window
+    bounds it)."""
+    if wish.day is None:
+        if wish.from_time is not None or wish.to_time is not None:
+            raise RuleViolation(
+                WINDOW_WITHOUT_DAY, code="window_without_day", errors={"day": [WINDOW_WITHOUT_DAY]}
+            )
+        return now, None
+    tz = practice.tz
+    start = dt.datetime.combine(wish.day, wish.from_time or dt.time.min, tzinfo=tz)
+    if wish.to_time is not None:
+        end = dt.datetime.combine(wish.day, wish.to_time, tzinfo=tz)
+    elif wish.day < dt.date.max:
+        end = dt.datetime.combine(wish.day + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    else:  # the calendar's last day: nothing is bookable then anyway
+        end = dt.datetime.max.replace(tzinfo=tz)
+    if end <= start:
+        raise RuleViolation(
+            WINDOW_BACKWARDS, code="window_backwards", errors={"to_time": [WINDOW_BACKWARDS]}
+        )
+    return max(start, now), end

@@ -1,13 +1,18 @@
 """Races, run for real: many threads, each on its own PostgreSQL connection."""
 
+import datetime as dt
 import random
 from collections import Counter
 
 import pytest
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils import timezone
 
+from booking import services
 from booking.models import Appointment
+from booking.services import Actor
+from core.exceptions import Conflict
 from practices.models import Slot
 from tests.concurrency import run_concurrently
 from tests.conftest import client_for
@@ -100,3 +105,30 @@ def test_interleaved_reschedules_and_cancels_leave_no_slot_double_booked_or_orph
     assert not holders.filter(live=0, status="booked").exists()  # orphaned: booked by nobody
     live = Appointment.objects.exclude(status="cancelled")
     assert all(a.start == a.slot.start for a in live.select_related("slot"))
+
+
+def test_a_herd_asking_for_the_earliest_slot_sells_out_with_one_attempt_each(riverside):
+    """Issue 22's herd in small: more patients than slots, all at once. Each gets a
+    different slot or a 409 once none is left; every slot is booked; nobody waits on a row
+    another request holds."""
+    day = timezone.localtime(timezone=riverside.tz).date() + dt.timedelta(days=1)
+    first = dt.datetime.combine(day, dt.time(9), tzinfo=riverside.tz)
+    slots = [free_slot(riverside, start=first + dt.timedelta(minutes=10 * i)) for i in range(12)]
+    patients = [PatientFactory(profile__registered_practice=riverside) for _ in range(20)]
+
+    def earliest(patient):
+        try:
+            services.book_earliest(
+                actor=Actor(user=patient),
+                practice_ods=riverside.ods_code,
+                wish=services.SlotWish(day=day),
+            )
+            return "booked"
+        except Conflict as exc:
+            return exc.code
+
+    outcomes = Counter(run_concurrently(earliest, patients))
+
+    assert outcomes == {"booked": 12, "no_free_slot": 8}
+    assert Slot.objects.filter(pk__in=[s.pk for s in slots], status="booked").count() == 12
+    assert Appointment.objects.values("patient").distinct().count() == 12
