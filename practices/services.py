@@ -269,10 +269,11 @@ def copy_sessions(*, sessions: QuerySet[Session], days: int = 7) -> int:
     for session in sessions.select_related("practice"):
         tz = session.practice.tz
         day = session.date + dt.timedelta(days=days)
-        start = local_to_utc(day, session.start.astimezone(tz).time(), tz)
-        # As long as the original: its end's wall-clock time on ``day`` would come before the
-        # start for a session that runs past midnight.
-        end = start + (session.end - session.start)
+        local_start, local_end = session.start.astimezone(tz), session.end.astimezone(tz)
+        start = local_to_utc(day, local_start.time(), tz)
+        # The same wall-clock end, on the day after ``day`` for a session that runs past
+        # midnight.
+        end = local_to_utc(day + (local_end.date() - local_start.date()), local_end.time(), tz)
         clash = Session.objects.filter(
             clinician_id=session.clinician_id, start__lt=end, end__gt=start
         )

@@ -48,6 +48,7 @@ from .rules import (
     StaffAction,
     books_for_self,
     check_outcome,
+    check_patient_may_book,
     check_slot_practice,
     check_slot_rules,
     check_staff_may,
@@ -201,7 +202,9 @@ def book_earliest(
     if practice is None:
         raise NotFound(PRACTICE_NOT_FOUND, code="practice_not_found")
     start, end = wish_window(practice, wish, now=now)
-    patient_key = actor.user.pk if books_for_self(actor.user) else patient_id
+    # Who it is for, checked before anything is searched or locked: staff may not probe
+    # another practice's patients (a "sold out" for one time would say they are booked then).
+    patient = resolve_patient(actor=actor, patient_id=patient_id, practice_id=practice.pk)
     slots = Slot.objects.bookable_by(actor.user, practice, now=now).filter(
         status=SlotStatus.FREE, start__gte=start
     )
@@ -213,34 +216,31 @@ def book_earliest(
         slots = slots.filter(channel=wish.channel)
     if wish.clinician_id:
         slots = slots.filter(clinician_id=wish.clinician_id)
-    if patient_key is not None:
-        # Not one the patient cannot take for an appointment they already hold then.
-        slots = slots.exclude(
-            Exists(
-                Appointment.objects.filter(
-                    HOLDS_SLOT,
-                    patient_id=patient_key,
-                    start__lt=OuterRef("end"),
-                    end__gt=OuterRef("start"),
-                )
+    # Not one the patient cannot take for an appointment they already hold then.
+    slots = slots.exclude(
+        Exists(
+            Appointment.objects.filter(
+                HOLDS_SLOT, patient=patient, start__lt=OuterRef("end"), end__gt=OuterRef("start")
             )
         )
+    ).order_by("start", "id")
     with transaction.atomic():
-        if patient_key is not None:
-            lock_patient(patient_key)  # first, as every booking takes it
-        slot = (
-            slots.select_for_update(of=("self",), skip_locked=True)
-            .order_by("start", "id")
-            .only("pk")
-            .first()
-        )
+        lock_patient(patient.pk)  # first, as every booking takes it
+        # What fails whatever the slot fails before one is locked, so a request bound to fail
+        # never holds a slot that others then pass over.
+        check_patient_may_book(practice=practice, patient=patient, now=now)
+        slot = slots.select_for_update(of=("self",), skip_locked=True).only("pk").first()
+        if slot is None:
+            # Every match is being booked by someone else right now: wait for them after all
+            # (one may fail and free its slot) rather than say "sold out" too early.
+            slot = slots.select_for_update(of=("self",)).only("pk").first()
         if slot is None:
             raise unavailable(
                 NO_FREE_SLOT,
                 "no_free_slot",
                 user=actor.user,
                 practice=practice,
-                after=start,
+                after=end or start,
                 appointment_type=wish.appointment_type,
                 now=now,
             )

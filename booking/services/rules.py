@@ -203,6 +203,18 @@ def check_slot_rules(
         )
 
 
+def check_patient_may_book(*, practice: Practice, patient: User, now: dt.datetime) -> None:
+    """The rules of ``check_slot_rules`` that do not depend on the slot: registered here, and
+    below the practice's number of upcoming appointments (the caller holds the patient's
+    lock)."""
+    if not may_book_at(practice, patient):
+        raise RuleViolation(NOT_REGISTERED, code="not_registered")
+    held = Appointment.objects.filter(HOLDS_SLOT, patient=patient, practice=practice, start__gt=now)
+    count = held.count()
+    if count >= practice.max_future_appointments:
+        raise RuleViolation(TOO_MANY_APPOINTMENTS.format(count=count), code="too_many_appointments")
+
+
 def may_book_at(practice: Practice, patient: User) -> bool:
     """Registered here, where the practice books only its own patients."""
     profile = getattr(patient, "patient_profile", None)

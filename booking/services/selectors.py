@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import Conflict, NotFound, RuleViolation
-from practices.models import Practice, Slot, SlotStatus, slot_type_name
+from practices.models import Practice, Slot, slot_type_name
 
 from ..models import Appointment, AppointmentQuerySet
 from .rules import NO_FREE_SLOT, PRACTICE_NOT_FOUND
@@ -31,9 +31,7 @@ def free_alternatives(
 ) -> list[dict[str, Any]]:
     """A few free slots near the one asked for that ``user`` could book instead, for a 409
     answer: a random few of the nearest ones, soonest first."""
-    slots = Slot.objects.bookable_by(user, practice, now=now).filter(
-        start__gte=max(after, now), status=SlotStatus.FREE
-    )
+    slots = Slot.objects.bookable_by(user, practice, now=now).filter(start__gte=max(after, now))
     if appointment_type:
         slots = slots.filter(slot_type=appointment_type)
     nearest = list(slots.select_related("clinician").order_by("start", "id")[:ALTERNATIVES_POOL])

@@ -109,8 +109,8 @@ def test_interleaved_reschedules_and_cancels_leave_no_slot_double_booked_or_orph
 
 def test_a_herd_asking_for_the_earliest_slot_sells_out_with_one_attempt_each(riverside):
     """Issue 22's herd in small: more patients than slots, all at once. Each gets a
-    different slot or a 409 once none is left; every slot is booked; nobody waits on a row
-    another request holds."""
+    different slot or a 409 once none is left, and every slot is booked. (That none waits
+    on another's row is the next test.)"""
     day = timezone.localtime(timezone=riverside.tz).date() + dt.timedelta(days=1)
     first = dt.datetime.combine(day, dt.time(9), tzinfo=riverside.tz)
     slots = [free_slot(riverside, start=first + dt.timedelta(minutes=10 * i)) for i in range(12)]
@@ -132,3 +132,47 @@ def test_a_herd_asking_for_the_earliest_slot_sells_out_with_one_attempt_each(riv
     assert outcomes == {"booked": 12, "no_free_slot": 8}
     assert Slot.objects.filter(pk__in=[s.pk for s in slots], status="booked").count() == 12
     assert Appointment.objects.values("patient").distinct().count() == 12
+
+
+def test_the_earliest_slot_being_booked_elsewhere_is_passed_over_not_waited_for(riverside):
+    """Another request holds the earliest slot's row lock: the next one gets the second
+    slot at once (a plain FOR UPDATE would wait, and here time out)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    day = timezone.localtime(timezone=riverside.tz).date() + dt.timedelta(days=1)
+    first = dt.datetime.combine(day, dt.time(9), tzinfo=riverside.tz)
+    earliest, second = (
+        free_slot(riverside, start=first + dt.timedelta(minutes=m)) for m in (0, 10)
+    )
+    patient = PatientFactory(profile__registered_practice=riverside)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_earliest():
+        try:
+            with transaction.atomic():
+                Slot.objects.select_for_update().get(pk=earliest.pk)
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_earliest)
+    holder.start()
+    try:
+        assert holding.wait(timeout=10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '500ms'")
+        appointment = services.book_earliest(
+            actor=Actor(user=patient),
+            practice_ods=riverside.ods_code,
+            wish=services.SlotWish(day=day),
+        )
+    finally:
+        release.set()
+        holder.join(timeout=30)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    assert appointment.slot_id == second.pk

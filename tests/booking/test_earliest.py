@@ -134,10 +134,10 @@ def test_earliest_booking_costs_a_fixed_number_of_statements(alice, riverside, a
     for minute in range(0, 60, 10):
         free_slot(riverside, start=at(riverside, day, 9, minute))
     client = client_for(alice)
-    # auth; the practice, the patient's lock, the pick (SKIP LOCKED); then the booking's own
-    # (the slot's lock, the rules' read, four writes) and the audit row. The task is queued
-    # after commit, which a test's transaction never reaches.
-    with assert_statements(11):
+    # auth; the practice, the patient's lock, their count of appointments, the pick (SKIP
+    # LOCKED); then the booking's own (the slot's lock, the rules' read, four writes) and the
+    # audit row. The task is queued after commit, which a test's transaction never reaches.
+    with assert_statements(12):
         response = client.post(EARLIEST, {"practice_id": "A81001", "day": str(day)}, format="json")
     assert response.status_code == 201
 
@@ -163,3 +163,37 @@ def test_the_409s_alternatives_are_spread_over_the_nearest_free_slots(alice, riv
     )
     # Twenty losers are not all sent to the same five.
     assert len({tuple(a["slot_id"] for a in alternatives) for alternatives in drawn}) > 1
+
+
+def test_staff_of_another_practice_learn_nothing_about_a_patient(alice, erin, riverside):
+    """Whether Alice holds an appointment then must not show as "sold out" to Erin."""
+    day = tomorrow(riverside)
+    held = free_slot(riverside, start=at(riverside, day, 9))
+    services.book_appointment(actor=Actor(user=alice), slot_id=held.pk)
+    wish = {"practice_id": "A81001", "day": str(day), "patient_id": str(alice.pk)}
+
+    response = client_for(erin).post(EARLIEST, wish, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_practice_staff"
+
+
+def test_a_patient_of_another_practice_is_not_found_for_staff(dave, riverside, hilltop):
+    from tests.factories import PatientFactory
+
+    stranger = PatientFactory(profile__registered_practice=hilltop)
+    free_slot(riverside, hours_ahead=30)
+    response = client_for(dave).post(
+        EARLIEST, {"practice_id": "A81001", "patient_id": str(stranger.pk)}, format="json"
+    )
+    assert response.status_code == 404
+
+
+def test_a_patient_at_their_limit_is_told_so_without_holding_a_slot(alice, riverside):
+    riverside.max_future_appointments = 1
+    riverside.save()
+    services.book_appointment(actor=Actor(user=alice), slot_id=free_slot(riverside).pk)
+    free_slot(riverside, hours_ahead=40)
+    with pytest.raises(RuleViolation) as refused:
+        services.book_earliest(actor=Actor(user=alice), practice_ods="A81001", wish=SlotWish())
+    assert refused.value.code == "too_many_appointments"

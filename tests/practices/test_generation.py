@@ -268,3 +268,16 @@ def test_a_session_running_past_midnight_is_copied_whole_to_the_next_week(rivers
         session.start + dt.timedelta(days=7),
         session.end + dt.timedelta(days=7),
     )
+
+
+def test_a_night_session_across_the_clock_change_keeps_its_wall_clock_times(riverside):
+    # Sat 21 March 2026 22:00 to Sun 06:00 (GMT); a week later the clocks have gone forward.
+    start = dt.datetime(2026, 3, 21, 22, 0, tzinfo=riverside.tz)
+    end = dt.datetime(2026, 3, 22, 6, 0, tzinfo=riverside.tz)
+    session = SessionFactory(practice=riverside, start=start, end=end, date=start.date())
+
+    copy_sessions(sessions=Session.objects.filter(pk=session.pk))
+
+    copy = Session.objects.exclude(pk=session.pk).get()
+    local = [t.astimezone(riverside.tz) for t in (copy.start, copy.end)]
+    assert [(t.day, t.hour) for t in local] == [(28, 22), (29, 6)]
