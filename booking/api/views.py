@@ -93,6 +93,7 @@ _ALTERNATIVES = [
     }
 ]
 TAKEN = problem(409, "slot_taken", said.SLOT_TAKEN, alternatives=_ALTERNATIVES)
+NO_FREE = problem(409, "no_free_slot", said.NO_FREE_SLOT, alternatives=_ALTERNATIVES)
 STALE = problem(412, "stale_version", said.STALE_VERSION)
 TOO_LATE = problem(422, "too_late_to_cancel", said.TOO_LATE_TO_CANCEL)
 TOO_MANY = problem(422, "too_many_appointments", said.TOO_MANY_APPOINTMENTS.format(count=4))
@@ -197,12 +198,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                     problem(403, "book_for_self_only", said.BOOK_FOR_SELF_ONLY),
                     problem(404, "slot_not_found", said.SLOT_NOT_FOUND),
                     TAKEN,
-                    problem(
-                        409,
-                        "no_free_slot",
-                        said.NO_FREE_SLOT,
-                        alternatives=_ALTERNATIVES,
-                    ),
+                    NO_FREE,
                     problem(409, "overlapping_appointment", said.OVERLAPPING),
                     problem(422, "too_soon", said.TOO_SOON),
                     problem(422, "not_registered", said.NOT_REGISTERED),
@@ -264,7 +260,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                 shapes={409: SlotUnavailableProblemSerializer},
                 examples=[
                     problem(404, "practice_not_found", said.PRACTICE_NOT_FOUND),
-                    problem(409, "no_free_slot", said.NO_FREE_SLOT, alternatives=_ALTERNATIVES),
+                    NO_FREE,
                     TOO_MANY,
                     KEY_REUSED_PROBLEM,
                 ],
@@ -338,7 +334,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                 shapes={409: SlotUnavailableProblemSerializer},
                 examples=[
                     TAKEN,
-                    problem(409, "no_free_slot", said.NO_FREE_SLOT, alternatives=_ALTERNATIVES),
+                    NO_FREE,
                     problem(422, "same_slot", said.SAME_SLOT),
                     KEY_REUSED_PROBLEM,
                     STALE,

@@ -119,10 +119,17 @@ def settle(
     for offer in open_offers(slot):
         if offer.pk == getattr(claimed, "pk", None):
             continue
-        ended = Status.EXPIRED if offer.expires_at <= now else Status.GONE
-        close_offer(offer, status=ended, now=now)
-        if ended == Status.GONE:
-            offer_messages.queue(offer, OfferMessage.Kind.GONE)
+        if offer.expires_at <= now:
+            close_offer(offer, status=Status.EXPIRED, now=now)
+        else:
+            _gone(offer, now=now)
+
+
+def _gone(offer: WaitingListOffer, *, now: dt.datetime) -> None:
+    """The slot went elsewhere (booked by someone else, or blocked): end the offer and tell
+    the patient."""
+    close_offer(offer, status=Status.GONE, now=now)
+    offer_messages.queue(offer, OfferMessage.Kind.GONE)
 
 
 def close_offer(
@@ -253,5 +260,4 @@ def on_slots_withdrawn(sender: object, *, slot_ids: list[UUID], **kwargs: object
         .filter(slot_id__in=slot_ids, status=Status.OPEN)
         .order_by("slot_id", "id")
     ):
-        close_offer(offer, status=Status.GONE, now=now)
-        offer_messages.queue(offer, OfferMessage.Kind.GONE)
+        _gone(offer, now=now)
