@@ -18,7 +18,7 @@ from booking import services
 from booking.models import Appointment, AppointmentHistory, Source
 from booking.services import Actor
 from practices.models import Session, Slot
-from tests.factories import ClinicianFactory, PatientFactory, SessionFactory, free_slot
+from tests.factories import ClinicianFactory, PatientFactory, SessionFactory, free_slot, later_today
 
 pytestmark = pytest.mark.django_db
 
@@ -320,7 +320,8 @@ def test_an_outcome_cannot_be_recorded_too_early(dave_client, alices):
 def test_a_clinician_marks_their_own_patient_arrived_but_not_a_colleagues(
     client, carol, alice, bob, riverside
 ):
-    start = timezone.now() + dt.timedelta(minutes=30)
+    # Arrivals are recorded on the appointment's day only.
+    start = later_today(minutes=30)
     own = book(
         alice,
         free_slot(riverside, start=start, clinician=carol.clinician),
