@@ -1,9 +1,13 @@
 """Bearer-token authentication for the API: our own RS256 tokens and, when configured,
 access tokens from an Amazon Cognito user pool."""
 
-from typing import Any, cast
+import time
+from collections import OrderedDict
+from typing import Any, NamedTuple, cast
 
 import jwt
+from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -16,6 +20,7 @@ from core.exceptions import NotAuthenticated
 
 from . import cognito, services
 from .models import User
+from .tokens import VERSION_CLAIM
 
 
 class BearerTokenAuthentication(JWTAuthentication):
@@ -33,8 +38,33 @@ class BearerTokenAuthentication(JWTAuthentication):
         pool = cognito.configured_pool()
         if pool is not None and _unverified_issuer(raw) == pool.issuer:
             return self._authenticate_cognito(raw.decode(), pool)
+        return self._authenticate_ours(raw)
+
+    def _authenticate_ours(self, raw: bytes) -> tuple[User, Token]:
+        """A token seen before in this worker costs one indexed read (the user's versions);
+        the signature check and the user's load are done once per token."""
+        signed, _, signature = raw.rpartition(b".")
+        entry = _verified.get(signature)
+        if entry is not None and entry.signed == signed and time.time() < entry.expires:
+            _verified.move_to_end(signature)
+            versions = _current_versions(entry.user.pk)
+            if versions is None:
+                raise exceptions.AuthenticationFailed("User not found", code="user_not_found")
+            session_version, cache_version = versions
+            _refuse_if_revoked(entry.token, session_version)
+            if cache_version != entry.user.cache_version:
+                # The user or their profile changed since they were loaded: load them again
+                # (with every check of a first sight: active, password).
+                entry = entry._replace(user=self.get_user(entry.token))
+                _refuse_if_revoked(entry.token, entry.user.session_version)
+                _verified[signature] = entry
+            return entry.user, entry.token
+        token = self.get_validated_token(raw)
         # get_user below makes simplejwt's user ours.
-        return cast("tuple[User, Token] | None", super().authenticate(request))
+        user = self.get_user(token)
+        _refuse_if_revoked(token, user.session_version)
+        _remember(signature, _Verified(signed=signed, token=token, user=user))
+        return user, token
 
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]  # simplejwt's AuthUser TypeVar: no override can match
         """simplejwt's lookup and checks, with the patient profile and registered practice
@@ -83,6 +113,50 @@ class BearerTokenAuthentication(JWTAuthentication):
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User is inactive", code="user_inactive")
         return user, claims
+
+
+class _Verified(NamedTuple):
+    signed: bytes  # the token's header and claims, as signed
+    token: Token
+    user: User
+
+    @property
+    def expires(self) -> float:
+        return float(self.token["exp"])
+
+
+# Per worker (gunicorn's workers are processes of one thread each): access tokens whose
+# signature was verified, by signature, least recently used first.
+_verified: OrderedDict[bytes, _Verified] = OrderedDict()
+
+TOKEN_REVOKED = "The token has been revoked: sign in again, or use your refresh token."  # noqa: S105 (a message, not a secret)
+
+
+def _remember(signature: bytes, entry: _Verified) -> None:
+    _verified[signature] = entry
+    while len(_verified) > settings.AUTH_TOKEN_CACHE_SIZE:
+        _verified.popitem(last=False)
+
+
+def forget_verified_tokens() -> None:
+    """Empty this worker's cache (tests, and after settings change the keys)."""
+    _verified.clear()
+
+
+def _current_versions(user_id: Any) -> tuple[int, int] | None:
+    # A plain cursor: the ORM's query building would cost more than the read itself.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT session_version, cache_version FROM accounts_user WHERE id = %s", [user_id]
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def _refuse_if_revoked(token: Token, session_version: int) -> None:
+    # Tokens issued before versions existed carry none: they stand for version 0.
+    if token.get(VERSION_CLAIM, 0) != session_version:
+        raise exceptions.AuthenticationFailed(TOKEN_REVOKED, code="token_not_valid")
 
 
 def signed_in_user(request: HttpRequest) -> User:

@@ -64,6 +64,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     # When the owner proved they read this address (the link in the verification email, or a
     # password reset). Self-registered patients cannot book until then.
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Every access token carries this as it was at issue (its "ver" claim); one raised ends
+    # them all at once. Signing out and a password reset raise it, and a database trigger
+    # raises it whenever the password, role, staff flags or active flag change, however the
+    # row is written (migration accounts 0011). It never goes down.
+    session_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # Raised by database triggers on every change to this row or to the patient profile: a
+    # worker's cached copy of the user (accounts.authentication) is stale once it differs.
+    cache_version = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     objects = UserManager()
 

@@ -501,6 +501,8 @@ def _revoke_family(*, user: User | None, family: str | None) -> int:
     # The user's row lock: a rotation in flight (_consume_refresh_token) finishes first, and
     # the token it mints is among those revoked here.
     User.objects.select_for_update().filter(pk=user.pk).first()
+    # Whoever holds the stolen or reset family may hold an access token of it too.
+    end_access_tokens(user_id=user.pk)
     revoked = 0
     live = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
         blacklistedtoken__isnull=False
@@ -515,8 +517,17 @@ def _revoke_family(*, user: User | None, family: str | None) -> int:
 
 
 def revoke_all_sessions(*, user: User) -> int:
-    """Blacklist every live refresh token of ``user`` (a password reset signs out everywhere)."""
+    """Blacklist every live refresh token of ``user`` and end every access token (a password
+    reset signs out everywhere)."""
     return _revoke_family(user=user, family=None)
+
+
+def end_access_tokens(*, user_id: Any) -> None:
+    """Every access token issued to the user so far stops working at their next request.
+
+    Access tokens cannot be listed one by one (they are never stored), so signing out ends
+    those of every device: the others' refresh tokens still work and fetch new ones."""
+    User.objects.filter(pk=user_id).update(session_version=F("session_version") + 1)
 
 
 def _with_reuse_revoking_the_family(consume: Callable[[], T]) -> T:
@@ -542,8 +553,14 @@ def refresh_session(*, refresh: str) -> TokenSet:
 
 
 def log_out(*, refresh: str) -> None:
-    """Revoke a refresh token so it can never be used again (even while locked)."""
-    _with_reuse_revoking_the_family(lambda: _consume_refresh_token(refresh, refuse_locked=False))
+    """Revoke a refresh token so it can never be used again (even while locked), and the
+    user's access tokens with it."""
+
+    def sign_out() -> None:
+        user, _ = _consume_refresh_token(refresh, refuse_locked=False)
+        end_access_tokens(user_id=user.pk)
+
+    _with_reuse_revoking_the_family(sign_out)
 
 
 def sync_staff_groups(*users: User) -> None:

@@ -85,6 +85,9 @@ def token_backend() -> KeyIdTokenBackend:
 
 # The refresh token's claim naming its family (not copied into access tokens).
 FAMILY_CLAIM = "fam"
+# The access token's claim holding the user's session_version at issue: a token whose
+# version is behind the user's has been revoked (accounts.authentication).
+VERSION_CLAIM = "ver"
 
 
 class _OurBackendMixin:
@@ -140,6 +143,7 @@ def issue_tokens(
     # the client gets, so a reused token's family can be found among the outstanding ones.
     OutstandingToken.objects.filter(jti=refresh["jti"]).update(token=str(refresh))
     access = refresh.access_token
+    access[VERSION_CLAIM] = user.session_version
 
     id_token = IdToken()
     id_token["sub"] = str(user.id)

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts import cognito
+from accounts.authentication import forget_verified_tokens
 from accounts.tokens import issue_tokens
 
 from .factories import (
@@ -29,12 +30,15 @@ from .factories import (
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    # Throttle counters and fetched JWKS must not leak from one test into another.
+    # Throttle counters, fetched JWKS and verified tokens must not leak from one test into
+    # another.
     cache.clear()
     cognito.jwks_cache.clear()
+    forget_verified_tokens()
     yield
     cache.clear()
     cognito.jwks_cache.clear()
+    forget_verified_tokens()
 
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")

@@ -294,6 +294,9 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_MINUTES", default=60) * 60
 JWT_CLIENT_ID = env("JWT_CLIENT_ID", default="gp-booking-web")
 JWT_ACCESS_TOKEN_MINUTES = env.int("JWT_ACCESS_TOKEN_MINUTES", default=15)
 JWT_REFRESH_TOKEN_DAYS = env.int("JWT_REFRESH_TOKEN_DAYS", default=7)
+# How many verified access tokens (with their users) each worker keeps, least recently used
+# out first: a token seen again skips the signature check and the user's load.
+AUTH_TOKEN_CACHE_SIZE = env.int("AUTH_TOKEN_CACHE_SIZE", default=4096)
 
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",
