@@ -193,7 +193,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     # Deny by default: every view states who may call it.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.http.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.http.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.http.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,

@@ -1,8 +1,10 @@
-"""The JSON parser every API view uses: DRF's, with one more way for a body to be unreadable."""
+"""The JSON parser every API view uses: orjson (several times faster than json.loads), with
+DRF's answers for an unreadable body."""
 
 from collections.abc import Mapping
 from typing import IO, Any
 
+import orjson
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -17,8 +19,11 @@ class JSONParser(parsers.JSONParser):
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError as exc:
-            # A few thousand nested brackets exhaust Python's stack in json.loads; an
-            # anonymous caller must get a 400 for that, not a 500.
-            raise ParseError(TOO_DEEP) from exc
+            # JSON is UTF-8 (RFC 8259); orjson refuses anything else, NaN and Infinity too.
+            return orjson.loads(stream.read())
+        except orjson.JSONDecodeError as exc:
+            # orjson stops at 1,024 levels of nesting: an anonymous caller gets a 400 for a
+            # few thousand brackets, never a 500.
+            if "depth limit" in str(exc):
+                raise ParseError(TOO_DEEP) from exc
+            raise ParseError(f"JSON parse error - {exc}") from exc
