@@ -1,13 +1,16 @@
 """Database helpers shared by the apps: a range expression for exclusion constraints, the
-append-only guard for audit tables, and reading what a database error says (which constraint
-an IntegrityError names; whether the database is unreachable)."""
+append-only guard for audit tables, reading what a database error says (which constraint
+an IntegrityError names; whether the database is unreachable), and the read-replica router."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.fields import DateTimeRangeField
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, migrations
-from django.db.models import Func
+from django.db.models import Func, Model
 
 
 class TsTzRange(Func):
@@ -88,3 +91,43 @@ def append_only_lifted(*tables: str) -> Iterator[None]:
         for table in tables:
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+# Reads that may come from a read replica ---------------------------------------------------
+
+REPLICA = "replica"
+_replica_reads: ContextVar[bool] = ContextVar("replica_reads", default=False)
+
+
+@contextmanager
+def replica_reads() -> Iterator[None]:
+    """Reads inside go to the read replica, where DATABASE_REPLICA_URL names one.
+
+    Only for answers that may be a moment behind (a replica lags the writer by milliseconds,
+    more under load): the availability search, whose slot a booking checks again on the
+    writer. Never around a read that a write depends on."""
+    token = _replica_reads.set(True)
+    try:
+        yield
+    finally:
+        _replica_reads.reset(token)
+
+
+class ReplicaRouter:
+    """Sends the reads inside ``replica_reads()`` to the replica, everything else (every write,
+    every other read, every migration) to the writer. Off unless DATABASES has a replica."""
+
+    def db_for_read(self, model: type[Model], **hints: Any) -> str | None:
+        if _replica_reads.get() and REPLICA in settings.DATABASES:
+            return REPLICA
+        return None
+
+    def db_for_write(self, model: type[Model], **hints: Any) -> str | None:
+        return None
+
+    def allow_relation(self, obj1: Model, obj2: Model, **hints: Any) -> bool | None:
+        # One database in two copies: a row read from the replica may refer to one written.
+        return True
+
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
+        return db != REPLICA

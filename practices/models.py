@@ -367,9 +367,12 @@ def slot_type_name(code_field: str) -> models.Subquery:
     """The name the practice gave the slot type in ``code_field`` of the outer row, to
     annotate as ``type_name`` (one index probe per row, no join to carry)."""
     return models.Subquery(
+        # One row at most (practice and code are unique): no ordering, so no join to sort by.
         SlotType.objects.filter(
             practice=models.OuterRef("practice_id"), code=models.OuterRef(code_field)
-        ).values("name")[:1]
+        )
+        .order_by()
+        .values("name")[:1]
     )
 
 
@@ -505,7 +508,9 @@ class SlotQuerySet(models.QuerySet):
 
     def between(self, start: dt.datetime, end: dt.datetime) -> "SlotQuerySet":
         """Slots wholly inside [start, end)."""
-        return self.filter(start__gte=start, end__lte=end)
+        # start < end follows from the other two, but it bounds the index scan on start:
+        # without it a one-day search reads every free slot to the booking window's end.
+        return self.filter(start__gte=start, start__lt=end, end__lte=end)
 
     def bookable_by(
         self, user: "User | AnonymousUser", practice: Practice, *, now: dt.datetime

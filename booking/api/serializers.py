@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from core.http.fields import AwareDateTimeField, StrictSerializer, WallClockTimeField
 from core.http.schema import ProblemSerializer
-from practices.appointment_types import VOCABULARY, display_name
+from practices.appointment_types import VOCABULARY, display_name, name_of
 from practices.models import Channel, Gender
 
 from ..models import (
@@ -187,6 +187,66 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+# The hot path: a list page built from .values() rows, the same documents
+# AppointmentSerializer gives for the same appointments (tests/booking/test_list_rows.py holds
+# them equal) at a fraction of the Python. The serializer still declares the schema.
+APPOINTMENT_COLUMNS = (
+    "id",
+    "reference",
+    "status",
+    "patient_id",
+    "practice__ods_code",
+    "slot_id",
+    "clinician_id",
+    "clinician__display_name",
+    "start",
+    "end",
+    "appointment_type",
+    "type_name",
+    "channel",
+    "description",
+    "comment",
+    "cancellation_reason",
+    "cancelled_at",
+    "created_at",
+    "updated_at",
+)
+_datetime = serializers.DateTimeField()
+
+
+def _when(value: dt.datetime | None) -> str | None:
+    return None if value is None else _datetime.to_representation(value)
+
+
+def appointment_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (of APPOINTMENT_COLUMNS, ``type_name`` annotated) as AppointmentSerializer
+    renders them."""
+    return [
+        {
+            "id": str(row["id"]),
+            "reference": row["reference"],
+            "status": row["status"],
+            "patient_id": str(row["patient_id"]),
+            "practice_id": row["practice__ods_code"],
+            "slot_id": str(row["slot_id"]),
+            "clinician": {"id": str(row["clinician_id"]), "name": row["clinician__display_name"]},
+            "appointment_datetime": _when(row["start"]),
+            "start": _when(row["start"]),
+            "end": _when(row["end"]),
+            "appointment_type": row["appointment_type"],
+            "appointment_type_name": row["type_name"] or name_of(row["appointment_type"]),
+            "channel": row["channel"],
+            "description": row["description"],
+            "comment": row["comment"],
+            "cancellation_reason": row["cancellation_reason"],
+            "cancelled_at": _when(row["cancelled_at"]),
+            "created_at": _when(row["created_at"]),
+            "updated_at": _when(row["updated_at"]),
+        }
+        for row in rows
+    ]
 
 
 class AlternativeClinicianSerializer(serializers.Serializer):

@@ -25,6 +25,7 @@ from ..services import Actor, holds, waiting_list
 from ..services import rules as said
 from .idempotency import KEY_REUSED, MAX_KEY_LENGTH, idempotent
 from .serializers import (
+    APPOINTMENT_COLUMNS,
     LIST_RANGE_TOO_WIDE,
     AmendSerializer,
     AppointmentCreateRequest,
@@ -38,6 +39,7 @@ from .serializers import (
     WaitingListEntrySerializer,
     WaitingListJoinSerializer,
     WaitingListOfferSerializer,
+    appointment_rows,
     booking_request,
     reschedule_request,
 )
@@ -163,7 +165,9 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
         filters = query.validated_data
         user = signed_in_user(request)
         appointments = services.appointment_list(user=user, filters=filters)
-        page = self.paginate_queryset(appointments)
+        # Rows, not models: every patient opens this list (AppointmentSerializer's shape).
+        page = self.paginate_queryset(appointments.values(*APPOINTMENT_COLUMNS))
+        assert page is not None  # DEFAULT_PAGINATION_CLASS is set: there is always a page
         if user.is_patient:
             self.audit.patient = user
         elif "patient" in filters:
@@ -173,7 +177,7 @@ class AppointmentViewSet(AuditedViewMixin, mixins.ListModelMixin, viewsets.Gener
                 self.audit.patient = filters["patient"]
             else:
                 self.audit.object_id = f"patient:{filters['patient']}"
-        return self.get_paginated_response(AppointmentSerializer(page, many=True).data)
+        return self.get_paginated_response(appointment_rows(page))
 
     @extend_schema(parameters=[APPOINTMENT_ID])
     def retrieve(self, request: Request, pk: str) -> Response:

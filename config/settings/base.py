@@ -100,19 +100,37 @@ def database_from_url(url: str) -> dict[str, Any]:
     return config
 
 
+# Measured under gunicorn (README, Performance): see database_settings.
+DB_POOL = env.bool("DB_POOL", default=False)
+
+
 def database_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The connection settings every environment shares, around ``config``'s server."""
-    return {
-        **config,
-        "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", default=0),
-        "CONN_HEALTH_CHECKS": True,
-        "ATOMIC_REQUESTS": False,
+    """The connection settings every environment shares, around ``config``'s server.
+
+    A worker keeps its connection for DB_CONN_MAX_AGE seconds (production: 60), or, with
+    DB_POOL, borrows one from a psycopg pool of its own per request (Django then wants
+    CONN_MAX_AGE 0). Either way no request pays for a new connection."""
+    options: dict[str, Any] = {
+        **config.get("OPTIONS", {}),
         # No query may run away with a connection: 5 s by default (0 turns it off, e.g. for a
         # migration that builds an index on a large table).
-        "OPTIONS": {
-            **config.get("OPTIONS", {}),
-            "options": f"-c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', default=5000)}",
-        },
+        "options": f"-c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', default=5000)}",
+        # Parameters bound by the server (prepared statements) rather than quoted by psycopg.
+        "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=False),
+    }
+    if DB_POOL:
+        # One connection per synchronous worker is all it can use; a second covers a
+        # connection being replaced.
+        options["pool"] = {"min_size": 1, "max_size": 2, "timeout": 10}
+    return {
+        **config,
+        "CONN_MAX_AGE": 0 if DB_POOL else env.int("DB_CONN_MAX_AGE", default=0),
+        # A "SELECT 1" before the first query of each request that reuses a connection: a
+        # round trip per request, which DB_CONN_HEALTH_CHECKS=false saves where connections
+        # are not cut behind our back.
+        "CONN_HEALTH_CHECKS": env.bool("DB_CONN_HEALTH_CHECKS", default=True),
+        "ATOMIC_REQUESTS": False,
+        "OPTIONS": options,
     }
 
 
@@ -138,6 +156,15 @@ elif env("DB_HOST", default=""):
     DATABASES = {"default": database_settings(_parts)}
 else:
     DATABASES = {"default": {}}
+# A read replica (RDS read replica, Aurora reader endpoint) for the reads that may lag a
+# moment (core.db.replica_reads: the availability search). Empty: everything reads the writer.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **database_settings(database_from_url(env("DATABASE_REPLICA_URL"))),
+        # Tests read the writer under the replica's name.
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["core.db.ReplicaRouter"]
 
 # Largest request body accepted (API requests are small JSON documents).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
@@ -216,6 +243,11 @@ REST_FRAMEWORK = {
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# A Redis for the rate-limit counters (redis://, or rediss:// with TLS); empty: they are kept
+# in the database (core.http.throttling). Keys start with the prefix (one Redis, many stacks).
+REDIS_URL = env("REDIS_URL", default="")
+REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", default="gp-booking")
 
 # The load balancer's subnets (CIDRs): only a request from there has its X-Forwarded-For
 # believed, for throttles and audit rows (core.http.client). Empty: nobody's is.

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, DB_POOL, env
 
 # Required: without the load balancer's subnets every client would share its few addresses,
 # and one address's sign-in lock would lock everyone out. "none" when nothing stands in front.
@@ -43,4 +43,5 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+if not DB_POOL:  # a pool wants CONN_MAX_AGE 0 (base.database_settings)
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)

@@ -48,7 +48,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
         offset = (number - 1) * page_size
         rows = list(queryset.annotate(_total_rows=Window(Count("pk")))[offset : offset + page_size])
         if rows:
-            total = rows[0]._total_rows
+            # Models, or the rows of a .values() queryset (the hot paths build their own).
+            first = rows[0]
+            total = first["_total_rows"] if isinstance(first, dict) else first._total_rows
         elif number == 1:
             total = 0
         else:

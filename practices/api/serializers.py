@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from core.http.fields import DateOrAwareDateTimeField, WallClockTimeField
 
-from ..appointment_types import VOCABULARY, display_name
+from ..appointment_types import VOCABULARY, display_name, name_of
 from ..models import Channel, Clinician, Closure, OpeningHours, Practice, Profession, Slot
 
 if TYPE_CHECKING:
@@ -178,3 +178,52 @@ class AvailableSlotSerializer(serializers.ModelSerializer):
 
     def get_appointment_type_name(self, slot: Slot) -> str:
         return display_name(slot, slot.slot_type)
+
+
+# The hot path: an availability page built from .values() rows, the same documents
+# AvailableSlotSerializer gives for the same slots (tests/practices/test_availability_rows.py
+# holds them equal) at a fraction of the Python. The serializer still declares the schema.
+AVAILABLE_SLOT_COLUMNS = (
+    "id",
+    "start",
+    "end",
+    "slot_type",
+    "type_name",
+    "channel",
+    "online_bookable",
+    "clinician_id",
+    "clinician__display_name",
+    "clinician__profession",
+    "clinician__gender",
+)
+_datetime = serializers.DateTimeField()
+
+
+def available_slot_rows(rows: "list[dict[str, Any]]", practice: Practice) -> list[dict[str, Any]]:
+    """``rows`` (of AVAILABLE_SLOT_COLUMNS, ``type_name`` annotated) at ``practice``, as
+    AvailableSlotSerializer renders them."""
+    at_practice = {
+        "practice_id": practice.ods_code,
+        "practice_name": practice.name,
+        "practice_address": practice.address,
+    }
+    return [
+        {
+            "id": str(row["id"]),
+            "start": _datetime.to_representation(row["start"]),
+            "end": _datetime.to_representation(row["end"]),
+            "duration_minutes": int((row["end"] - row["start"]).total_seconds() // 60),
+            "appointment_type": row["slot_type"],
+            "appointment_type_name": row["type_name"] or name_of(row["slot_type"]),
+            "channel": row["channel"],
+            "online_bookable": row["online_bookable"],
+            "clinician": {
+                "id": str(row["clinician_id"]),
+                "name": row["clinician__display_name"],
+                "role": row["clinician__profession"],
+                "gender": row["clinician__gender"],
+            },
+            **at_practice,
+        }
+        for row in rows
+    ]
