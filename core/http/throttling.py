@@ -9,12 +9,22 @@ new count, so the limit holds exactly whatever the number of workers.
 A fixed window lets a caller send up to twice the rate across a window boundary; that is the
 price of one statement, and the limits are set with it in mind. Rates are read on each
 request, so settings changes apply at once.
+
+Where REDIS_URL names a Redis (ElastiCache in AWS, a container in compose), the counters live
+there instead: the upsert's synchronous commit was a large share of a fast request (about
+1.5 ms of an 18 ms availability search here, more on RDS with Multi-AZ), and Redis answers in
+one round trip without touching a disk. Its windows are aligned to the clock. If Redis cannot
+be reached, the request is counted in the database, never refused for it.
 """
 
 import datetime as dt
+import functools
+import logging
 import random
 from typing import TYPE_CHECKING, cast
 
+import redis
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
@@ -30,6 +40,8 @@ if TYPE_CHECKING:
     _ThrottleBase = throttling.SimpleRateThrottle
 else:
     _ThrottleBase = object
+
+logger = logging.getLogger(__name__)
 
 # One request in this many also deletes rows whose window ended a day ago (callers gone).
 PURGE_ONE_IN = 1000
@@ -47,6 +59,12 @@ _COUNT_HIT = """
 
 def count_hit(key: str, *, window: dt.timedelta, now: dt.datetime) -> tuple[int, dt.datetime]:
     """Add one request to ``key``'s current window; returns (requests in it, its start)."""
+    counters = redis_counters()
+    if counters is not None:
+        try:
+            return _count_hit_in_redis(counters, key, window=window, now=now)
+        except redis.RedisError:
+            logger.warning("Redis unreachable: rate-limit counted in the database", exc_info=True)
     with connection.cursor() as cursor:
         cursor.execute(_COUNT_HIT, {"key": key[:200], "now": now, "expired": now - window})
         hits, window_start = cursor.fetchone()
@@ -56,6 +74,32 @@ def count_hit(key: str, *, window: dt.timedelta, now: dt.datetime) -> tuple[int,
                 [now - dt.timedelta(days=1)],
             )
     return hits, window_start
+
+
+@functools.cache
+def _client(url: str) -> redis.Redis:
+    # Short timeouts: a slow Redis must cost a request milliseconds, not the worker.
+    return redis.Redis.from_url(url, socket_timeout=0.2, socket_connect_timeout=0.2)
+
+
+def redis_counters() -> redis.Redis | None:
+    """The Redis client for REDIS_URL, made once per worker process; None without one."""
+    url = settings.REDIS_URL
+    return _client(url) if url else None
+
+
+def _count_hit_in_redis(
+    counters: redis.Redis, key: str, *, window: dt.timedelta, now: dt.datetime
+) -> tuple[int, dt.datetime]:
+    seconds = int(window.total_seconds())
+    index = int(now.timestamp()) // seconds
+    name = f"{settings.REDIS_KEY_PREFIX}:{key[:200]}:{index}"
+    pipe = counters.pipeline(transaction=False)
+    pipe.incr(name)
+    # Kept a window longer than it counts, then Redis drops it: no purge to run.
+    pipe.expire(name, 2 * seconds)
+    hits, _ = pipe.execute()
+    return int(hits), dt.datetime.fromtimestamp(index * seconds, tz=dt.UTC)
 
 
 def count_scoped_hit(scope: str, ident: str) -> float | None:

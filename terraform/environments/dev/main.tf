@@ -9,6 +9,11 @@ terraform {
       source  = "hashicorp/aws"
       version = "~> 6.14"
     }
+    # The rate-limit cache's AUTH token (modules/cache).
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.7"
+    }
   }
 
   backend "s3" {
@@ -48,4 +53,6 @@ module "stack" {
   alert_email          = var.alert_email
   image_tag            = var.image_tag
   cors_allowed_origins = var.cors_allowed_origins
+
+  rate_limit_cache_enabled = var.rate_limit_cache_enabled
 }

@@ -46,6 +46,10 @@ output "secret_arns" {
   value = module.stack.secret_arns
 }
 
+output "rate_limit_cache_endpoint" {
+  value = module.stack.rate_limit_cache_endpoint
+}
+
 output "region" {
   value = module.stack.region
 }

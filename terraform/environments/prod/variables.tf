@@ -34,3 +34,9 @@ variable "cors_allowed_origins" {
   type    = list(string)
   default = []
 }
+
+variable "rate_limit_cache_enabled" {
+  description = "Valkey (ElastiCache) for the API's rate-limit counters; false: they are counted in the database"
+  type        = bool
+  default     = true
+}

@@ -1,6 +1,7 @@
 # ECR, the ECS cluster, and the web, worker, migrate and reminder tasks on Fargate in private
 # subnets. Secrets reach the containers from Secrets Manager at start, never as plain
-# environment values and never through Terraform state.
+# environment values, and never through Terraform state but for REDIS_URL (modules/cache
+# makes its token).
 
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
@@ -57,13 +58,16 @@ locals {
     { name = "DB_USER", valueFrom = "${var.db_secret_arn}:username::" },
     { name = "DB_PASSWORD", valueFrom = "${var.db_secret_arn}:password::" },
   ]
+  # The rate-limit counters' Valkey where the environment has one; without REDIS_URL the app
+  # counts in the database.
+  redis_secrets = var.redis_url_secret_arn == null ? [] : [{ name = "REDIS_URL", valueFrom = var.redis_url_secret_arn }]
   container_common = {
     image                  = local.image
     essential              = true
     readonlyRootFilesystem = true
     user                   = "10001:10001"
     environment            = local.environment
-    secrets                = local.secrets
+    secrets                = concat(local.secrets, local.redis_secrets)
     linuxParameters        = { initProcessEnabled = true }
     mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
   }
@@ -262,7 +266,7 @@ resource "aws_ecs_task_definition" "background" {
     name        = each.key
     command     = each.value.command
     environment = concat(local.environment, each.value.environment)
-    secrets     = concat(local.secrets, each.value.secrets)
+    secrets     = concat(local.secrets, local.redis_secrets, each.value.secrets)
     logConfiguration = {
       logDriver = "awslogs"
       options = {

@@ -41,15 +41,16 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid     = "ReadOwnSecrets"
     actions = ["secretsmanager:GetSecretValue"]
-    resources = [
+    resources = concat([
       aws_secretsmanager_secret.django_secret_key.arn,
       aws_secretsmanager_secret.jwt_private_key.arn,
       aws_secretsmanager_secret.jwt_previous_key.arn,
       aws_secretsmanager_secret.smoke_account.arn,
       var.db_secret_arn,
-    ]
+    ], [for secret in local.redis_secrets : secret.valueFrom])
   }
   statement {
+    # The REDIS_URL secret is encrypted with the stack's key (logs_kms_key_arn) too.
     sid       = "DecryptSecrets"
     actions   = ["kms:Decrypt"]
     resources = [var.logs_kms_key_arn, var.db_kms_key_arn]

@@ -134,6 +134,12 @@ variable "db_security_group_id" {
   type = string
 }
 
+variable "redis_url_secret_arn" {
+  description = "Secret holding REDIS_URL for the rate-limit counters; null: they are counted in the database"
+  type        = string
+  default     = null
+}
+
 variable "cognito_user_pool_arn" {
   type = string
 }

@@ -1,5 +1,6 @@
-# One environment of GP Booking: network, database, auth, service and monitoring, wired
-# together. The environments/ roots call this with their own sizes and protections.
+# One environment of GP Booking: network, database, rate-limit cache, auth, service and
+# monitoring, wired together. The environments/ roots call this with their own sizes and
+# protections.
 
 module "monitoring" {
   source         = "../monitoring"
@@ -33,6 +34,20 @@ module "database" {
   backup_retention_days = var.production ? 35 : 7
 }
 
+# The API's rate-limit counters; without it (rate_limit_cache_enabled = false) the app counts
+# in the database.
+module "rate_limit_cache" {
+  count                 = var.rate_limit_cache_enabled ? 1 : 0
+  source                = "../cache"
+  name                  = var.name
+  vpc_id                = module.network.vpc_id
+  private_subnet_ids    = module.network.private_subnet_ids
+  app_security_group_id = module.service.tasks_security_group_id
+  kms_key_arn           = module.monitoring.logs_kms_key_arn
+  node_type             = var.rate_limit_cache_node_type
+  num_cache_clusters    = var.production ? 2 : 1
+}
+
 module "auth" {
   source              = "../auth"
   name                = var.name
@@ -63,6 +78,7 @@ module "service" {
   db_kms_key_arn        = module.database.kms_key_arn
   db_security_group_id  = module.database.security_group_id
   cognito_user_pool_arn = module.auth.user_pool_arn
+  redis_url_secret_arn  = one(module.rate_limit_cache[*].redis_url_secret_arn)
   from_email_address    = var.from_email_address
   app_environment = {
     COGNITO_REGION         = var.region

@@ -46,6 +46,11 @@ output "secret_arns" {
   value = module.service.secret_arns
 }
 
+output "rate_limit_cache_endpoint" {
+  description = "The rate-limit cache's primary endpoint (null when rate_limit_cache_enabled is off)"
+  value       = one(module.rate_limit_cache[*].primary_endpoint)
+}
+
 output "alerts_topic_arn" {
   value = module.monitoring.alerts_topic_arn
 }

@@ -64,6 +64,17 @@ variable "db_storage_gb" {
   default = 20
 }
 
+variable "rate_limit_cache_enabled" {
+  description = "Valkey (ElastiCache) for the API's rate-limit counters; off: they are counted in the database"
+  type        = bool
+  default     = true
+}
+
+variable "rate_limit_cache_node_type" {
+  type    = string
+  default = "cache.t4g.micro"
+}
+
 variable "web_min_tasks" {
   type = number
 }
