@@ -9,11 +9,8 @@ of interleaved runs; results as JSON and a PNG chart under results/bench/ (git-i
 
 import argparse
 import json
-import os
 import resource
-import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +20,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import rush
+from common import free_port, server_env, start_gunicorn, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "bench"
@@ -58,12 +58,6 @@ def psql(database: str, *arguments: str, stdin: str | None = None) -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -78,32 +72,16 @@ def main() -> None:
     )
     parser.add_argument("--database", default="gp_booking_bench")
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument(
+        "--skip-rush", action="store_true", help="leave out the 8am rush and the herd"
+    )
     args = parser.parse_args()
     for tool in ("wrk", "pgbench", "psql"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is needed: apt-get install wrk postgresql-client")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    key = sh(PYTHON, "-c", "from core.keys import generate_private_key_pem as g; print(g())").stdout
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "JWT_PRIVATE_KEY": key,
-        "JWT_ISSUER": "http://127.0.0.1",
-        "JWT_ACCESS_TOKEN_MINUTES": "240",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "ALLOW_DEMO_DATA": "true",
-        "THROTTLE_USER_RATE": "100000000/min",
-        "THROTTLE_ANON_RATE": "100000000/min",
-        "LOG_LEVEL": "WARNING",
-        "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "dbcache://django_cache"),
-        "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
-        "TRUSTED_PROXY_NETWORKS": "none",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-    }
+    env = server_env(database=args.database)
     report: dict = {"settings": vars(args), "scenarios": {}, "ratios": {}}
 
     if not args.reuse:
@@ -130,21 +108,8 @@ def main() -> None:
     prepare_pgbench(args, for_pgbench)
 
     port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(PYTHON).parent / "gunicorn"),
-            "--config",
-            "config/gunicorn.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "config.wsgi",
-        ],
-        cwd=ROOT,
-        env={**env, "WEB_CONCURRENCY": str(args.workers)},
-        stdout=subprocess.DEVNULL,
-        stderr=(RESULTS / "gunicorn.log").open("w"),
+    server = start_gunicorn(
+        env, port=port, workers=args.workers, log=(RESULTS / "gunicorn.log").open("w")
     )
     try:
         wait_until_up(port)
@@ -194,6 +159,15 @@ def main() -> None:
             runs["pgbench"].append(pgbench(args))
         report["hot_slot"] = hot_slot(base, fixtures["hot"])
         report["worker_rss_mb"] = worker_rss(server.pid)
+        if not args.skip_rush:
+            print("\nThe 8am rush and the herd (bench/rush.py) ...")
+            report["rush"] = rush.run_rush(base, env)
+            # The same crowd asking the server for the earliest free slot instead.
+            report["rush_earliest"] = rush.run_rush(base, env, strategy="earliest")
+            report["herd"] = {
+                strategy: rush.run_herd(base, env, strategy=strategy)
+                for strategy in ("alternatives", "earliest")
+            }
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -287,17 +261,6 @@ def _sub(token: str) -> str:
 
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
-
-
-def wait_until_up(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310
-            return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("gunicorn did not start")
 
 
 def wrk(
@@ -456,13 +419,30 @@ def chart(report: dict) -> None:
     names = list(report["scenarios"])
     rps = [report["scenarios"][n]["rps"] for n in names]
     p99 = [report["scenarios"][n]["p99_ms"] for n in names]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    crowds = [name for name in ("rush", "rush_earliest") if name in report]
+    figure, panels = plt.subplots(1, 3 if crowds else 2, figsize=(19 if crowds else 13, 5))
+    left, right = panels[0], panels[1]
     left.barh(names, rps, color="#005eb8")
     left.set_xlabel("requests (or transactions) per second")
     left.set_title("Throughput")
     right.barh(names, p99, color="#da291c")
     right.set_xlabel("p99 latency, ms")
     right.set_title("Tail latency")
+    if crowds:
+        # The 8am rush: latency of each kind of request during the burst, per strategy.
+        rows, values = [], []
+        for name in crowds:
+            for kind in ("availability", "booking"):
+                figures = report[name]["requests"][kind]
+                for share in ("p50", "p95", "p99"):
+                    rows.append(f"{name} {kind} {share}")
+                    values.append(figures[f"{share}_ms"] or 0)
+        panels[2].barh(rows, values, color="#330072")
+        panels[2].set_xlabel("ms during the burst")
+        gone = ", ".join(
+            f"{name}: all gone in {report[name]['seconds_until_all_gone']} s" for name in crowds
+        )
+        panels[2].set_title(f"8am rush ({gone})", fontsize=9)
     figure.tight_layout()
     figure.savefig(RESULTS / "chart.png", dpi=110)
 
