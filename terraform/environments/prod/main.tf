@@ -43,9 +43,9 @@ module "stack" {
   production           = true
   nat_per_az           = true
   vpc_cidr             = "10.22.0.0/16"
-  db_instance_class    = "db.m7g.large"
+  db_instance_class    = "db.m7g.xlarge"
   web_min_tasks        = 2
-  web_max_tasks        = 8
+  web_max_tasks        = 30
   enable_ecs_exec      = false
   domain_name          = var.domain_name
   certificate_arn      = var.certificate_arn
@@ -55,4 +55,9 @@ module "stack" {
   cors_allowed_origins = var.cors_allowed_origins
 
   rate_limit_cache_enabled = var.rate_limit_cache_enabled
+
+  # Sized for about a million registered patients (README, Performance: sizing): 310
+  # requests a second at 8am, 15 per 0.5 vCPU task at 60% of what one serves.
+  web_rush_min_tasks           = 22
+  web_requests_per_task_target = 900
 }

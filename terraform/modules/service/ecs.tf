@@ -375,6 +375,38 @@ resource "aws_appautoscaling_policy" "web_requests" {
   }
 }
 
+# The 8am rush: practices release the day's appointments at 8am and a large share of their
+# patients try at once, for minutes. Target tracking needs a minute of metrics and another
+# for a Fargate task to start, so it would scale out after the rush: the tasks are there
+# before it instead (README, Performance: sizing), and back to the floor afterwards.
+resource "aws_appautoscaling_scheduled_action" "rush_start" {
+  count              = local.deployed && var.rush_min_tasks > var.web_min_tasks ? 1 : 0
+  name               = "${var.name}-web-before-8am"
+  service_namespace  = aws_appautoscaling_target.web.service_namespace
+  resource_id        = aws_appautoscaling_target.web.resource_id
+  scalable_dimension = aws_appautoscaling_target.web.scalable_dimension
+  schedule           = var.rush_start_schedule
+  timezone           = "Europe/London"
+  scalable_target_action {
+    min_capacity = var.rush_min_tasks
+    max_capacity = max(var.rush_min_tasks, var.web_max_tasks)
+  }
+}
+
+resource "aws_appautoscaling_scheduled_action" "rush_end" {
+  count              = local.deployed && var.rush_min_tasks > var.web_min_tasks ? 1 : 0
+  name               = "${var.name}-web-after-8am"
+  service_namespace  = aws_appautoscaling_target.web.service_namespace
+  resource_id        = aws_appautoscaling_target.web.resource_id
+  scalable_dimension = aws_appautoscaling_target.web.scalable_dimension
+  schedule           = var.rush_end_schedule
+  timezone           = "Europe/London"
+  scalable_target_action {
+    min_capacity = var.web_min_tasks
+    max_capacity = max(var.rush_min_tasks, var.web_max_tasks)
+  }
+}
+
 # send_reminders every five minutes, as a one-off task.
 resource "aws_scheduler_schedule" "reminders" {
   name                         = "${var.name}-send-reminders"

@@ -74,8 +74,27 @@ variable "web_max_tasks" {
 }
 
 variable "requests_per_task_target" {
-  type    = number
-  default = 500
+  description = "ALB requests per task per minute that target tracking holds the service to"
+  type        = number
+  default     = 500
+}
+
+variable "rush_min_tasks" {
+  description = "Web tasks running from rush_start_schedule to rush_end_schedule (the 8am rush); at most web_min_tasks: no scheduled scaling"
+  type        = number
+  default     = 0
+}
+
+variable "rush_start_schedule" {
+  description = "When the rush's tasks start, London time (they take a minute or two to be healthy)"
+  type        = string
+  default     = "cron(40 7 ? * MON-FRI *)"
+}
+
+variable "rush_end_schedule" {
+  description = "When the floor goes back to web_min_tasks, London time (target tracking scales in from there)"
+  type        = string
+  default     = "cron(0 10 ? * MON-FRI *)"
 }
 
 variable "enable_ecs_exec" {

@@ -56,30 +56,33 @@ module "auth" {
 }
 
 module "service" {
-  source                = "../service"
-  name                  = var.name
-  vpc_id                = module.network.vpc_id
-  public_subnet_ids     = module.network.public_subnet_ids
-  private_subnet_ids    = module.network.private_subnet_ids
-  domain_name           = var.domain_name
-  certificate_arn       = var.certificate_arn
-  image_tag             = var.image_tag
-  web_min_tasks         = var.web_min_tasks
-  web_max_tasks         = var.web_max_tasks
-  enable_ecs_exec       = var.enable_ecs_exec
-  enable_waf            = var.enable_waf
-  deletion_protection   = var.production
-  force_delete_images   = !var.production
-  logs_kms_key_arn      = module.monitoring.logs_kms_key_arn
-  db_address            = module.database.address
-  db_port               = module.database.port
-  db_name               = module.database.name
-  db_secret_arn         = module.database.master_secret_arn
-  db_kms_key_arn        = module.database.kms_key_arn
-  db_security_group_id  = module.database.security_group_id
-  cognito_user_pool_arn = module.auth.user_pool_arn
-  redis_url_secret_arn  = one(module.rate_limit_cache[*].redis_url_secret_arn)
-  from_email_address    = var.from_email_address
+  source             = "../service"
+  name               = var.name
+  vpc_id             = module.network.vpc_id
+  public_subnet_ids  = module.network.public_subnet_ids
+  private_subnet_ids = module.network.private_subnet_ids
+  domain_name        = var.domain_name
+  certificate_arn    = var.certificate_arn
+  image_tag          = var.image_tag
+  web_min_tasks      = var.web_min_tasks
+  web_max_tasks      = var.web_max_tasks
+  rush_min_tasks     = var.web_rush_min_tasks
+
+  requests_per_task_target = var.web_requests_per_task_target
+  enable_ecs_exec          = var.enable_ecs_exec
+  enable_waf               = var.enable_waf
+  deletion_protection      = var.production
+  force_delete_images      = !var.production
+  logs_kms_key_arn         = module.monitoring.logs_kms_key_arn
+  db_address               = module.database.address
+  db_port                  = module.database.port
+  db_name                  = module.database.name
+  db_secret_arn            = module.database.master_secret_arn
+  db_kms_key_arn           = module.database.kms_key_arn
+  db_security_group_id     = module.database.security_group_id
+  cognito_user_pool_arn    = module.auth.user_pool_arn
+  redis_url_secret_arn     = one(module.rate_limit_cache[*].redis_url_secret_arn)
+  from_email_address       = var.from_email_address
   app_environment = {
     COGNITO_REGION         = var.region
     COGNITO_USER_POOL_ID   = module.auth.user_pool_id

@@ -83,6 +83,18 @@ variable "web_max_tasks" {
   type = number
 }
 
+variable "web_rush_min_tasks" {
+  description = "Web tasks started before the 8am rush on weekdays (0: none; README, Performance: sizing)"
+  type        = number
+  default     = 0
+}
+
+variable "web_requests_per_task_target" {
+  description = "ALB requests per task per minute that autoscaling holds the web service to"
+  type        = number
+  default     = 500
+}
+
 variable "enable_ecs_exec" {
   type    = bool
   default = false
