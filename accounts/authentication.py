@@ -1,6 +1,8 @@
 """Bearer-token authentication for the API: our own RS256 tokens and, when configured,
 access tokens from an Amazon Cognito user pool."""
 
+import copy
+import threading
 import time
 from collections import OrderedDict
 from typing import Any, NamedTuple, cast
@@ -44,27 +46,25 @@ class BearerTokenAuthentication(JWTAuthentication):
         """A token seen before in this worker costs one indexed read (the user's versions);
         the signature check and the user's load are done once per token."""
         signed, _, signature = raw.rpartition(b".")
-        entry = _verified.get(signature)
-        if entry is not None and entry.signed == signed and time.time() < entry.expires:
-            _verified.move_to_end(signature)
+        entry = _recall(signature, signed)
+        if entry is not None:
             versions = _current_versions(entry.user.pk)
             if versions is None:
                 raise exceptions.AuthenticationFailed("User not found", code="user_not_found")
             session_version, cache_version = versions
             _refuse_if_revoked(entry.token, session_version)
-            if cache_version != entry.user.cache_version:
-                # The user or their profile changed since they were loaded: load them again
-                # (with every check of a first sight: active, password).
-                entry = entry._replace(user=self.get_user(entry.token))
-                _refuse_if_revoked(entry.token, entry.user.session_version)
-                _verified[signature] = entry
-            return entry.user, entry.token
-        token = self.get_validated_token(raw)
+            if cache_version == entry.user.cache_version:
+                return _own_copy(entry.user), entry.token
+            # The user or their profile changed since they were loaded: load them again (with
+            # every check of a first sight: active, password).
+            token = entry.token
+        else:
+            token = self.get_validated_token(raw)
         # get_user below makes simplejwt's user ours.
         user = self.get_user(token)
         _refuse_if_revoked(token, user.session_version)
         _remember(signature, _Verified(signed=signed, token=token, user=user))
-        return user, token
+        return _own_copy(user), token
 
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]  # simplejwt's AuthUser TypeVar: no override can match
         """simplejwt's lookup and checks, with the patient profile and registered practice
@@ -125,22 +125,46 @@ class _Verified(NamedTuple):
         return float(self.token["exp"])
 
 
-# Per worker (gunicorn's workers are processes of one thread each): access tokens whose
-# signature was verified, by signature, least recently used first.
+# Per worker process: access tokens whose signature was verified, by signature, least
+# recently used first. A lock, for workers that run threads (GUNICORN_THREADS).
 _verified: OrderedDict[bytes, _Verified] = OrderedDict()
+_verified_lock = threading.Lock()
 
 TOKEN_REVOKED = "The token has been revoked: sign in again, or use your refresh token."  # noqa: S105 (a message, not a secret)
 
 
+def _recall(signature: bytes, signed: bytes) -> _Verified | None:
+    """The unexpired entry for this token, if this worker verified it before. The signed part
+    must match too: a known signature under other claims is no token of ours."""
+    with _verified_lock:
+        entry = _verified.get(signature)
+        if entry is None or entry.signed != signed or time.time() >= entry.expires:
+            return None
+        _verified.move_to_end(signature)
+        return entry
+
+
 def _remember(signature: bytes, entry: _Verified) -> None:
-    _verified[signature] = entry
-    while len(_verified) > settings.AUTH_TOKEN_CACHE_SIZE:
-        _verified.popitem(last=False)
+    with _verified_lock:
+        _verified[signature] = entry
+        while len(_verified) > settings.AUTH_TOKEN_CACHE_SIZE:
+            _verified.popitem(last=False)
+
+
+def _own_copy(user: User) -> User:
+    """A copy of the cached user (and profile) for one request: what a request sets on it and
+    does not save (a write that fails and rolls back) never reaches the next request."""
+    copy_ = copy.copy(user)  # Django copies the instance's state and relation cache
+    profile = user._state.fields_cache.get("patient_profile")
+    if profile is not None:
+        copy_._state.fields_cache["patient_profile"] = copy.copy(profile)
+    return copy_
 
 
 def forget_verified_tokens() -> None:
     """Empty this worker's cache (tests, and after settings change the keys)."""
-    _verified.clear()
+    with _verified_lock:
+        _verified.clear()
 
 
 def _current_versions(user_id: Any) -> tuple[int, int] | None:

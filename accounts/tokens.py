@@ -1,9 +1,10 @@
 """JWTs shaped like Amazon Cognito's, issued and verified with djangorestframework-simplejwt.
 
 Access tokens carry ``sub``, ``cognito:groups``, ``token_use: access``, ``client_id``,
-``scope``, ``auth_time``, ``iss``, ``exp``, ``iat``, ``jti`` and ``username``; ID tokens carry
-``aud``, ``token_use: id``, ``email``, ``email_verified`` and the names. A frontend written
-against a Cognito user pool can therefore talk to us unchanged.
+``scope``, ``auth_time``, ``iss``, ``exp``, ``iat``, ``jti``, ``username`` and ``ver`` (the
+user's session version at issue: signing out raises it, and every older token is refused);
+ID tokens carry ``aud``, ``token_use: id``, ``email``, ``email_verified`` and the names. A
+frontend written against a Cognito user pool can therefore talk to us unchanged.
 """
 
 import time
@@ -143,7 +144,11 @@ def issue_tokens(
     # the client gets, so a reused token's family can be found among the outstanding ones.
     OutstandingToken.objects.filter(jti=refresh["jti"]).update(token=str(refresh))
     access = refresh.access_token
-    access[VERSION_CLAIM] = user.session_version
+    # From the row, not ``user``: signing in may itself have saved the user (Django updates a
+    # password hash made with fewer iterations, which the trigger counts as a new password).
+    access[VERSION_CLAIM] = (
+        User.objects.filter(pk=user.pk).values_list("session_version", flat=True).first() or 0
+    )
 
     id_token = IdToken()
     id_token["sub"] = str(user.id)

@@ -87,11 +87,10 @@ def run_rush(
     """The 8am rush against the server at ``base_url``, whose settings ``env`` holds (its
     DATABASE_URL and JWT key), clients booking what they saw (following the 409's
     alternatives) or asking for the earliest free slot: prints a table, returns the figures."""
-    fixtures = prepare(env=env, scenario="rush", patients=patients, slots=slots)
     result = race(
         base_url=base_url,
         env=env,
-        fixtures=fixtures,
+        fixtures=prepare(env=env, scenario="rush", patients=patients, slots=slots),
         strategy=strategy,
         connections=connections,
         seed=seed,
@@ -115,11 +114,10 @@ def run_herd(
     """The herd: ``patients`` of one practice racing for tomorrow's ``slots``, following the
     409's alternatives or booking the earliest free slot; prints a table, returns the figures
     with whether the 95% target was met."""
-    fixtures = prepare(env=env, scenario="herd", patients=patients, slots=slots)
     result = race(
         base_url=base_url,
         env=env,
-        fixtures=fixtures,
+        fixtures=prepare(env=env, scenario="herd", patients=patients, slots=slots),
         strategy=strategy,
         connections=connections,
         seed=seed,

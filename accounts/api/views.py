@@ -306,7 +306,8 @@ class RefreshView(APIView):
 
 
 class LogoutView(APIView):
-    """Revoke a refresh token. Access tokens expire on their own within minutes."""
+    """Revoke a refresh token, and end the user's access tokens at once (on every device:
+    the others' refresh tokens still work, so their clients refresh once on a 401)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []

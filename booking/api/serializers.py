@@ -6,7 +6,12 @@ from typing import Any
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-from core.http.fields import AwareDateTimeField, StrictSerializer, WallClockTimeField
+from core.http.fields import (
+    AwareDateTimeField,
+    StrictSerializer,
+    WallClockTimeField,
+    datetime_as_serialized,
+)
 from core.http.schema import ProblemSerializer
 from practices.appointment_types import VOCABULARY, display_name, name_of
 from practices.models import Channel, Gender
@@ -213,11 +218,6 @@ APPOINTMENT_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_datetime = serializers.DateTimeField()
-
-
-def _when(value: dt.datetime | None) -> str | None:
-    return None if value is None else _datetime.to_representation(value)
 
 
 def appointment_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -232,18 +232,18 @@ def appointment_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "practice_id": row["practice__ods_code"],
             "slot_id": str(row["slot_id"]),
             "clinician": {"id": str(row["clinician_id"]), "name": row["clinician__display_name"]},
-            "appointment_datetime": _when(row["start"]),
-            "start": _when(row["start"]),
-            "end": _when(row["end"]),
+            "appointment_datetime": datetime_as_serialized(row["start"]),
+            "start": datetime_as_serialized(row["start"]),
+            "end": datetime_as_serialized(row["end"]),
             "appointment_type": row["appointment_type"],
             "appointment_type_name": row["type_name"] or name_of(row["appointment_type"]),
             "channel": row["channel"],
             "description": row["description"],
             "comment": row["comment"],
             "cancellation_reason": row["cancellation_reason"],
-            "cancelled_at": _when(row["cancelled_at"]),
-            "created_at": _when(row["created_at"]),
-            "updated_at": _when(row["updated_at"]),
+            "cancelled_at": datetime_as_serialized(row["cancelled_at"]),
+            "created_at": datetime_as_serialized(row["created_at"]),
+            "updated_at": datetime_as_serialized(row["updated_at"]),
         }
         for row in rows
     ]

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import environ
+import redis
 from botocore.config import Config
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -247,6 +248,12 @@ REST_FRAMEWORK = {
 # A Redis for the rate-limit counters (redis://, or rediss:// with TLS); empty: they are kept
 # in the database (core.http.throttling). Keys start with the prefix (one Redis, many stacks).
 REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    # Refused here, not on the first request (where it would fail every request).
+    try:
+        redis.connection.parse_url(REDIS_URL)
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"REDIS_URL: {_error}") from _error
 REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", default="gp-booking")
 
 # The load balancer's subnets (CIDRs): only a request from there has its X-Forwarded-For

@@ -44,4 +44,7 @@ SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 if not DB_POOL:  # a pool wants CONN_MAX_AGE 0 (base.database_settings)
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    # The writer's and the read replica's alike: a new TLS connection per request would cost
+    # more than the search the replica serves.
+    for _alias in DATABASES.values():
+        _alias["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)

@@ -67,6 +67,15 @@ class DateOrAwareDateTimeField(AwareDateTimeField):
         return super().to_internal_value(value)
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def datetime_as_serialized(value: dt.datetime | None) -> str | None:
+    """``value`` as a DateTimeField of a serializer renders it (None stays None): for answers
+    built from rows, which must read exactly as their serializers' would."""
+    return None if value is None else _DATETIME.to_representation(value)
+
+
 def query_data(request: Any) -> dict[str, str]:
     """The query string as a plain dict (the last value of a repeated name).
 

@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import logging
 import random
+import time
 from typing import TYPE_CHECKING, cast
 
 import redis
@@ -60,11 +61,18 @@ _COUNT_HIT = """
 def count_hit(key: str, *, window: dt.timedelta, now: dt.datetime) -> tuple[int, dt.datetime]:
     """Add one request to ``key``'s current window; returns (requests in it, its start)."""
     counters = redis_counters()
-    if counters is not None:
+    if counters is not None and time.monotonic() >= _redis_resting_until[0]:
         try:
             return _count_hit_in_redis(counters, key, window=window, now=now)
-        except redis.RedisError:
-            logger.warning("Redis unreachable: rate-limit counted in the database", exc_info=True)
+        except redis.RedisError as exc:
+            # Not again for a while: each try costs a request the connect timeout, and a
+            # failover would otherwise fill the logs with one traceback per request.
+            _redis_resting_until[0] = time.monotonic() + REDIS_REST_SECONDS
+            logger.warning(
+                "Redis unreachable (%s): rate limits counted in the database for %d s",
+                exc,
+                REDIS_REST_SECONDS,
+            )
     with connection.cursor() as cursor:
         cursor.execute(_COUNT_HIT, {"key": key[:200], "now": now, "expired": now - window})
         hits, window_start = cursor.fetchone()
@@ -74,6 +82,11 @@ def count_hit(key: str, *, window: dt.timedelta, now: dt.datetime) -> tuple[int,
                 [now - dt.timedelta(days=1)],
             )
     return hits, window_start
+
+
+# After Redis fails, the database counts for this long before Redis is tried again.
+REDIS_REST_SECONDS = 10
+_redis_resting_until = [0.0]
 
 
 @functools.cache

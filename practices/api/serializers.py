@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.http.fields import DateOrAwareDateTimeField, WallClockTimeField
+from core.http.fields import DateOrAwareDateTimeField, WallClockTimeField, datetime_as_serialized
 
 from ..appointment_types import VOCABULARY, display_name, name_of
 from ..models import Channel, Clinician, Closure, OpeningHours, Practice, Profession, Slot
@@ -196,7 +196,6 @@ AVAILABLE_SLOT_COLUMNS = (
     "clinician__profession",
     "clinician__gender",
 )
-_datetime = serializers.DateTimeField()
 
 
 def available_slot_rows(rows: "list[dict[str, Any]]", practice: Practice) -> list[dict[str, Any]]:
@@ -210,8 +209,8 @@ def available_slot_rows(rows: "list[dict[str, Any]]", practice: Practice) -> lis
     return [
         {
             "id": str(row["id"]),
-            "start": _datetime.to_representation(row["start"]),
-            "end": _datetime.to_representation(row["end"]),
+            "start": datetime_as_serialized(row["start"]),
+            "end": datetime_as_serialized(row["end"]),
             "duration_minutes": int((row["end"] - row["start"]).total_seconds() // 60),
             "appointment_type": row["slot_type"],
             "appointment_type_name": row["type_name"] or name_of(row["slot_type"]),

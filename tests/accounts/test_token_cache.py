@@ -8,12 +8,15 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 from rest_framework_simplejwt import tokens as simplejwt_tokens
 
 from accounts import authentication
 from accounts.models import User
 from accounts.tokens import issue_tokens, token_backend
 from tests.conftest import client_for
+from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +174,41 @@ def test_the_cache_keeps_the_most_recently_used_tokens(alice, bob, carol, signat
     clients[0].get(ME)
 
     assert len(signature_checks) == 4
+
+
+def test_a_change_a_request_leaves_unsaved_on_its_user_does_not_reach_the_next(alice):
+    authenticate = authentication.BearerTokenAuthentication().authenticate
+    token = issue_tokens(user=alice).access
+    factory = APIRequestFactory()
+
+    def signed_in():  # type: ignore[no-untyped-def]
+        return authenticate(Request(factory.get("/", HTTP_AUTHORIZATION=f"Bearer {token}")))[0]
+
+    first = signed_in()
+    first.given_name = "Mallory"
+    first.patient_profile.registered_practice_id = None
+
+    second = signed_in()
+
+    assert second.given_name == "Alice"
+    assert second.patient_profile.registered_practice_id is not None
+
+
+def test_a_token_issued_after_a_password_rehash_on_sign_in_works(api, alice, settings):
+    # A hash made with an older hasher is updated as the user signs in: the trigger counts
+    # the new hash as a new password, and the token must carry the version it left.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    assert not alice.password.startswith("pbkdf2")
+
+    response = api.post(
+        reverse("accounts:login"),
+        {"email": "alice@example.com", "password": DEFAULT_PASSWORD},
+        format="json",
+    )
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+
+    assert User.objects.get(pk=alice.pk).password.startswith("pbkdf2")
+    assert api.get(ME).status_code == 200

@@ -168,3 +168,27 @@ def test_none_as_the_previous_signing_key_means_there_is_none():
     )
 
     assert result.stdout.strip() == "''"
+
+
+def test_production_refuses_to_start_with_a_redis_url_no_client_can_use():
+    env = {**production_env(), "REDIS_URL": "http://cache.internal:6379/0"}
+
+    result = run_python(SETUP + "print('started')", "config.settings.production", **env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "REDIS_URL" in result.stderr
+
+
+def test_production_keeps_the_read_replicas_connections_as_the_writers():
+    env = {**production_env(), "DATABASE_REPLICA_URL": "postgres://app@replica.internal:5432/gp"}
+
+    result = run_python(
+        SETUP
+        + "print(s.DATABASES['replica']['CONN_MAX_AGE'], s.DATABASES['default']['CONN_MAX_AGE'])",
+        "config.settings.production",
+        **env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["60", "60"]

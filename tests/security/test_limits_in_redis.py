@@ -12,6 +12,7 @@ import redis
 from django.urls import reverse
 from django.utils import timezone
 
+from core.http import throttling
 from core.http.throttling import count_hit, redis_counters
 from core.models import RateCounter
 from tests.concurrency import run_concurrently
@@ -58,6 +59,14 @@ def redis_url(tmp_path_factory):
     yield url
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _redis_not_resting():
+    # A test that made Redis fail must not leave the next one counting in the database.
+    throttling._redis_resting_until[0] = 0.0
+    yield
+    throttling._redis_resting_until[0] = 0.0
 
 
 @pytest.fixture
@@ -141,3 +150,17 @@ def test_without_redis_there_is_no_client(settings):
     settings.REDIS_URL = ""
 
     assert redis_counters() is None
+
+
+@pytest.mark.django_db
+def test_after_redis_fails_the_database_counts_for_a_while_without_trying_it(
+    alice, settings, redis_url
+):
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    client = client_for(alice)
+    client.get(ME)  # Redis fails: this one and the next are counted in the database
+    settings.REDIS_URL = redis_url  # back, but not tried again yet
+
+    client.get(ME)
+
+    assert RateCounter.objects.get().hits == 2

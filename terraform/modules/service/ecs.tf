@@ -379,30 +379,24 @@ resource "aws_appautoscaling_policy" "web_requests" {
 # patients try at once, for minutes. Target tracking needs a minute of metrics and another
 # for a Fargate task to start, so it would scale out after the rush: the tasks are there
 # before it instead (README, Performance: sizing), and back to the floor afterwards.
-resource "aws_appautoscaling_scheduled_action" "rush_start" {
-  count              = local.deployed && var.rush_min_tasks > var.web_min_tasks ? 1 : 0
-  name               = "${var.name}-web-before-8am"
-  service_namespace  = aws_appautoscaling_target.web.service_namespace
-  resource_id        = aws_appautoscaling_target.web.resource_id
-  scalable_dimension = aws_appautoscaling_target.web.scalable_dimension
-  schedule           = var.rush_start_schedule
-  timezone           = "Europe/London"
-  scalable_target_action {
-    min_capacity = var.rush_min_tasks
-    max_capacity = max(var.rush_min_tasks, var.web_max_tasks)
+locals {
+  # The floor before the rush, and back to the usual floor after it.
+  rush_floors = {
+    "before-8am" = { schedule = var.rush_start_schedule, min_tasks = var.rush_min_tasks }
+    "after-8am"  = { schedule = var.rush_end_schedule, min_tasks = var.web_min_tasks }
   }
 }
 
-resource "aws_appautoscaling_scheduled_action" "rush_end" {
-  count              = local.deployed && var.rush_min_tasks > var.web_min_tasks ? 1 : 0
-  name               = "${var.name}-web-after-8am"
+resource "aws_appautoscaling_scheduled_action" "rush" {
+  for_each           = local.deployed && var.rush_min_tasks > var.web_min_tasks ? local.rush_floors : {}
+  name               = "${var.name}-web-${each.key}"
   service_namespace  = aws_appautoscaling_target.web.service_namespace
   resource_id        = aws_appautoscaling_target.web.resource_id
   scalable_dimension = aws_appautoscaling_target.web.scalable_dimension
-  schedule           = var.rush_end_schedule
+  schedule           = each.value.schedule
   timezone           = "Europe/London"
   scalable_target_action {
-    min_capacity = var.web_min_tasks
+    min_capacity = each.value.min_tasks
     max_capacity = max(var.rush_min_tasks, var.web_max_tasks)
   }
 }
