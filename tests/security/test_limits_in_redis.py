@@ -102,6 +102,7 @@ def test_a_throttled_answer_says_when_the_clock_window_ends(api, settings, in_re
 
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 60
+    assert not RateCounter.objects.exists()  # counted in Redis, not by the fallback
 
 
 def test_concurrent_hits_in_redis_are_counted_one_by_one(in_redis):
