@@ -16,10 +16,11 @@ from django.contrib.auth.hashers import make_password
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 django.setup()
 
+from common import patient_access_token  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import PatientProfile, User  # noqa: E402
-from accounts.tokens import AccessToken, issue_tokens  # noqa: E402
+from accounts.tokens import issue_tokens  # noqa: E402
 from booking.models import HOLDS_SLOT, Appointment  # noqa: E402
 from datasets.demo import DEMO_DOMAIN, DEMO_LOGINS  # noqa: E402
 from practices.models import Practice, Slot  # noqa: E402
@@ -51,7 +52,9 @@ def main(out: Path) -> None:
             .first()
         )
         if slot and len(patients) == HOT_CONCURRENCY:
-            hot.append({"slot_id": str(slot.pk), "tokens": [_token(pk) for pk in patients]})
+            hot.append(
+                {"slot_id": str(slot.pk), "tokens": [patient_access_token(pk) for pk in patients]}
+            )
 
     # Distinct free slots for the booking scenario, at most three per patient on separate days.
     bookings = []
@@ -70,7 +73,7 @@ def main(out: Path) -> None:
             by_day[start.date()].append(pk)
         days = sorted(by_day)
         for index, patient in enumerate(patients):
-            token = _token(patient)
+            token = patient_access_token(patient)
             for day_index in range(3):
                 slot_day = days[(index * 3 + day_index) % len(days)] if days else None
                 if slot_day and by_day[slot_day]:
@@ -124,14 +127,6 @@ def _fresh_patients(practice: Practice, count: int, tag: str) -> list:
         )
     )
     return [u.pk for u in users if u.pk not in busy]
-
-
-def _token(pk) -> str:
-    # Just an access token (one RSA signature): what the API checks on every request.
-    token = AccessToken()
-    token["sub"] = str(pk)
-    token["cognito:groups"] = ["patient"]
-    return str(token)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import psycopg
-from common import free_port, server_env, start_gunicorn, wait_until_up
+from common import free_port, patient_access_token, server_env, start_gunicorn, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "bench"
@@ -165,7 +165,6 @@ def _prepare_in_django(*, spec: dict[str, Any], out: Path) -> None:
     from django.utils import timezone
 
     from accounts.models import PatientProfile, Role, User
-    from accounts.tokens import AccessToken
     from practices.models import Clinician, Practice, PracticeMembership, Slot, SlotStatus
     from practices.services import ensure_default_slot_types, local_to_utc
 
@@ -243,13 +242,7 @@ def _prepare_in_django(*, spec: dict[str, Any], out: Path) -> None:
             PatientProfile(user=user, registered_practice=practice) for user in users
         )
 
-    patients = []
-    for user in users:
-        # Just an access token (one RSA signature), as bench/prepare.py signs them.
-        token = AccessToken()
-        token["sub"] = str(user.pk)
-        token["cognito:groups"] = ["patient"]
-        patients.append([str(user.pk), str(token)])
+    patients = [[str(user.pk), patient_access_token(user.pk)] for user in users]
     out.write_text(
         json.dumps(
             {
