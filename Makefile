@@ -9,7 +9,7 @@ FUZZ_ARGS ?=
 ENV ?= dev
 TF_DIR = terraform/environments/$(ENV)
 
-.PHONY: help install run test lint fmt check migrate seed audit bench bench-report bench-waiting-list fuzz apply deploy dev prod-deploy info logs destroy env-file
+.PHONY: help install run test lint fmt check migrate seed audit bench bench-report bench-waiting-list fuzz frontend apply deploy dev prod-deploy info logs destroy env-file
 
 help:
 	@echo "make run    - install, migrate, seed demo data, serve http://localhost:$(PORT) (emails in .local/mail/)"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-report - the practice report on a year of data for 50 practices"
 	@echo "make bench-waiting-list - 500 waiting patients, a burst of 50 cancellations"
 	@echo "make fuzz   - Schemathesis against a live server, as patient and staff (FUZZ_ARGS=--max-examples 50)"
+	@echo "make frontend - refresh core/static/nhsuk from the pinned nhsuk-frontend (frontend/package.json)"
 	@echo "make apply ENV=dev|staging|prod - terraform init and apply the environment"
 	@echo "make deploy ENV=dev|staging - build, push, migrate, roll out, smoke test"
 	@echo "make dev                    - deploy to dev, load the demo data there, print the URL and logins"
@@ -78,6 +79,11 @@ audit: install
 
 fuzz: install
 	$(RUN) python scripts/fuzz.py $(FUZZ_ARGS)
+
+# The NHS.UK frontend for the patient pages, from the version frontend/package.json pins: its JS
+# and images copied, its CSS compiled from its Sass (frontend/nhsuk.scss: no web fonts from a CDN).
+frontend:
+	scripts/vendor_nhsuk.sh
 
 bench: install
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
