@@ -304,6 +304,19 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Repeated failed logins lock the email address (known or not, so the lock reveals nothing).
+# Cookie sessions (the patient pages and the admin): they end after SESSION_IDLE_MINUTES
+# without a request, each request moving the end on, as NHS services sign out an idle user.
+# HttpOnly and SameSite=Lax always; Secure in production (production.py).
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=60)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "core.http.errors.csrf_failure"
+# Where a page for signed-in patients sends everyone else.
+LOGIN_URL = "account-pages:sign-in"
+
 LOGIN_LOCKOUT_THRESHOLD = env.int("LOGIN_LOCKOUT_THRESHOLD", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
 # Failures from one client address within one lock period that lock it: higher

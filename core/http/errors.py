@@ -25,6 +25,7 @@ from django.http import (
     HttpResponsePermanentRedirect,
     JsonResponse,
 )
+from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -150,8 +151,30 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def _problem_view(status: int, code: str, detail: str) -> Callable[..., JsonResponse]:
-    def view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def wants_page(request: HttpRequest | None) -> bool:
+    """A browser asking for a page (the patient pages, the admin), not an API client: it gets
+    an HTML answer in the NHS design instead of a problem body."""
+    return (
+        request is not None
+        and not request.path.startswith("/api/")
+        and "text/html" in request.headers.get("Accept", "")
+    )
+
+
+def _error_page(status: int, title: str, message: str) -> HttpResponse:
+    # Rendered without the request: no session or user is read, so it works with the
+    # database down too.
+    return HttpResponse(
+        render_to_string("pages/error.html", {"title": title, "message": message}), status=status
+    )
+
+
+def _problem_view(
+    status: int, code: str, detail: str, *, page_title: str, page_message: str
+) -> Callable[..., HttpResponse]:
+    def view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+        if wants_page(request):
+            return _error_page(status, page_title, page_message)
         return JsonResponse(
             problem_body(status=status, code=code, detail=detail),
             status=status,
@@ -162,9 +185,28 @@ def _problem_view(status: int, code: str, detail: str) -> Callable[..., JsonResp
 
 
 # Django-level handlers for what never reaches a DRF view (unknown URLs, crashes).
-bad_request = _problem_view(400, "bad_request", "The request could not be understood.")
-permission_denied = _problem_view(403, "permission_denied", "You may not do this.")
-page_not_found = _problem_view(404, "not_found", "There is nothing at this address.")
+bad_request = _problem_view(
+    400,
+    "bad_request",
+    "The request could not be understood.",
+    page_title="Sorry, there is a problem with this request",
+    page_message="Go back and try again.",
+)
+permission_denied = _problem_view(
+    403,
+    "permission_denied",
+    "You may not do this.",
+    page_title="You cannot do this",
+    page_message="Go back and try again, or sign in again.",
+)
+page_not_found = _problem_view(
+    404,
+    "not_found",
+    "There is nothing at this address.",
+    page_title="Page not found",
+    page_message="If you typed the web address, check it is correct. If you pasted it, check "
+    "you copied the whole address.",
+)
 
 
 def api_not_found(request: HttpRequest) -> HttpResponse:
@@ -180,13 +222,20 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
     return page_not_found(request)
 
 
-_crash = _problem_view(500, "server_error", "Something went wrong on our side.")
+SERVICE_PROBLEM = "Sorry, there is a problem with the service"
+_crash = _problem_view(
+    500,
+    "server_error",
+    "Something went wrong on our side.",
+    page_title=SERVICE_PROBLEM,
+    page_message="Try again later. If you need to book an appointment now, call your practice.",
+)
 
 # While the database cannot be reached: come back shortly.
 DATABASE_RETRY_SECONDS = 5
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
+def server_error(request: HttpRequest) -> HttpResponse:
     """Django's handler for any exception nothing else answered.
 
     One that says the database is unreachable (a restart, a failover, a network blip) is not a
@@ -196,6 +245,10 @@ def server_error(request: HttpRequest) -> JsonResponse:
     """
     error = sys.exc_info()[1]
     if error is not None and database_unreachable(error):
+        if wants_page(request):
+            response = _error_page(503, SERVICE_PROBLEM, "Try again in a few seconds.")
+            response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+            return response
         response = JsonResponse(
             problem_body(
                 status=503,
@@ -208,3 +261,15 @@ def server_error(request: HttpRequest) -> JsonResponse:
         response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
         return response
     return _crash(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form posted without its CSRF token, or with an old one (the page was open while the
+    session ended): a page that says what to do, in place of Django's developer page."""
+    if wants_page(request):
+        return _error_page(
+            403,
+            "Sorry, this form has expired",
+            "Go back, reload the page and try again. If you were signed out, sign in again.",
+        )
+    return permission_denied(request)

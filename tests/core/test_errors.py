@@ -41,12 +41,6 @@ def test_a_known_api_page_without_its_slash_is_redirected_to_it(client, path):
     assert (response.status_code, response["Location"]) == (301, path + "/")
 
 
-def test_the_front_door_points_to_the_api_docs(client):
-    response = client.get("/")
-
-    assert (response.status_code, response["Location"]) == (302, reverse("docs"))
-
-
 def test_a_wrong_method_is_a_405_problem(alice):
     assert_problem(client_for(alice).delete(reverse("accounts:me")), 405, "method_not_allowed")
 
