@@ -12,6 +12,7 @@ Referer (as Django's own password reset does).
 from typing import Any
 
 from django import forms
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from core.exceptions import RuleViolation, TooManyRequests
 from core.http.client import client_ip
 from core.http.throttling import count_scoped_hit
 
-from . import verification
+from .. import verification
 
 TOO_MANY = "Too many requests from here. Please wait a minute and try again."
 
@@ -47,8 +48,6 @@ class NewPasswordForm(forms.Form):
         max_length=128,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 10 characters, with upper and lower case letters, a number and a "
-        "symbol.",
     )
     confirm = forms.CharField(
         label="New password again",
@@ -56,6 +55,11 @@ class NewPasswordForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The rules as the validators state them, so the hint cannot drift from them.
+        self.fields["password"].help_text = " ".join(password_validators_help_texts())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
