@@ -3,7 +3,6 @@ from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -16,10 +15,6 @@ from core.http.errors import api_not_found
 urlpatterns = [
     path("admin/", admin.site.urls),
     path(".well-known/", include("accounts.api.wellknown")),
-    # Where the links in account emails land (accounts.emails names these paths).
-    path("account/", include("accounts.page_urls")),
-    # Where a waiting-list offer's link lands (booking.notifications.offers names this path).
-    path("waiting-list/", include("booking.page_urls")),
     # The schema is public reference data, the same for everyone.
     path("api/schema/", public_reference(SpectacularAPIView.as_view()), name="schema"),
     # Swagger UI from our own static files (drf-spectacular-sidecar), its start-up script
@@ -45,8 +40,10 @@ urlpatterns = [
     path("api/v1/", include("booking.api.urls")),
     # Anything else under /api/ is the API's own 404 (a problem body), with DEBUG on too.
     re_path(r"^api(?:/.*)?$", csrf_exempt(api_not_found), name="api-not-found"),
-    # Until there are patient pages, the front door is the API's documentation.
-    path("", RedirectView.as_view(pattern_name="docs", permanent=False), name="home"),
+    # The patient pages, from the front door: sign in, register, book and change appointments,
+    # the waiting list, the account (and where the links in emails land).
+    path("", include("accounts.page_urls")),
+    path("", include("booking.page_urls")),
 ]
 
 handler400 = "core.http.errors.bad_request"

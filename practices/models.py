@@ -6,7 +6,7 @@ into slots, and an appointment (booking app) takes one slot.
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -511,6 +511,26 @@ class SlotQuerySet(models.QuerySet):
         # start < end follows from the other two, but it bounds the index scan on start:
         # without it a one-day search reads every free slot to the booking window's end.
         return self.filter(start__gte=start, start__lt=end, end__lte=end)
+
+    def matching(
+        self,
+        *,
+        slot_type: str | None = None,
+        channel: str | None = None,
+        clinician_id: Any = None,
+        clinician_gender: str | None = None,
+    ) -> "SlotQuerySet":
+        """Narrowed by what a search asks for (None or empty: any)."""
+        slots = self
+        if slot_type:
+            slots = slots.filter(slot_type=slot_type)
+        if channel:
+            slots = slots.filter(channel=channel)
+        if clinician_id:
+            slots = slots.filter(clinician_id=clinician_id)
+        if clinician_gender:
+            slots = slots.filter(clinician__gender=clinician_gender)
+        return slots
 
     def bookable_by(
         self, user: "User | AnonymousUser", practice: Practice, *, now: dt.datetime

@@ -21,9 +21,9 @@ from accounts.audit import record_access
 from core.exceptions import DomainError
 from core.formats import uk_datetime
 
-from .models import Source, WaitingListOffer
-from .notifications.offers import offer_from_token
-from .services import Actor, waiting_list
+from ..models import Source, WaitingListOffer
+from ..notifications.offers import offer_from_token
+from ..services import Actor, waiting_list
 
 # A link works for a day at most; the offer's own expiry is checked when it is used.
 LINK_LIFETIME = dt.timedelta(days=1)

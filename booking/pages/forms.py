@@ -1,0 +1,141 @@
+"""The forms of the booking pages. They only read what was typed: every rule is the
+services' (booking.services), which the views call."""
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+
+from booking.models import Appointment, TimeOfDay
+from core.page_forms import DateInputField
+from practices.models import Channel, Gender, Practice, SlotType
+
+ANY = ""
+DAY_IN_PAST = "Enter today's date or a date in the future."
+CHOOSE_PRACTICE = "Choose the practice to book at."
+LATEST_REQUIRED = "Enter the last date you could come."
+
+GENDER_CHOICES = [
+    (ANY, "No preference"),
+    (Gender.FEMALE, "A female clinician"),
+    (Gender.MALE, "A male clinician"),
+]
+
+
+class ChoosePracticeForm(forms.Form):
+    practice = forms.ChoiceField(
+        label="Where do you want to book?",
+        widget=forms.RadioSelect,
+        error_messages={"required": CHOOSE_PRACTICE, "invalid_choice": CHOOSE_PRACTICE},
+    )
+
+    def __init__(self, *args: Any, practices: list[Practice], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["practice"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(p.ods_code, f"{p.name}, {p.postcode}") for p in practices]
+
+
+class FindSlotForm(forms.Form):
+    """What the patient is looking for; every field may be left as "any"."""
+
+    day = DateInputField(
+        label="Which day?",
+        required=False,
+        help_text="For example, 15 3 2027. Leave it empty to see the earliest appointments.",
+    )
+    type = forms.ChoiceField(label="Type of appointment", required=False)
+    channel = forms.ChoiceField(
+        label="How would you like to be seen?",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[(ANY, "Any way"), *Channel.choices],
+    )
+    gender = forms.ChoiceField(
+        label="Would you prefer a female or male clinician?",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=GENDER_CHOICES,
+    )
+
+    def __init__(self, *args: Any, types: list[SlotType], today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["type"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(ANY, "Any type"), *((t.code, t.name) for t in types)]
+        self.today = today
+
+    def clean_day(self) -> dt.date | None:
+        day: dt.date | None = self.cleaned_data.get("day")
+        if day is not None and day < self.today:
+            raise forms.ValidationError(DAY_IN_PAST, code="day_in_past")
+        return day
+
+
+class ConfirmBookingForm(forms.Form):
+    description = forms.CharField(
+        label="What would you like to talk about? (optional)",
+        help_text="This helps the practice prepare. Do not include anything you would not want "
+        "reception staff to read.",
+        required=False,
+        max_length=Appointment._meta.get_field("description").max_length,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ChangeForm(forms.Form):
+    """The appointment's version when the page was opened: a change made meanwhile (by the
+    practice, or in another tab) is refused rather than overwritten."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class CancelForm(ChangeForm):
+    reason = forms.CharField(
+        label="Why are you cancelling? (optional)",
+        help_text="For example, you feel better or you have booked another appointment.",
+        required=False,
+        max_length=Appointment._meta.get_field("cancellation_reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class JoinWaitingListForm(forms.Form):
+    latest_date = DateInputField(
+        label="What is the last date you could come?",
+        help_text="We will only offer you appointments up to this day. For example, 15 3 2027.",
+        error_messages={"required": LATEST_REQUIRED},
+    )
+    appointment_types = forms.MultipleChoiceField(
+        label="Which types of appointment would suit you?",
+        help_text="Leave them all unticked for any type.",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    times_of_day = forms.MultipleChoiceField(
+        label="When in the day could you come?",
+        help_text="Leave them all unticked for any time.",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=TimeOfDay.choices,
+    )
+    channels = forms.MultipleChoiceField(
+        label="How could you be seen?",
+        help_text="Leave them all unticked for any way.",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=Channel.choices,
+    )
+    clinician_gender = forms.ChoiceField(
+        label="Would you prefer a female or male clinician?",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=GENDER_CHOICES,
+        initial=ANY,
+    )
+
+    def __init__(self, *args: Any, types: list[SlotType], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["appointment_types"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(t.code, t.name) for t in types]
