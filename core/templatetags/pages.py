@@ -1,7 +1,10 @@
 """Small helpers the patient pages' templates share (core/templates/pages)."""
 
+import datetime as dt
+
 from django import template
 from django.forms import BoundField
+from django.utils import timezone
 
 register = template.Library()
 
@@ -51,3 +54,19 @@ def date_parts(field: BoundField) -> list[dict[str, object]]:
     from core.page_forms import date_parts as parts
 
     return parts(field)
+
+
+@register.filter
+def nhs_time(value: dt.datetime | None) -> str:
+    """A time as the NHS style guide writes it: "9am", "2:30pm", "midday", "midnight" (in the
+    current time zone: UK time on the pages)."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    if (local.hour, local.minute) == (12, 0):
+        return "midday"
+    if (local.hour, local.minute) == (0, 0):
+        return "midnight"
+    hour = local.hour % 12 or 12
+    minutes = f":{local.minute:02d}" if local.minute else ""
+    return f"{hour}{minutes}{'am' if local.hour < 12 else 'pm'}"
