@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.audit import record_access
-from accounts.models import User
 from core.exceptions import Conflict, DomainError
 from core.pages import message_page, patient_page, refusal_page, render_page
 from practices import appointment_types
@@ -33,6 +32,7 @@ from ..models import Appointment, AppointmentStatus, Source
 from ..services import Actor
 from ..services.rules import PRACTICE_NOT_FOUND, STALE_VERSION, patient_may_still_change
 from ..services.selectors import unavailable
+from .common import registered_practice, signed_in_patient
 from .forms import CancelForm, ChangeForm, ChoosePracticeForm, ConfirmBookingForm, FindSlotForm
 
 # Slots shown per page of a search: a morning of a busy practice.
@@ -51,13 +51,7 @@ SLOT_NOT_BOOKABLE = (
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=_patient(request), source=Source.PAGE)
-
-
-def _patient(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # patient_page lets only signed-in patients through
-    return user
+    return Actor(user=signed_in_patient(request), source=Source.PAGE)
 
 
 def _audit(request: HttpRequest, action: str, appointment: Appointment | None = None) -> None:
@@ -66,7 +60,7 @@ def _audit(request: HttpRequest, action: str, appointment: Appointment | None = 
         action=f"page.{action}",
         object_type="appointment",
         object_id=appointment.pk if appointment else "",
-        patient=_patient(request),
+        patient=signed_in_patient(request),
     )
 
 
@@ -74,7 +68,7 @@ def _own_appointment(request: HttpRequest, appointment_id: UUID) -> Appointment 
     """The patient's own appointment, or None: another patient's is "not found", as in the
     API (a 404, never a 403 that would say it exists)."""
     return (
-        services.appointment_list(user=_patient(request), filters={})
+        services.appointment_list(user=signed_in_patient(request), filters={})
         .select_related("slot")
         .filter(pk=appointment_id)
         .first()
@@ -114,19 +108,16 @@ def home(request: HttpRequest) -> HttpResponse:
 def _home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     upcoming = list(
-        services.appointment_list(user=_patient(request), filters={"start": now})
+        services.appointment_list(user=signed_in_patient(request), filters={"start": now})
         .filter(status=AppointmentStatus.BOOKED)
         .order_by("start")[:3]
     )
     _audit(request, "appointment.list")
     return render_page(
-        request, "booking/pages/home.html", {"upcoming": upcoming, "practice": _registered(request)}
+        request,
+        "booking/pages/home.html",
+        {"upcoming": upcoming, "practice": registered_practice(request)},
     )
-
-
-def _registered(request: HttpRequest) -> Practice | None:
-    profile = getattr(_patient(request), "patient_profile", None)
-    return profile.registered_practice if profile is not None else None
 
 
 # Choose a practice, find a slot ----------------------------------------------------------
@@ -136,7 +127,7 @@ def _registered(request: HttpRequest) -> Practice | None:
 @require_http_methods(["GET"])
 def choose_practice(request: HttpRequest) -> HttpResponse:
     """The patient's own practice first (chosen already), then those that book anyone."""
-    registered = _registered(request)
+    registered = registered_practice(request)
     others = Practice.objects.active().filter(registered_patients_only=False).order_by("name")
     if registered is not None:
         others = others.exclude(pk=registered.pk)
@@ -200,7 +191,7 @@ def _search(
         else now + dt.timedelta(days=MAX_AVAILABILITY_DAYS)
     )
     slots = (
-        Slot.objects.bookable_by(_patient(request), practice, now=now)
+        Slot.objects.bookable_by(signed_in_patient(request), practice, now=now)
         .between(start, end)
         .matching(
             slot_type=wanted.get("type") or None,
@@ -291,7 +282,7 @@ def _book(
 
 def _holding(request: HttpRequest, slot_id: UUID) -> Appointment | None:
     return (
-        services.appointment_list(user=_patient(request), filters={})
+        services.appointment_list(user=signed_in_patient(request), filters={})
         .filter(slot_id=slot_id, status=AppointmentStatus.BOOKED)
         .first()
     )
@@ -301,7 +292,7 @@ def _bookable(
     request: HttpRequest, practice: Practice, slot_id: UUID, *, now: dt.datetime
 ) -> Slot | None:
     return (
-        Slot.objects.bookable_by(_patient(request), practice, now=now)
+        Slot.objects.bookable_by(signed_in_patient(request), practice, now=now)
         .select_related("clinician")
         .annotate(type_name=slot_type_name("slot_type"))
         .filter(pk=slot_id)
@@ -317,7 +308,7 @@ def _slot_gone(
     conflict = unavailable(
         SLOT_NOT_BOOKABLE,
         "slot_not_bookable",
-        user=_patient(request),
+        user=signed_in_patient(request),
         practice=practice,
         after=slot.start if slot else now,
         appointment_type=slot.slot_type if slot else None,
@@ -377,7 +368,7 @@ def _conflict_page(
 @require_http_methods(["GET"])
 def appointments(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    mine = services.appointment_list(user=_patient(request), filters={})
+    mine = services.appointment_list(user=signed_in_patient(request), filters={})
     upcoming = Q(start__gte=now, status=AppointmentStatus.BOOKED)
     _audit(request, "appointment.list")
     return render_page(
@@ -448,7 +439,7 @@ def reschedule_confirm(request: HttpRequest, appointment_id: UUID, slot_id: UUID
             conflict = unavailable(
                 SLOT_NOT_BOOKABLE,
                 "slot_not_bookable",
-                user=_patient(request),
+                user=signed_in_patient(request),
                 practice=found.practice,
                 after=now,
                 appointment_type=found.appointment_type,

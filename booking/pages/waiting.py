@@ -14,14 +14,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import record_access
-from accounts.models import User
 from core.exceptions import DomainError
 from core.pages import add_refusal, message_page, patient_page, refusal_page, render_page
 from practices import appointment_types
-from practices.models import Practice
 
 from ..models import Source, WaitingListEntry, WaitingListOffer
 from ..services import Actor, waiting_list
+from .common import registered_practice, signed_in_patient
 from .forms import JoinWaitingListForm
 
 NO_PRACTICE = (
@@ -30,21 +29,10 @@ NO_PRACTICE = (
 )
 
 
-def _patient(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # patient_page lets only signed-in patients through
-    return user
-
-
-def _registered(request: HttpRequest) -> Practice | None:
-    profile = getattr(_patient(request), "patient_profile", None)
-    return profile.registered_practice if profile is not None else None
-
-
 @patient_page
 @require_http_methods(["GET"])
 def entries(request: HttpRequest) -> HttpResponse:
-    user = _patient(request)
+    user = signed_in_patient(request)
     offers = WaitingListOffer.objects.select_related("slot__clinician").order_by(
         "-offered_at", "id"
     )
@@ -64,7 +52,7 @@ def entries(request: HttpRequest) -> HttpResponse:
         {
             "waiting": [e for e in entries if e.status == WaitingListEntry.Status.WAITING],
             "closed": [e for e in entries if e.status != WaitingListEntry.Status.WAITING],
-            "practice": _registered(request),
+            "practice": registered_practice(request),
             "banner": next((name for name in ("joined", "left") if name in request.GET), None),
         },
     )
@@ -74,7 +62,7 @@ def entries(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest) -> HttpResponse:
     """Join the waiting list of the patient's own practice."""
-    practice = _registered(request)
+    practice = registered_practice(request)
     if practice is None:
         return message_page(
             request,
@@ -95,7 +83,7 @@ def join(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     try:
         entry = waiting_list.join_waiting_list(
-            actor=Actor(user=_patient(request), source=Source.PAGE),
+            actor=Actor(user=signed_in_patient(request), source=Source.PAGE),
             practice_ods=practice.ods_code,
             wishes=waiting_list.Wishes(
                 latest_date=data["latest_date"],
@@ -117,7 +105,7 @@ def join(request: HttpRequest) -> HttpResponse:
         action="page.waiting_list.join",
         object_type="waiting_list_entry",
         object_id=entry.pk,
-        patient=_patient(request),
+        patient=signed_in_patient(request),
     )
     return redirect(f"{reverse('booking-pages:waiting-list')}?joined")
 
@@ -127,7 +115,7 @@ def join(request: HttpRequest) -> HttpResponse:
 def leave(request: HttpRequest, entry_id: UUID) -> HttpResponse:
     try:
         waiting_list.leave_waiting_list(
-            actor=Actor(user=_patient(request), source=Source.PAGE), entry_id=entry_id
+            actor=Actor(user=signed_in_patient(request), source=Source.PAGE), entry_id=entry_id
         )
     except DomainError as refusal:
         return refusal_page(request, refusal, title="You cannot leave this waiting list")
@@ -136,6 +124,6 @@ def leave(request: HttpRequest, entry_id: UUID) -> HttpResponse:
         action="page.waiting_list.leave",
         object_type="waiting_list_entry",
         object_id=entry_id,
-        patient=_patient(request),
+        patient=signed_in_patient(request),
     )
     return redirect(f"{reverse('booking-pages:waiting-list')}?left")
