@@ -84,3 +84,101 @@ def sign_in(page, base_url: str, email: str, password: str, *, next_path: str = 
     page.fill("#id_password", password)
     page.click("input[type=submit]")
     page.wait_for_url(re.compile(re.escape(next_path) + r"(\?.*)?$"))
+
+
+# The patient pages: one browser per test module, a context per test (or per tab group) -----
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    """Debian's Chromium, launched once for a test module (the axe checks open dozens of
+    pages; a launch per page would cost more than the checks)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright runs an event loop in this thread while the browser is open, for the whole
+    # module: the tests' own database calls are safe.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            yield browser
+            browser.close()
+
+
+def watch_for_problems(page, problems: list[tuple[str, str]], documents: set[str]) -> None:
+    """What ``strict_page`` fails on: console errors, page errors, and any asset (not the
+    document itself) answered with a 4xx or 5xx. ``documents`` collects the pages answered
+    with a 4xx or 5xx: the test checks their status, and Chromium's console error for them
+    ("Failed to load resource") is no problem."""
+
+    def console(message):
+        if message.type == "error":
+            url = message.location.get("url", "")
+            problems.append((url, f"console: {message.text} ({url})"))
+
+    def check(response):
+        if response.request.resource_type == "document":
+            if response.status >= 400:
+                documents.add(response.url)
+        elif response.status >= 400:
+            problems.append((response.url, f"{response.status} {response.url}"))
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.append((page.url, f"page error: {error}")))
+    page.on("response", check)
+
+
+@pytest.fixture
+def new_context(chromium_browser, tmp_path):
+    """``new_context(**options)``: a browser context (Playwright's ``new_context`` options:
+    ``viewport``, ``device_scale_factor``, ``bypass_csp``...), 1400x1000 unless told. Every
+    page opened in it, tabs included, fails the test as ``strict_page`` does: on a console
+    error or an asset answered with a 4xx or 5xx."""
+    problems: list[tuple[str, str]] = []
+    documents: set[str] = set()
+    contexts = []
+
+    def make(**options):
+        context = chromium_browser.new_context(
+            **{"viewport": {"width": 1400, "height": 1000}, **options}
+        )
+        context.set_default_timeout(15_000)
+        context.on("page", lambda page: watch_for_problems(page, problems, documents))
+        contexts.append(context)
+        return context
+
+    yield make
+    for number, context in enumerate(contexts):
+        for tab, page in enumerate(context.pages):
+            page.screenshot(path=str(tmp_path / f"last-page-{number}-{tab}.png"), full_page=True)
+        context.close()
+    assert [
+        problem
+        for url, problem in problems
+        if not (url in documents and "Failed to load resource" in problem)
+    ] == []
+
+
+@pytest.fixture
+def patient_page(new_context):
+    """A strict page (as ``strict_page``) in a context of its own, for the patient journeys:
+    more tabs come from ``patient_page.context.new_page()``."""
+    return new_context().new_page()
+
+
+@pytest.fixture
+def axe_page(new_context):
+    """A strict page whose context ignores the Content-Security-Policy, so that axe-core
+    (tests/e2e/axe.py) can be injected: the policy allows no script but our own."""
+    return new_context(bypass_csp=True).new_page()
+
+
+def sign_in_as_patient(page, base_url: str, email: str, password: str) -> None:
+    """Through the patient pages' own sign-in form; lands on the home page."""
+    page.goto(f"{base_url}/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(f"{base_url}/")
