@@ -24,6 +24,7 @@ from core.http.client import client_ip
 from core.http.throttling import count_scoped_hit
 
 from .. import verification
+from .session import EMAIL_FORMAT
 
 TOO_MANY = "Too many requests from here. Please wait a minute and try again."
 
@@ -35,11 +36,16 @@ class ConfirmForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="The password you chose when you registered.",
+        error_messages={"required": "Enter your password."},
     )
 
 
 class EmailForm(forms.Form):
-    email = forms.EmailField(label="Email address", max_length=254)
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        error_messages={"required": "Enter your email address.", "invalid": EMAIL_FORMAT},
+    )
 
 
 class NewPasswordForm(forms.Form):
@@ -48,12 +54,14 @@ class NewPasswordForm(forms.Form):
         max_length=128,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": "Enter a new password."},
     )
     confirm = forms.CharField(
         label="New password again",
         max_length=128,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": "Enter the new password again."},
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

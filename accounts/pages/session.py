@@ -23,6 +23,7 @@ from .. import services
 
 TOO_MANY_SIGN_INS = "Too many sign-in attempts from here. Please wait a minute and try again."
 SIGNED_OUT = "signed_out"
+EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.com."
 
 
 class SignInForm(forms.Form):
@@ -30,12 +31,14 @@ class SignInForm(forms.Form):
         label="Email address",
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+        error_messages={"required": "Enter your email address.", "invalid": EMAIL_FORMAT},
     )
     password = forms.CharField(
         label="Password",
         max_length=128,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": "Enter your password."},
     )
 
 

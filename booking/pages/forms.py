@@ -10,6 +10,9 @@ from booking.models import Appointment, TimeOfDay
 from core.page_forms import DateInputField
 from practices.models import Channel, Gender, Practice, SlotType
 
+DESCRIPTION_LENGTH = Appointment._meta.get_field("description").max_length or 100
+REASON_LENGTH = Appointment._meta.get_field("cancellation_reason").max_length or 500
+
 ANY = ""
 DAY_IN_PAST = "Enter today's date or a date in the future."
 CHOOSE_PRACTICE = "Choose the practice to book at."
@@ -78,8 +81,12 @@ class ConfirmBookingForm(forms.Form):
         help_text="This helps the practice prepare. Do not include anything you would not want "
         "reception staff to read.",
         required=False,
-        max_length=Appointment._meta.get_field("description").max_length,
+        max_length=DESCRIPTION_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "max_length": f"What you would like to talk about must be {DESCRIPTION_LENGTH} "
+            "characters or fewer."
+        },
     )
 
 
@@ -95,8 +102,9 @@ class CancelForm(ChangeForm):
         label="Why are you cancelling? (optional)",
         help_text="For example, you feel better or you have booked another appointment.",
         required=False,
-        max_length=Appointment._meta.get_field("cancellation_reason").max_length,
+        max_length=REASON_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": f"Your reason must be {REASON_LENGTH} characters or fewer."},
     )
 
 

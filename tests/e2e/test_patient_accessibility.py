@@ -20,7 +20,7 @@ from booking import services
 from booking.models import Appointment
 from booking.services import Actor, waiting_list
 from practices.models import Slot
-from tests.e2e.axe import check_accessibility, format_violations
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import chromium_missing, sign_in_as_patient
 from tests.factories import DEFAULT_PASSWORD, UserFactory, free_slot
 
@@ -202,26 +202,6 @@ def assert_the_title_says_where_you_are(page, name: str) -> None:
     assert title.endswith(TITLE_END), title
     assert title.removesuffix(TITLE_END).removeprefix("Error: ").strip(), title
     assert title.startswith("Error: ") == (name in ERROR_STATES), title
-
-
-def the_nhs_back_link_outside_main(violation: dict) -> bool:
-    """axe's best-practice "region" (all content in landmarks) on the back link alone. The NHS
-    page template puts the back link before <main>, in its ``beforeContent`` block, and so do
-    our pages: the NHS design system's own markup, not ours to change here."""
-    return violation["id"] == "region" and all(
-        node["target"] == [".nhsuk-back-link"] for node in violation["nodes"]
-    )
-
-
-def assert_accessible(page, name: str) -> None:
-    """tests.e2e.axe.assert_accessible (WCAG 2.0, 2.1, 2.2 A and AA, and axe's best
-    practices), but for the NHS template's back link outside <main>."""
-    violations = [v for v in check_accessibility(page) if not the_nhs_back_link_outside_main(v)]
-    if violations:
-        raise AssertionError(
-            f"{name} ({page.url}): {len(violations)} accessibility violation(s)\n"
-            + format_violations(violations)
-        )
 
 
 def assert_the_error_summary_links_reach_their_fields(page) -> None:
