@@ -9,6 +9,7 @@ urlpatterns = [
     path("sign-in", session.sign_in, name="sign-in"),
     path("sign-out", session.sign_out, name="sign-out"),
     path("register", register.register, name="register"),
+    path("register/check-email", register.check_email, name="check-email"),
     path("my-details", details.my_details, name="my-details"),
     path("my-details/change", details.change_details, name="change-details"),
     path("my-details/access-log", details.access_log, name="access-log"),

@@ -29,7 +29,15 @@ class DateInputField(forms.MultiValueField):
     PARTS = (("Day", 2, "day"), ("Month", 2, "month"), ("Year", 4, "year"))
 
     def __init__(self, **kwargs: Any) -> None:
-        part = forms.CharField(max_length=4, required=False)
+        # Each box's own problems read as the date's: "Enter a real date".
+        part = forms.CharField(
+            max_length=4,
+            required=False,
+            error_messages={
+                "max_length": DATE_INVALID,
+                "null_characters_not_allowed": DATE_INVALID,
+            },
+        )
         error_messages = {
             "incomplete": DATE_INCOMPLETE,
             "invalid": DATE_INVALID,

@@ -9,7 +9,7 @@ page for a slot gone, a 422 for a rule), so tests and monitoring see what the AP
 from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -104,8 +104,19 @@ def safe_next(request: HttpRequest, default: str) -> str:
     return default
 
 
+def _referring_path(request: HttpRequest) -> str:
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc == request.get_host() and referer.path.startswith("/"):
+        return referer.path
+    return "/"
+
+
 def is_patient(user: Any) -> bool:
-    return bool(user.is_authenticated and user.is_patient and not user.is_staff)
+    """A patient and nothing more: an operator (superuser) sees every record through the
+    querysets, so they never use the patient pages, whatever their role says."""
+    return bool(
+        user.is_authenticated and user.is_patient and not user.is_staff and not user.is_superuser
+    )
 
 
 def in_uk_time(view: View) -> View:
@@ -127,7 +138,10 @@ def patient_page(view: View) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
-            return redirect(sign_in_url(request.get_full_path()))
+            # After signing in, a GET comes back here; a form sent after the session ended
+            # goes back to the page it was sent from (signing in cannot resend it).
+            back = request.get_full_path() if request.method == "GET" else _referring_path(request)
+            return redirect(sign_in_url(back))
         if not is_patient(request.user):
             return message_page(
                 request,

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from core.exceptions import RuleViolation, TooManyRequests
 from core.http.client import client_ip
 from core.http.throttling import count_scoped_hit
+from core.pages import message_page
 
 from .. import verification
 from .session import EMAIL_FORMAT
@@ -93,16 +94,15 @@ def _throttled(request: HttpRequest) -> HttpResponse | None:
     wait = count_scoped_hit("account_email", client_ip(request))
     if wait is None:
         return None
-    response = _page(request, "message.html", 429, title="Please wait", message=TOO_MANY)
+    response = message_page(request, title="Please wait", message=TOO_MANY, status=429)
     response["Retry-After"] = str(int(wait))
     return response
 
 
 def _invalid_link(request: HttpRequest, message: str = verification.LINK_INVALID) -> HttpResponse:
-    return _page(
+    return message_page(
         request,
-        "message.html",
-        400,
+        status=400,
         title="This link does not work",
         message=message,
         next_url=reverse("account-pages:forgot-password"),
@@ -139,11 +139,10 @@ def verify_email(request: HttpRequest) -> HttpResponse:
         form.add_error("password", exc.detail)
         return _page(request, "verify_email.html", 401, form=form)
     except TooManyRequests as exc:
-        return _page(request, "message.html", 429, title="Please wait", message=exc.detail)
+        return message_page(request, title="Please wait", message=exc.detail, status=429)
     del request.session[VERIFY_KEY]
-    return _page(
+    return message_page(
         request,
-        "message.html",
         title="Email address confirmed",
         message="Thank you. Your email address is confirmed: you can sign in and book "
         "appointments.",
@@ -161,9 +160,8 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, "forgot_password.html", 400, form=form)
     verification.request_password_reset(email=form.cleaned_data["email"])
-    return _page(
+    return message_page(
         request,
-        "message.html",
         title="Check your email",
         message="If an account uses this email address, we have sent it a link to reset the "
         "password. The link works once, for a short time.",
@@ -196,9 +194,8 @@ def reset_password(request: HttpRequest) -> HttpResponse:
             form.add_error("password", message)
         return _page(request, "reset_password.html", 422, form=form)
     del request.session[RESET_KEY]
-    return _page(
+    return message_page(
         request,
-        "message.html",
         title="Password changed",
         message="Your password has been changed, and every device that was signed in has been "
         "signed out. Sign in with your new password.",

@@ -32,6 +32,7 @@ from ..audit import record_access
 from ..models import PatientProfile, User
 
 TOO_MANY_REGISTRATIONS = "Too many accounts made from here. Please wait a minute and try again."
+REGISTERED_EMAIL = "registered_email"
 NHS_NUMBER_HINT = "10 digits, on any letter from the NHS"
 EMAIL = "email"
 SMS = "sms"
@@ -205,13 +206,15 @@ def register(request: HttpRequest) -> HttpResponse:
 
 def _sign_up(request: HttpRequest) -> tuple[HttpResponse, User | None]:
     form = RegisterForm(request.POST)
-    if not form.is_valid():
-        return _register_page(request, form, 400), None
+    # Every attempt counts, valid or not, as the API's throttle counts every request.
     if (wait := count_scoped_hit("register", client_ip(request))) is not None:
+        form.is_valid()  # so the page shows what was typed
         form.add_error(None, TOO_MANY_REGISTRATIONS)
         response = _register_page(request, form, 429)
         response["Retry-After"] = str(int(wait))
         return response, None
+    if not form.is_valid():
+        return _register_page(request, form, 400), None
     fields = dict(form.checked)
     try:
         patient = services.register_patient(
@@ -226,13 +229,24 @@ def _sign_up(request: HttpRequest) -> tuple[HttpResponse, User | None]:
         add_refusal(form, refusal, fields=API_FIELDS)
         return _register_page(request, form, refusal.http_status), None
     # The same page whether or not an account was made: sign-up tells nobody who is registered.
-    page = render_page(
+    # Shown after a redirect, so refreshing it does not send the form (and an email) again.
+    request.session[REGISTERED_EMAIL] = form.cleaned_data["email"]
+    return redirect("account-pages:check-email"), patient
+
+
+@never_cache
+@in_uk_time
+@require_http_methods(["GET"])
+def check_email(request: HttpRequest) -> HttpResponse:
+    email = request.session.get(REGISTERED_EMAIL)
+    if not email:
+        return redirect("account-pages:register")
+    return render_page(
         request,
         "accounts/pages/check_email.html",
         {
-            "email": form.cleaned_data["email"],
+            "email": email,
             "verify_link": settings.ACCOUNT_LINK_BASE_URL.rstrip("/") + emails.VERIFY_PATH,
             "verify_hours": settings.EMAIL_VERIFICATION_HOURS,
         },
     )
-    return page, patient

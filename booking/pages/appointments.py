@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.audit import record_access
-from core.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError, PreconditionFailed
 from core.pages import message_page, patient_page, refusal_page, render_page
 from practices import appointment_types
 from practices.api.serializers import MAX_AVAILABILITY_DAYS
@@ -30,9 +30,15 @@ from practices.models import Practice, Slot, slot_type_name
 from .. import services
 from ..models import Appointment, AppointmentStatus, Source
 from ..services import Actor
-from ..services.rules import PRACTICE_NOT_FOUND, STALE_VERSION, patient_may_still_change
+from ..services.rules import (
+    PRACTICE_NOT_FOUND,
+    STALE_VERSION,
+    StaffAction,
+    check_still_changeable,
+    patient_may_still_change,
+)
 from ..services.selectors import unavailable
-from .common import registered_practice, signed_in_patient
+from .common import registered_practice, registered_practice_id, signed_in_patient
 from .forms import CancelForm, ChangeForm, ChoosePracticeForm, ConfirmBookingForm, FindSlotForm
 
 # Slots shown per page of a search: a morning of a busy practice.
@@ -54,25 +60,48 @@ def _actor(request: HttpRequest) -> Actor:
     return Actor(user=signed_in_patient(request), source=Source.PAGE)
 
 
-def _audit(request: HttpRequest, action: str, appointment: Appointment | None = None) -> None:
+def _audit(
+    request: HttpRequest, action: str, object_id: object = "", *, allowed: bool = True
+) -> None:
+    """One audit row per page that reads or changes appointments, refused ones included (as
+    the API's ``AuditedViewMixin`` writes them): it is in the patient's access log."""
     record_access(
         request,
-        action=f"page.{action}",
+        action=f"page.appointment.{action}",
         object_type="appointment",
-        object_id=appointment.pk if appointment else "",
+        object_id=object_id,
         patient=signed_in_patient(request),
+        allowed=allowed,
     )
 
 
 def _own_appointment(request: HttpRequest, appointment_id: UUID) -> Appointment | None:
     """The patient's own appointment, or None: another patient's is "not found", as in the
-    API (a 404, never a 403 that would say it exists)."""
-    return (
+    API (a 404, never a 403 that would say it exists). Opening one is audited as a read; a
+    miss is audited as refused, so probing for others' ids leaves a trace."""
+    found = (
         services.appointment_list(user=signed_in_patient(request), filters={})
         .select_related("slot")
         .filter(pk=appointment_id)
         .first()
     )
+    if found is None or request.method == "GET":
+        _audit(request, "read", appointment_id, allowed=found is not None)
+    return found
+
+
+def _changeable(
+    request: HttpRequest, appointment: Appointment, action: StaffAction
+) -> DomainError | None:
+    """The service's refusal of a move or a cancel now (cancelled, past, too late), to show
+    before the patient chooses anything."""
+    try:
+        check_still_changeable(
+            actor=_actor(request), appointment=appointment, now=timezone.now(), action=action
+        )
+    except DomainError as refusal:
+        return refusal
+    return None
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:
@@ -112,7 +141,7 @@ def _home(request: HttpRequest) -> HttpResponse:
         .filter(status=AppointmentStatus.BOOKED)
         .order_by("start")[:3]
     )
-    _audit(request, "appointment.list")
+    _audit(request, "list")
     return render_page(
         request,
         "booking/pages/home.html",
@@ -176,8 +205,9 @@ def _search(
     types = appointment_types.offered(practice, today=today)
     initial = {"type": moving.appointment_type} if moving else {}
     searched = any(name in request.GET for name in ("day_0", "type", "channel", "gender"))
+    last = today + dt.timedelta(days=practice.booking_horizon_days)
     form = FindSlotForm(
-        request.GET if searched else None, types=types, today=today, initial=initial
+        request.GET if searched else None, types=types, today=today, last=last, initial=initial
     )
     context: dict[str, Any] = {"form": form, "practice": practice, "moving": moving}
     if searched and not form.is_valid():
@@ -213,7 +243,9 @@ def _search(
         page=page,
         has_next=len(found) > SLOTS_PER_PAGE,
         query=_without_page(request),
-        waiting_list=practice.waiting_list_enabled,
+        # The waiting list the join page joins: the patient's own practice's.
+        waiting_list=practice.waiting_list_enabled
+        and practice.pk == registered_practice_id(request),
     )
     return render_page(request, "booking/pages/find_slot.html", context)
 
@@ -272,12 +304,13 @@ def _book(
         mine = _holding(request, slot_id)
         if mine is not None:
             return redirect("booking-pages:appointment", appointment_id=mine.pk)
+        _audit(request, "create", slot_id, allowed=False)
         return _conflict_page(request, practice, conflict)
     except DomainError as refusal:
+        _audit(request, "create", slot_id, allowed=False)
         return refusal_page(request, refusal, title="You cannot book this appointment")
-    return redirect(
-        f"{reverse('booking-pages:appointment', kwargs={'appointment_id': appointment.pk})}?booked"
-    )
+    _audit(request, "create", appointment.pk)
+    return redirect(_appointment_url(appointment.pk, "booked"))
 
 
 def _holding(request: HttpRequest, slot_id: UUID) -> Appointment | None:
@@ -301,9 +334,15 @@ def _bookable(
 
 
 def _slot_gone(
-    request: HttpRequest, practice: Practice, slot_id: UUID, *, now: dt.datetime
+    request: HttpRequest,
+    practice: Practice,
+    slot_id: UUID,
+    *,
+    now: dt.datetime,
+    moving: Appointment | None = None,
 ) -> HttpResponse:
-    """The 409 the service would give for this slot, before the patient presses anything."""
+    """The 409 the service would give for this slot, before the patient presses anything:
+    the free slots nearest to it (to the appointment's type, when moving one)."""
     slot = Slot.objects.filter(pk=slot_id, practice=practice).first()
     conflict = unavailable(
         SLOT_NOT_BOOKABLE,
@@ -311,10 +350,10 @@ def _slot_gone(
         user=signed_in_patient(request),
         practice=practice,
         after=slot.start if slot else now,
-        appointment_type=slot.slot_type if slot else None,
+        appointment_type=moving.appointment_type if moving else (slot.slot_type if slot else None),
         now=now,
     )
-    return _conflict_page(request, practice, conflict)
+    return _conflict_page(request, practice, conflict, moving=moving)
 
 
 def _conflict_page(
@@ -370,7 +409,7 @@ def appointments(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     mine = services.appointment_list(user=signed_in_patient(request), filters={})
     upcoming = Q(start__gte=now, status=AppointmentStatus.BOOKED)
-    _audit(request, "appointment.list")
+    _audit(request, "list")
     return render_page(
         request,
         "booking/pages/appointments.html",
@@ -387,7 +426,6 @@ def appointment(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     found = _own_appointment(request, appointment_id)
     if found is None:
         return _not_found(request)
-    _audit(request, "appointment.read", found)
     now = timezone.now()
     changeable = found.status == AppointmentStatus.BOOKED and patient_may_still_change(
         found.start, found.practice, at=now
@@ -411,6 +449,37 @@ def appointment(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
 # Move -------------------------------------------------------------------------------------
 
 
+def _appointment_url(appointment_id: UUID, banner: str = "") -> str:
+    url = reverse("booking-pages:appointment", kwargs={"appointment_id": appointment_id})
+    return f"{url}?{banner}" if banner else url
+
+
+def _changed_meanwhile(request: HttpRequest, appointment: Appointment) -> HttpResponse:
+    """The form was opened before a change (by the practice, in another tab, or by a first
+    press of the same button): say so and lead back, rather than overwrite it."""
+    return message_page(
+        request,
+        title="This appointment has changed",
+        message=STALE_VERSION,
+        status=409,
+        next_url=_appointment_url(appointment.pk),
+        next_label="See your appointment",
+    )
+
+
+def _unchangeable(
+    request: HttpRequest, appointment: Appointment, refusal: DomainError
+) -> HttpResponse:
+    return message_page(
+        request,
+        title="You cannot change this appointment online",
+        message=refusal.detail,
+        status=refusal.http_status,
+        next_url=_appointment_url(appointment.pk),
+        next_label="See your appointment",
+    )
+
+
 @patient_page
 @require_http_methods(["GET"])
 def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
@@ -418,7 +487,8 @@ def reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     found = _own_appointment(request, appointment_id)
     if found is None:
         return _not_found(request)
-    _audit(request, "appointment.read", found)
+    if (refusal := _changeable(request, found, StaffAction.RESCHEDULE)) is not None:
+        return _unchangeable(request, found, refusal)
     return _search(request, found.practice, moving=found)
 
 
@@ -428,31 +498,22 @@ def reschedule_confirm(request: HttpRequest, appointment_id: UUID, slot_id: UUID
     found = _own_appointment(request, appointment_id)
     if found is None:
         return _not_found(request)
-    _audit(request, "appointment.read", found)
-    now = timezone.now()
-    slot = _bookable(request, found.practice, slot_id, now=now)
-    form = ChangeForm(
-        request.POST if request.method == "POST" else None, initial={"version": found.version}
-    )
     if request.method == "GET":
+        if (refusal := _changeable(request, found, StaffAction.RESCHEDULE)) is not None:
+            return _unchangeable(request, found, refusal)
+        now = timezone.now()
+        slot = _bookable(request, found.practice, slot_id, now=now)
         if slot is None:
-            conflict = unavailable(
-                SLOT_NOT_BOOKABLE,
-                "slot_not_bookable",
-                user=signed_in_patient(request),
-                practice=found.practice,
-                after=now,
-                appointment_type=found.appointment_type,
-                now=now,
-            )
-            return _conflict_page(request, found.practice, conflict, moving=found)
+            return _slot_gone(request, found.practice, slot_id, now=now, moving=found)
+        form = ChangeForm(initial={"version": found.version})
         return render_page(
             request,
             "booking/pages/reschedule_confirm.html",
             {"form": form, "appointment": found, "slot": slot},
         )
-    if not form.is_valid():
-        return message_page(request, title="Please try again", message=STALE_VERSION, status=400)
+    form = ChangeForm(request.POST)
+    if not form.is_valid():  # only the hidden version: a form tampered with or cut short
+        return _changed_meanwhile(request, found)
     try:
         moved = services.reschedule_appointment(
             actor=_actor(request),
@@ -460,13 +521,18 @@ def reschedule_confirm(request: HttpRequest, appointment_id: UUID, slot_id: UUID
             new_slot_id=slot_id,
             expected_version=form.cleaned_data["version"],
         )
-    except Conflict as conflict:
-        return _conflict_page(request, found.practice, conflict, moving=found)
     except DomainError as refusal:
+        _audit(request, "reschedule", found.pk, allowed=False)
+        found.refresh_from_db()
+        if found.slot_id == slot_id:  # a second press: the first one moved it
+            return redirect(_appointment_url(found.pk, "moved"))
+        if isinstance(refusal, PreconditionFailed):
+            return _changed_meanwhile(request, found)
+        if isinstance(refusal, Conflict):
+            return _conflict_page(request, found.practice, refusal, moving=found)
         return refusal_page(request, refusal, title="You cannot move this appointment")
-    return redirect(
-        f"{reverse('booking-pages:appointment', kwargs={'appointment_id': moved.pk})}?moved"
-    )
+    _audit(request, "reschedule", moved.pk)
+    return redirect(_appointment_url(moved.pk, "moved"))
 
 
 # Cancel -----------------------------------------------------------------------------------
@@ -478,14 +544,18 @@ def cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     found = _own_appointment(request, appointment_id)
     if found is None:
         return _not_found(request)
-    _audit(request, "appointment.read", found)
-    form = CancelForm(
-        request.POST if request.method == "POST" else None, initial={"version": found.version}
-    )
-    context = {"form": form, "appointment": found}
     if request.method == "GET":
-        return render_page(request, "booking/pages/cancel.html", context)
+        if (refusal := _changeable(request, found, StaffAction.CANCEL)) is not None:
+            return _unchangeable(request, found, refusal)
+        form = CancelForm(initial={"version": found.version})
+        return render_page(
+            request, "booking/pages/cancel.html", {"form": form, "appointment": found}
+        )
+    form = CancelForm(request.POST)
+    if "version" in form.errors:  # a form tampered with or cut short
+        return _changed_meanwhile(request, found)
     if not form.is_valid():
+        context = {"form": form, "appointment": found}
         return render_page(request, "booking/pages/cancel.html", context, status=400)
     try:
         services.cancel_appointment(
@@ -495,7 +565,12 @@ def cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
             expected_version=form.cleaned_data["version"],
         )
     except DomainError as refusal:
+        _audit(request, "cancel", found.pk, allowed=False)
+        found.refresh_from_db()
+        if found.status == AppointmentStatus.CANCELLED:  # a second press: the first cancelled it
+            return redirect(_appointment_url(found.pk, "cancelled"))
+        if isinstance(refusal, PreconditionFailed):
+            return _changed_meanwhile(request, found)
         return refusal_page(request, refusal, title="You cannot cancel this appointment")
-    return redirect(
-        f"{reverse('booking-pages:appointment', kwargs={'appointment_id': found.pk})}?cancelled"
-    )
+    _audit(request, "cancel", found.pk)
+    return redirect(_appointment_url(found.pk, "cancelled"))

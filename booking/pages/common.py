@@ -12,6 +12,11 @@ def signed_in_patient(request: HttpRequest) -> User:
     return user
 
 
+def registered_practice_id(request: HttpRequest) -> int | None:
+    profile = getattr(signed_in_patient(request), "patient_profile", None)
+    return profile.registered_practice_id if profile is not None else None
+
+
 def registered_practice(request: HttpRequest) -> Practice | None:
     profile = getattr(signed_in_patient(request), "patient_profile", None)
     return profile.registered_practice if profile is not None else None

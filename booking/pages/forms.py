@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.utils import formats
 
 from booking.models import Appointment, TimeOfDay
 from core.page_forms import DateInputField
@@ -15,6 +16,8 @@ REASON_LENGTH = Appointment._meta.get_field("cancellation_reason").max_length or
 
 ANY = ""
 DAY_IN_PAST = "Enter today's date or a date in the future."
+DAY_TOO_FAR = "Enter a date up to {last}: the practice books online that far ahead."
+NOT_A_CHOICE = "Choose one of the options."
 CHOOSE_PRACTICE = "Choose the practice to book at."
 LATEST_REQUIRED = "Enter the last date you could come."
 
@@ -47,31 +50,44 @@ class FindSlotForm(forms.Form):
         required=False,
         help_text="For example, 15 3 2027. Leave it empty to see the earliest appointments.",
     )
-    type = forms.ChoiceField(label="Type of appointment", required=False)
+    type = forms.ChoiceField(
+        label="Type of appointment",
+        required=False,
+        error_messages={"invalid_choice": NOT_A_CHOICE},
+    )
     channel = forms.ChoiceField(
         label="How would you like to be seen?",
         required=False,
         widget=forms.RadioSelect,
         choices=[(ANY, "Any way"), *Channel.choices],
+        error_messages={"invalid_choice": NOT_A_CHOICE},
     )
     gender = forms.ChoiceField(
         label="Would you prefer a female or male clinician?",
         required=False,
         widget=forms.RadioSelect,
         choices=GENDER_CHOICES,
+        error_messages={"invalid_choice": NOT_A_CHOICE},
     )
 
-    def __init__(self, *args: Any, types: list[SlotType], today: dt.date, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, types: list[SlotType], today: dt.date, last: dt.date, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["type"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(ANY, "Any type"), *((t.code, t.name) for t in types)]
-        self.today = today
+        self.today, self.last = today, last
 
     def clean_day(self) -> dt.date | None:
+        """Today up to the last day the practice books online: a day outside has nothing
+        to show (and the last days of the calendar have no day after them)."""
         day: dt.date | None = self.cleaned_data.get("day")
         if day is not None and day < self.today:
             raise forms.ValidationError(DAY_IN_PAST, code="day_in_past")
+        if day is not None and day > self.last:
+            last = formats.date_format(self.last, "j F Y")
+            raise forms.ValidationError(DAY_TOO_FAR.format(last=last), code="day_too_far")
         return day
 
 
@@ -119,6 +135,7 @@ class JoinWaitingListForm(forms.Form):
         help_text="Leave them all unticked for any type.",
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": NOT_A_CHOICE},
     )
     times_of_day = forms.MultipleChoiceField(
         label="When in the day could you come?",
@@ -126,6 +143,7 @@ class JoinWaitingListForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         choices=TimeOfDay.choices,
+        error_messages={"invalid_choice": NOT_A_CHOICE},
     )
     channels = forms.MultipleChoiceField(
         label="How could you be seen?",
@@ -133,6 +151,7 @@ class JoinWaitingListForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         choices=Channel.choices,
+        error_messages={"invalid_choice": NOT_A_CHOICE},
     )
     clinician_gender = forms.ChoiceField(
         label="Would you prefer a female or male clinician?",
@@ -140,6 +159,7 @@ class JoinWaitingListForm(forms.Form):
         widget=forms.RadioSelect,
         choices=GENDER_CHOICES,
         initial=ANY,
+        error_messages={"invalid_choice": NOT_A_CHOICE},
     )
 
     def __init__(self, *args: Any, types: list[SlotType], **kwargs: Any) -> None:

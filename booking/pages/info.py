@@ -1,5 +1,6 @@
 """Pages anyone may read: the accessibility statement and the privacy notice."""
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
@@ -15,4 +16,8 @@ def accessibility(request: HttpRequest) -> HttpResponse:
 @in_uk_time
 @require_http_methods(["GET"])
 def privacy(request: HttpRequest) -> HttpResponse:
-    return render_page(request, "booking/pages/privacy.html")
+    return render_page(
+        request,
+        "booking/pages/privacy.html",
+        {"session_minutes": settings.SESSION_IDLE_MINUTES},
+    )

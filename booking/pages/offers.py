@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.audit import record_access
 from core.exceptions import DomainError
 from core.formats import uk_datetime
+from core.pages import message_page
 
 from ..models import Source, WaitingListOffer
 from ..notifications.offers import offer_from_token
@@ -38,9 +39,7 @@ def _session_key(offer_id: UUID) -> str:
 
 
 def _message(request: HttpRequest, title: str, message: str, status: int = 200) -> HttpResponse:
-    return render(
-        request, "accounts/pages/message.html", {"title": title, "message": message}, status=status
-    )
+    return message_page(request, title=title, message=message, status=status)
 
 
 @never_cache
@@ -57,10 +56,11 @@ def offer_page(request: HttpRequest, offer_id: UUID) -> HttpResponse:
         )
         .filter(pk=offer_id)
         .first()
-        if named == str(offer_id)
-        else None
     )
-    if offer is None:
+    # The link's token proves it reached the patient; so does being signed in as them (the
+    # waiting-list page links their open offers).
+    owner = offer is not None and request.user.pk == offer.entry.patient_id
+    if offer is None or not (named == str(offer_id) or owner):
         return _message(request, "This link does not work", LINK_INVALID, status=400)
     # Times as the practice reads them (the server works in UTC).
     with timezone.override(offer.slot.practice.tz):
@@ -83,7 +83,7 @@ def _offer_page(request: HttpRequest, offer: WaitingListOffer, key: str) -> Http
         try:
             if choice == "book":
                 appointment, _ = waiting_list.claim_offer(actor=actor, offer_id=offer.pk)
-                del request.session[key]
+                request.session.pop(key, None)
                 return _message(
                     request,
                     "Your appointment is booked",
@@ -93,7 +93,7 @@ def _offer_page(request: HttpRequest, offer: WaitingListOffer, key: str) -> Http
                 )
             if choice == "decline":
                 waiting_list.decline_offer(actor=actor, offer_id=offer.pk)
-                del request.session[key]
+                request.session.pop(key, None)
                 return _message(
                     request,
                     "Thank you",

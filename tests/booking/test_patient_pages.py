@@ -8,7 +8,9 @@ Riverside's practice administrator.
 
 import datetime as dt
 import re
+import uuid
 from html import unescape
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -320,7 +322,8 @@ def test_a_cancel_form_opened_before_another_change_is_refused(signed_in, alice,
     answer = signed_in.post(appointment_url(appointment, "cancel"), {**hidden, "reason": ""})
 
     appointment.refresh_from_db()
-    assert answer.status_code == 412
+    assert answer.status_code == 409
+    assert "has changed since you read it" in answer.text
     assert appointment.status == AppointmentStatus.BOOKED
 
 
@@ -441,7 +444,7 @@ def test_leaving_the_waiting_list_keeps_the_entry_as_left(signed_in, alice, rive
     [
         ("/", 7),  # session, user, appointments, audit, profile, practice, session saved
         ("/book", 6),  # session, user, profile, practice, the others, session saved
-        ("/book/A81001", 6),  # session, user, practice, types, slots, session saved
+        ("/book/A81001", 7),  # session, user, practice, types, slots, profile, session saved
         ("/appointments", 6),  # session, user, audit, upcoming, past, session saved
         ("/waiting-list", 7),  # session, user, audit, entries, profile, practice, session saved
     ],
@@ -480,26 +483,166 @@ def test_no_search_a_patient_can_type_is_a_server_error(signed_in, riverside, va
 
 @pytest.mark.parametrize("value", NASTY)
 def test_no_form_a_patient_can_fill_is_a_server_error(signed_in, alice, riverside, value):
-    appointment = booked_for(alice, free_slot(riverside, hours_ahead=30))
-    slot = free_slot(riverside, hours_ahead=40)
+    # A page a form is on, fresh for each field: a valid value may book or cancel.
     forms = {
-        confirm_url(slot): ["description"],
-        appointment_url(appointment, "cancel"): ["reason", "version"],
-        reverse("booking-pages:join-waiting-list"): [
-            "latest_date_0",
-            "latest_date_2",
-            "appointment_types",
-            "times_of_day",
-            "channels",
-            "clinician_gender",
-        ],
+        "description": lambda: confirm_url(free_slot(riverside, hours_ahead=40)),
+        "reason": lambda: appointment_url(
+            booked_for(alice, free_slot(riverside, hours_ahead=30)), "cancel"
+        ),
+        "version": lambda: appointment_url(
+            booked_for(alice, free_slot(riverside, hours_ahead=30)), "cancel"
+        ),
+        **dict.fromkeys(
+            [
+                "latest_date_0",
+                "latest_date_2",
+                "appointment_types",
+                "times_of_day",
+                "channels",
+                "clinician_gender",
+            ],
+            lambda: reverse("booking-pages:join-waiting-list"),
+        ),
     }
 
-    statuses = [
-        submit(signed_in, url, {name: value}).status_code
-        for url, names in forms.items()
-        for name in names
-    ]
+    statuses = []
+    for name, page in forms.items():
+        Appointment.objects.filter(patient=alice).update(status=AppointmentStatus.CANCELLED)
+        statuses.append(submit(signed_in, page(), {name: value}).status_code)
 
     assert [status for status in statuses if status >= 500] == []
     assert not WaitingListEntry.objects.exists()  # no date, so never joined
+
+
+# What the review asked of the pages --------------------------------------------------------
+
+
+def test_probing_for_another_patients_appointment_is_audited_as_refused(
+    signed_in, alice, bob, riverside
+):
+    bobs = booked_for(bob, free_slot(riverside, hours_ahead=30))
+
+    signed_in.get(appointment_url(bobs))
+
+    refused = AuditEvent.objects.get(actor=alice, action="page.appointment.read")
+    assert (refused.allowed, refused.object_id) == (False, str(bobs.pk))
+
+
+def test_booking_and_cancelling_are_audited_as_changes(signed_in, alice, riverside):
+    submit(signed_in, confirm_url(free_slot(riverside, hours_ahead=30)), {})
+    appointment = Appointment.objects.get(patient=alice)
+    submit(signed_in, appointment_url(appointment, "cancel"), {})
+
+    actions = set(
+        AuditEvent.objects.filter(object_id=str(appointment.pk), allowed=True).values_list(
+            "action", flat=True
+        )
+    )
+    assert {"page.appointment.create", "page.appointment.cancel"} <= actions
+
+
+def test_a_day_past_the_booking_window_is_an_error_on_the_field(signed_in, riverside):
+    day = practice_today(riverside) + dt.timedelta(days=riverside.booking_horizon_days + 1)
+
+    page = signed_in.get(
+        reverse("booking-pages:find-slot", kwargs={"ods_code": "A81001"}),
+        {"day_0": day.day, "day_1": day.month, "day_2": day.year},
+    )
+
+    assert page.status_code == 400
+    assert "Enter a date up to" in page.text
+
+
+@pytest.mark.parametrize("day", [("31", "12", "9999"), ("29", "2", "2100"), ("٣", "٣", "٢٠٣٠")])
+def test_an_extreme_or_foreign_date_is_never_a_server_error(signed_in, riverside, day):
+    page = signed_in.get(
+        reverse("booking-pages:find-slot", kwargs={"ods_code": "A81001"}),
+        {"day_0": day[0], "day_1": day[1], "day_2": day[2]},
+    )
+
+    assert page.status_code in (200, 400)
+
+
+def test_the_search_offers_the_waiting_list_only_at_the_patients_own_practice(
+    signed_in, riverside, hilltop
+):
+    for practice in (riverside, hilltop):
+        practice.waiting_list_enabled, practice.registered_patients_only = True, False
+        practice.save()
+    join = reverse("booking-pages:join-waiting-list")
+
+    own = signed_in.get(reverse("booking-pages:find-slot", kwargs={"ods_code": "A81001"}))
+    other = signed_in.get(reverse("booking-pages:find-slot", kwargs={"ods_code": "B82002"}))
+
+    assert join in own.text
+    assert join not in other.text
+
+
+def test_pressing_cancel_twice_shows_the_cancelled_appointment(signed_in, alice, riverside):
+    appointment = booked_for(alice, free_slot(riverside, hours_ahead=30))
+    page = signed_in.get(appointment_url(appointment, "cancel"))
+    hidden = {name: unescape(value) for name, value in HIDDEN.findall(page.text)}
+
+    signed_in.post(appointment_url(appointment, "cancel"), hidden)
+    second = signed_in.post(appointment_url(appointment, "cancel"), hidden)
+
+    assert (second.status_code, second["Location"]) == (
+        302,
+        appointment_url(appointment) + "?cancelled",
+    )
+
+
+def test_pressing_move_twice_shows_the_moved_appointment(signed_in, alice, riverside):
+    appointment = booked_for(alice, free_slot(riverside, hours_ahead=30))
+    new_slot = free_slot(riverside, hours_ahead=50)
+    target = reverse(
+        "booking-pages:reschedule-confirm",
+        kwargs={"appointment_id": appointment.pk, "slot_id": new_slot.pk},
+    )
+    hidden = {name: unescape(value) for name, value in HIDDEN.findall(signed_in.get(target).text)}
+
+    signed_in.post(target, hidden)
+    second = signed_in.post(target, hidden)
+
+    assert (second.status_code, second["Location"]) == (
+        302,
+        appointment_url(appointment) + "?moved",
+    )
+
+
+def test_a_cancelled_appointment_offers_no_cancel_or_move_form(signed_in, alice, riverside):
+    appointment = booked_for(alice, free_slot(riverside, hours_ahead=30))
+    services.cancel_appointment(actor=Actor(user=alice), appointment_id=appointment.pk, reason="")
+
+    for suffix in ("cancel", "reschedule"):
+        page = signed_in.get(appointment_url(appointment, suffix))
+        assert page.status_code == 422
+        assert "<form" not in page.text.split('id="maincontent"')[1]
+
+
+def test_a_form_sent_after_the_session_ended_returns_to_its_page_after_signing_in(browser):
+    # The form's CSRF token outlives the session (its cookie lasts a year).
+    token = dict(HIDDEN.findall(browser.get(reverse("account-pages:sign-in")).text))
+    leave = reverse("booking-pages:leave-waiting-list", kwargs={"entry_id": uuid.uuid4()})
+    listing = reverse("booking-pages:waiting-list")
+
+    answer = browser.post(leave, token, HTTP_REFERER=f"http://testserver{listing}")
+
+    # Not back to the POST-only address, which a GET after signing in could not open.
+    assert answer["Location"] == reverse("account-pages:sign-in") + "?" + urlencode(
+        {"next": listing}
+    )
+
+
+def test_an_operator_with_a_patient_role_is_kept_out_of_the_patient_pages(browser, alice):
+    alice.is_superuser = True
+    alice.save()
+    browser.force_login(alice)
+
+    assert browser.get(reverse("booking-pages:appointments")).status_code == 403
+
+
+def test_the_privacy_page_says_how_long_an_idle_session_lasts(browser, settings):
+    settings.SESSION_IDLE_MINUTES = 25
+
+    assert "After 25 minutes" in browser.get(reverse("booking-pages:privacy")).text

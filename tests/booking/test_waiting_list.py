@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -28,6 +29,7 @@ from booking.notifications.sms import LocMemSmsBackend
 from booking.services import Actor, waiting_list
 from booking.services.holds import OFFER_EXPIRED, OFFER_TAKEN
 from core.exceptions import Conflict, Forbidden, NotFound, RuleViolation
+from core.templatetags.pages import nhs_time
 from practices.models import Slot, SlotStatus
 from practices.services import set_slots_blocked
 from tests.conftest import client_for
@@ -737,5 +739,34 @@ def test_the_offer_page_shows_the_practices_local_time(client, alice, riverside,
     offer = WaitingListOffer.objects.get()
     opened = client.get("/" + offer_link_path(offer))
     page = client.get(opened["Location"]).content.decode()
-    local = timezone.localtime(slot.start, riverside.tz)
-    assert f"{local:%H:%M}" in page
+    with timezone.override(riverside.tz):
+        assert nhs_time(slot.start) in page  # "9am", "2:30pm": the practice's wall clock
+
+
+def test_a_signed_in_patient_opens_their_offer_from_the_waiting_list_page(
+    client, alice, riverside, freed
+):
+    join(alice, riverside)
+    freed()
+    offer = WaitingListOffer.objects.get()
+    client.force_login(alice)
+    listed = client.get(reverse("booking-pages:waiting-list")).content.decode()
+
+    page = client.get(reverse("booking-pages:offer", kwargs={"offer_id": offer.pk}))
+
+    assert reverse("booking-pages:offer", kwargs={"offer_id": offer.pk}) in listed
+    assert page.status_code == 200
+    assert "Book this appointment" in page.content.decode()
+
+
+def test_another_patient_signed_in_cannot_open_the_offer_without_its_link(
+    client, alice, bob, riverside, freed
+):
+    join(alice, riverside)
+    freed()
+    offer = WaitingListOffer.objects.get()
+    client.force_login(bob)
+
+    page = client.get(reverse("booking-pages:offer", kwargs={"offer_id": offer.pk}))
+
+    assert page.status_code == 400
