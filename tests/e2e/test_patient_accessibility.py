@@ -8,6 +8,7 @@ looks at on the 409 page; "nia@example.com" has just signed up and opens her ema
 """
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,8 +17,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts import emails
+from accounts.models import User
 from booking import services
-from booking.models import Appointment
+from booking.models import Appointment, WaitingListOffer
 from booking.services import Actor, waiting_list
 from practices.models import Slot
 from tests.e2e.axe import assert_accessible
@@ -38,10 +40,12 @@ class World:
     upcoming: Appointment
     past: Appointment
     taken: Slot
+    offer: WaitingListOffer
+    alice: User
 
 
 @pytest.fixture
-def world(live_server, alice, bob, riverside) -> World:
+def world(live_server, alice, bob, dave, riverside) -> World:
     upcoming = services.book_appointment(
         actor=Actor(user=alice), slot_id=free_slot(riverside, hours_ahead=30).pk
     )
@@ -53,10 +57,13 @@ def world(live_server, alice, bob, riverside) -> World:
     )
     taken = free_slot(riverside, hours_ahead=26)
     services.book_appointment(actor=Actor(user=bob), slot_id=taken.pk)
-    waiting_list.join_waiting_list(
+    entry = waiting_list.join_waiting_list(
         actor=Actor(user=alice),
         practice_ods=riverside.ods_code,
         wishes=waiting_list.Wishes(latest_date=timezone.localdate() + dt.timedelta(days=10)),
+    )
+    offer = waiting_list.offer_slot(
+        actor=Actor(user=dave), entry_id=entry.pk, slot_id=free_slot(riverside, hours_ahead=60).pk
     )
     return World(
         base=live_server.url,
@@ -64,6 +71,8 @@ def world(live_server, alice, bob, riverside) -> World:
         upcoming=upcoming,
         past=past,
         taken=taken,
+        offer=offer,
+        alice=alice,
     )
 
 
@@ -91,6 +100,26 @@ def unverified_link(world: World) -> str:
     nia = UserFactory(email="nia@example.com", email_verified_at=None)
     # The link the verification email carries (test_patient_journeys follows a real email).
     return f"{emails.VERIFY_PATH}?token={emails.verification_token(nia)}"
+
+
+def a_whole_registration(page) -> None:
+    page.get_by_label("First name").fill("Nia")
+    page.get_by_label("Last name").fill("Evans")
+    born = page.get_by_role("group", name="Date of birth")
+    born.get_by_label("Day").fill("15")
+    born.get_by_label("Month").fill("3")
+    born.get_by_label("Year").fill("1984")
+    page.get_by_label("Email address").fill("nia@example.com")
+    page.get_by_label("Create a password").fill("An0ther-Secret!")
+    press(page, "Create account")
+
+
+def reset_link(world: World) -> str:
+    return f"/account/reset-password?token={emails.password_reset_token(world.alice)}"
+
+
+def empty_new_password(page) -> None:
+    press(page, "Change my password")
 
 
 def empty_sign_in(page) -> None:
@@ -132,7 +161,10 @@ SIGNED_OUT = {
     "sign-in-error": Visit(lambda w: "/sign-in", "Sign in", then=empty_sign_in),
     "register": Visit(lambda w: "/register", "Create an account"),
     "register-error": Visit(lambda w: "/register", "Create an account", then=empty_registration),
+    "check-email": Visit(lambda w: "/register", "Check your email", then=a_whole_registration),
     "forgot-password": Visit(lambda w: "/account/forgot-password", "Reset your password"),
+    "reset-password": Visit(reset_link, "Choose a new password"),
+    "reset-password-error": Visit(reset_link, "Choose a new password", then=empty_new_password),
     "verify-email": Visit(unverified_link, "Confirm your email address"),
     "accessibility": Visit(lambda w: "/accessibility", "Accessibility statement"),
     "privacy": Visit(lambda w: "/privacy", "Privacy and cookies"),
@@ -175,6 +207,15 @@ SIGNED_IN = {
     "join-waiting-list": Visit(lambda w: "/waiting-list/join", "Join the waiting list"),
     "join-waiting-list-error": Visit(
         lambda w: "/waiting-list/join", "Join the waiting list", then=no_last_date
+    ),
+    "offer": Visit(
+        lambda w: f"/waiting-list/offers/{w.offer.pk}", "An earlier appointment is free"
+    ),
+    "appointment-not-found": Visit(
+        lambda w: f"/appointments/{uuid.uuid4()}", "Appointment not found"
+    ),
+    "appointment-unchangeable": Visit(
+        lambda w: f"/appointments/{w.past.pk}/cancel", "You cannot change this appointment online"
     ),
     "my-details": Visit(lambda w: "/my-details", "My details"),
     "change-details": Visit(lambda w: "/my-details/change", "Change your details"),
