@@ -15,5 +15,6 @@ urlpatterns = [
     path("my-details/access-log", details.access_log, name="access-log"),
     path("account/verify-email", links.verify_email, name="verify-email"),
     path("account/forgot-password", links.forgot_password, name="forgot-password"),
+    path("account/resend-link", links.resend_link, name="resend-link"),
     path("account/reset-password", links.reset_password, name="reset-password"),
 ]

@@ -99,15 +99,23 @@ def _throttled(request: HttpRequest) -> HttpResponse | None:
     return response
 
 
-def _invalid_link(request: HttpRequest, message: str = verification.LINK_INVALID) -> HttpResponse:
+def _invalid_link(
+    request: HttpRequest,
+    message: str = verification.LINK_INVALID,
+    *,
+    again: tuple[str, str] = ("account-pages:forgot-password", "Ask for a new password reset link"),
+) -> HttpResponse:
     return message_page(
         request,
         status=400,
         title="This link does not work",
         message=message,
-        next_url=reverse("account-pages:forgot-password"),
-        next_label="Ask for a new password reset link",
+        next_url=reverse(again[0]),
+        next_label=again[1],
     )
+
+
+NEW_CONFIRMATION_LINK = ("account-pages:resend-link", "Get a new confirmation link")
 
 
 VERIFY_KEY = "verify_email_token"
@@ -121,7 +129,7 @@ def verify_email(request: HttpRequest) -> HttpResponse:
         return moved
     token = request.session.get(VERIFY_KEY)
     if not token:
-        return _invalid_link(request)
+        return _invalid_link(request, again=NEW_CONFIRMATION_LINK)
     if request.method == "GET":
         return _page(request, "verify_email.html", form=ConfirmForm())
     if (refused := _throttled(request)) is not None:
@@ -134,7 +142,7 @@ def verify_email(request: HttpRequest) -> HttpResponse:
             token=token, password=form.cleaned_data["password"], client_address=client_ip(request)
         )
     except verification.LinkInvalid as exc:
-        return _invalid_link(request, exc.detail)
+        return _invalid_link(request, exc.detail, again=NEW_CONFIRMATION_LINK)
     except verification.WrongPassword as exc:
         form.add_error("password", exc.detail)
         return _page(request, "verify_email.html", 401, form=form)
@@ -165,6 +173,26 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
         title="Check your email",
         message="If an account uses this email address, we have sent it a link to reset the "
         "password. The link works once, for a short time.",
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def resend_link(request: HttpRequest) -> HttpResponse:
+    """A new confirmation link, for a sign-up whose email was lost or whose link ran out."""
+    if request.method == "GET":
+        return _page(request, "resend_link.html", form=EmailForm())
+    if (refused := _throttled(request)) is not None:
+        return refused
+    form = EmailForm(request.POST)
+    if not form.is_valid():
+        return _page(request, "resend_link.html", 400, form=form)
+    verification.resend_verification(email=form.cleaned_data["email"])
+    return message_page(
+        request,
+        title="Check your email",
+        message="If an account with this email address still needs confirming, we have sent "
+        "it a new link.",
     )
 
 

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.django_db
 VERIFY = reverse("account-pages:verify-email")
 FORGOT = reverse("account-pages:forgot-password")
 RESET = reverse("account-pages:reset-password")
+RESEND = reverse("account-pages:resend-link")
 NEW_PASSWORD = "An0ther-Secret!"
 
 
@@ -97,7 +98,7 @@ def test_a_broken_verification_link_says_so_and_offers_a_way_on(browser):
 
     assert response.status_code == 400
     assert "This link does not work" in response.text
-    assert f'href="{FORGOT}"' in response.text
+    assert f'href="{RESEND}"' in response.text  # a new confirmation link, not a reset
 
 
 def test_the_forgotten_password_page_answers_alike_and_emails_only_an_account(
@@ -111,6 +112,23 @@ def test_the_forgotten_password_page_answers_alike_and_emails_only_an_account(
     assert known.status_code == unknown.status_code == 200
     assert known.text == unknown.text
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+
+
+def test_a_new_confirmation_link_goes_only_to_an_unconfirmed_account_and_answers_alike(
+    browser, alice, django_capture_on_commit_callbacks
+):
+    nia = PatientFactory(email="nia@example.com", email_verified_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [
+            submit(browser, RESEND, {"email": email})
+            for email in ("nia@example.com", "alice@example.com", "nobody@example.com")
+        ]
+    run_worker()
+
+    assert {(answer.status_code, answer.text) for answer in answers} == {
+        (answers[0].status_code, answers[0].text)
+    }
+    assert [m.to for m in mail.outbox] == [[nia.email]]
 
 
 def test_the_reset_page_sets_the_password_from_the_emailed_link(browser, alice, emailed):

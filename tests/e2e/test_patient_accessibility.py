@@ -163,6 +163,7 @@ SIGNED_OUT = {
     "register-error": Visit(lambda w: "/register", "Create an account", then=empty_registration),
     "check-email": Visit(lambda w: "/register", "Check your email", then=a_whole_registration),
     "forgot-password": Visit(lambda w: "/account/forgot-password", "Reset your password"),
+    "resend-link": Visit(lambda w: "/account/resend-link", "Get a new confirmation link"),
     "reset-password": Visit(reset_link, "Choose a new password"),
     "reset-password-error": Visit(reset_link, "Choose a new password", then=empty_new_password),
     "verify-email": Visit(unverified_link, "Confirm your email address"),
