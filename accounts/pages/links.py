@@ -9,6 +9,7 @@ and the page reloads without it, so it is not left in the browser's history or s
 Referer (as Django's own password reset does).
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -157,22 +158,31 @@ def verify_email(request: HttpRequest) -> HttpResponse:
     )
 
 
-@never_cache
-@require_http_methods(["GET", "POST"])
-def forgot_password(request: HttpRequest) -> HttpResponse:
+def _email_request(
+    request: HttpRequest, template: str, act: Callable[..., None], sent: str
+) -> HttpResponse:
+    """A page that asks for an email address and sends it a link: the same answer whether or
+    not an account uses the address (nothing to learn about who is registered)."""
     if request.method == "GET":
-        return _page(request, "forgot_password.html", form=EmailForm())
+        return _page(request, template, form=EmailForm())
     if (refused := _throttled(request)) is not None:
         return refused
     form = EmailForm(request.POST)
     if not form.is_valid():
-        return _page(request, "forgot_password.html", 400, form=form)
-    verification.request_password_reset(email=form.cleaned_data["email"])
-    return message_page(
+        return _page(request, template, 400, form=form)
+    act(email=form.cleaned_data["email"])
+    return message_page(request, title="Check your email", message=sent)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def forgot_password(request: HttpRequest) -> HttpResponse:
+    return _email_request(
         request,
-        title="Check your email",
-        message="If an account uses this email address, we have sent it a link to reset the "
-        "password. The link works once, for a short time.",
+        "forgot_password.html",
+        verification.request_password_reset,
+        "If an account uses this email address, we have sent it a link to reset the password. "
+        "The link works once, for a short time.",
     )
 
 
@@ -180,19 +190,11 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def resend_link(request: HttpRequest) -> HttpResponse:
     """A new confirmation link, for a sign-up whose email was lost or whose link ran out."""
-    if request.method == "GET":
-        return _page(request, "resend_link.html", form=EmailForm())
-    if (refused := _throttled(request)) is not None:
-        return refused
-    form = EmailForm(request.POST)
-    if not form.is_valid():
-        return _page(request, "resend_link.html", 400, form=form)
-    verification.resend_verification(email=form.cleaned_data["email"])
-    return message_page(
+    return _email_request(
         request,
-        title="Check your email",
-        message="If an account with this email address still needs confirming, we have sent "
-        "it a new link.",
+        "resend_link.html",
+        verification.resend_verification,
+        "If an account with this email address still needs confirming, we have sent it a new link.",
     )
 
 

@@ -182,3 +182,15 @@ def sign_in_as_patient(page, base_url: str, email: str, password: str) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"{base_url}/")
+
+
+def fill_in_registration(page, *, email: str, password: str) -> None:
+    """The registration form's required answers, as Nia Evans, born 15 March 1984."""
+    page.get_by_label("First name").fill("Nia")
+    page.get_by_label("Last name").fill("Evans")
+    born = page.get_by_role("group", name="Date of birth")
+    born.get_by_label("Day").fill("15")
+    born.get_by_label("Month").fill("3")
+    born.get_by_label("Year").fill("1984")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Create a password").fill(password)

@@ -23,7 +23,7 @@ from booking.models import Appointment, WaitingListOffer
 from booking.services import Actor, waiting_list
 from practices.models import Slot
 from tests.e2e.axe import assert_accessible
-from tests.e2e.conftest import chromium_missing, sign_in_as_patient
+from tests.e2e.conftest import chromium_missing, fill_in_registration, sign_in_as_patient
 from tests.factories import DEFAULT_PASSWORD, UserFactory, free_slot
 
 pytestmark = [pytest.mark.django_db(transaction=True), chromium_missing]
@@ -103,14 +103,7 @@ def unverified_link(world: World) -> str:
 
 
 def a_whole_registration(page) -> None:
-    page.get_by_label("First name").fill("Nia")
-    page.get_by_label("Last name").fill("Evans")
-    born = page.get_by_role("group", name="Date of birth")
-    born.get_by_label("Day").fill("15")
-    born.get_by_label("Month").fill("3")
-    born.get_by_label("Year").fill("1984")
-    page.get_by_label("Email address").fill("nia@example.com")
-    page.get_by_label("Create a password").fill("An0ther-Secret!")
+    fill_in_registration(page, email="nia@example.com", password="An0ther-Secret!")
     press(page, "Create account")
 
 

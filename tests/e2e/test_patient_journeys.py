@@ -20,7 +20,12 @@ from booking import services
 from booking.models import Appointment, AppointmentStatus
 from booking.services import Actor
 from practices.models import SlotStatus
-from tests.e2e.conftest import chromium_missing, screenshot, sign_in_as_patient
+from tests.e2e.conftest import (
+    chromium_missing,
+    fill_in_registration,
+    screenshot,
+    sign_in_as_patient,
+)
 from tests.factories import DEFAULT_PASSWORD, free_slot
 from tests.tasks import run_worker
 
@@ -60,14 +65,7 @@ def test_a_new_patient_registers_confirms_the_emailed_link_and_signs_in(
     screenshot(page, "patient-start")
     page.get_by_role("link", name="Create an account").click()
 
-    page.get_by_label("First name").fill("Nia")
-    page.get_by_label("Last name").fill("Evans")
-    born = page.get_by_role("group", name="Date of birth")
-    born.get_by_label("Day").fill("15")
-    born.get_by_label("Month").fill("3")
-    born.get_by_label("Year").fill("1984")
-    page.get_by_label("Email address").fill("nia@example.com")
-    page.get_by_label("Create a password").fill(STRONG)
+    fill_in_registration(page, email="nia@example.com", password=STRONG)
     page.get_by_label("Your GP practice (optional)").select_option("A81001")
     screenshot(page, "patient-register")
     page.get_by_role("button", name="Create account").click()
