@@ -90,6 +90,23 @@ def add_refusal(
         form.add_error(None, message)
 
 
+def page_links(request: HttpRequest, *, number: int, has_next: bool) -> dict[str, Any]:
+    """The addresses of the pages before and after page ``number`` of a list, keeping the
+    rest of the query (a search's filters), for pages/_pagination.html."""
+
+    def url(page: int) -> str:
+        query = request.GET.copy()
+        query["page"] = str(page)
+        return f"?{query.urlencode()}"
+
+    return {
+        "previous_page": number - 1,
+        "next_page": number + 1,
+        "previous_url": url(number - 1) if number > 1 else "",
+        "next_url": url(number + 1) if has_next else "",
+    }
+
+
 def sign_in_url(next_path: str) -> str:
     return f"{reverse('account-pages:sign-in')}?{urlencode({'next': next_path})}"
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.exceptions import DomainError
 from core.page_forms import add_api_errors
-from core.pages import add_refusal, patient_page, render_page
+from core.pages import add_refusal, page_links, patient_page, render_page
 
 from .. import services
 from ..api.serializers import AccessLogEntrySerializer, ProfileUpdateSerializer
@@ -189,6 +189,9 @@ def access_log(request: HttpRequest) -> HttpResponse:
         }
         for event in page
     ]
+    links = page_links(request, number=page.number, has_next=page.has_next())
     return render_page(
-        request, "accounts/pages/access_log.html", {"page": page, "entries": entries}
+        request,
+        "accounts/pages/access_log.html",
+        {"page": page, "entries": entries, "links": links},
     )

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.audit import record_access
 from core.exceptions import Conflict, DomainError, PreconditionFailed
-from core.pages import message_page, patient_page, refusal_page, render_page
+from core.pages import message_page, page_links, patient_page, refusal_page, render_page
 from practices import appointment_types
 from practices.api.serializers import MAX_AVAILABILITY_DAYS
 from practices.models import Practice, Slot, slot_type_name
@@ -240,9 +240,7 @@ def _search(
             for slot in found[:SLOTS_PER_PAGE]
         ],
         day=day,
-        page=page,
-        has_next=len(found) > SLOTS_PER_PAGE,
-        query=_without_page(request),
+        links=page_links(request, number=page, has_next=len(found) > SLOTS_PER_PAGE),
         # The waiting list the join page joins: the patient's own practice's.
         waiting_list=practice.waiting_list_enabled
         and practice.pk == registered_practice_id(request),
@@ -255,12 +253,6 @@ def _page_number(request: HttpRequest) -> int:
         return max(1, min(int(request.GET.get("page", "1")), 1000))
     except ValueError:
         return 1
-
-
-def _without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 # Confirm and book -------------------------------------------------------------------------

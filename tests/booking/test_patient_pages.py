@@ -646,3 +646,21 @@ def test_the_privacy_page_says_how_long_an_idle_session_lasts(browser, settings)
     settings.SESSION_IDLE_MINUTES = 25
 
     assert "After 25 minutes" in browser.get(reverse("booking-pages:privacy")).text
+
+
+def test_the_search_pages_on_to_later_slots_keeping_its_filters(signed_in, riverside):
+    clinician = ClinicianFactory(practice=riverside)
+    first = free_slot(riverside, hours_ahead=26, clinician=clinician)
+    slots = [
+        free_slot(riverside, start=first.start + dt.timedelta(minutes=10 * n), clinician=clinician)
+        for n in range(1, 21)
+    ]
+    url = reverse("booking-pages:find-slot", kwargs={"ods_code": "A81001"})
+
+    page_one = signed_in.get(url, {"channel": "in_person"})
+    page_two = signed_in.get(url, {"channel": "in_person", "page": "2"})
+
+    assert 'href="?channel=in_person&amp;page=2" rel="next"' in page_one.text
+    assert confirm_url(slots[-1]) not in page_one.text
+    assert confirm_url(slots[-1]) in page_two.text
+    assert 'href="?channel=in_person&amp;page=1" rel="prev"' in page_two.text
