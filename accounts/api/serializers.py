@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.http.fields import StrictSerializer
+from core.http.fields import BoundedCharField, StrictSerializer
 
 from ..models import PatientProfile, Role
 from ..nhs import (
@@ -135,9 +135,9 @@ class ProfileFieldsMixin(serializers.Serializer):
     nhs_number = NhsNumberField()
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     phone = PhoneField()
-    address_line_1 = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    address_line_2 = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    town = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    address_line_1 = BoundedCharField(max_length=100, required=False, allow_blank=True)
+    address_line_2 = BoundedCharField(max_length=100, required=False, allow_blank=True)
+    town = BoundedCharField(max_length=60, required=False, allow_blank=True)
     postcode = PostcodeField()
     notify_by_email = serializers.BooleanField(required=False)
     notify_by_sms = serializers.BooleanField(required=False)
@@ -235,12 +235,12 @@ class MeSerializer(serializers.Serializer):
 
 
 class LoginInputSerializer(StrictSerializer):
-    email = serializers.CharField(max_length=254)
+    email = BoundedCharField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
 class VerifyEmailSerializer(StrictSerializer):
-    token = serializers.CharField(max_length=512, help_text="The token from the emailed link.")
+    token = BoundedCharField(max_length=512, help_text="The token from the emailed link.")
     password = serializers.CharField(
         max_length=128,
         write_only=True,
@@ -257,7 +257,7 @@ class EmailInputSerializer(StrictSerializer):
 
 
 class PasswordResetSerializer(StrictSerializer):
-    token = serializers.CharField(max_length=512, help_text="The token from the emailed link.")
+    token = BoundedCharField(max_length=512, help_text="The token from the emailed link.")
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
 
 
@@ -268,7 +268,7 @@ class DetailSerializer(serializers.Serializer):
 
 
 class RefreshInputSerializer(StrictSerializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = BoundedCharField(max_length=4096)
 
 
 class TokenOutputSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from core.http.fields import (
     AwareDateTimeField,
+    BoundedCharField,
     StrictSerializer,
     WallClockTimeField,
     datetime_as_serialized,
@@ -30,15 +31,15 @@ class _BookingSerializer(StrictSerializer):
     patient_id = serializers.UUIDField(
         required=False, help_text="Patients may omit it; staff must give it."
     )
-    description = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    description = BoundedCharField(required=False, allow_blank=True, max_length=100)
+    comment = BoundedCharField(required=False, allow_blank=True, max_length=500)
 
 
 class BookBySlotSerializer(_BookingSerializer):
     """Book a slot from the availability search."""
 
     slot_id = serializers.UUIDField()
-    practice_id = serializers.CharField(
+    practice_id = BoundedCharField(
         required=False,
         max_length=9,
         help_text="ODS code of the slot's practice, if you send it: checked against the slot "
@@ -49,9 +50,9 @@ class BookBySlotSerializer(_BookingSerializer):
 class BookByTimeSerializer(_BookingSerializer):
     """Book by practice, time and type, as the original API did."""
 
-    practice_id = serializers.CharField(max_length=9, help_text="ODS code")
+    practice_id = BoundedCharField(max_length=9, help_text="ODS code")
     appointment_datetime = AwareDateTimeField()
-    appointment_type = serializers.CharField(max_length=40, help_text=VOCABULARY)
+    appointment_type = BoundedCharField(max_length=40, help_text=VOCABULARY)
     channel = serializers.ChoiceField(required=False, choices=Channel.choices)
     clinician_id = serializers.UUIDField(
         required=False,
@@ -64,8 +65,8 @@ class BookEarliestSerializer(_BookingSerializer):
     """Book the earliest free slot that matches: chosen on the server, never one another
     request is booking at that moment."""
 
-    practice_id = serializers.CharField(max_length=9, help_text="ODS code")
-    appointment_type = serializers.CharField(required=False, max_length=40, help_text=VOCABULARY)
+    practice_id = BoundedCharField(max_length=9, help_text="ODS code")
+    appointment_type = BoundedCharField(required=False, max_length=40, help_text=VOCABULARY)
     channel = serializers.ChoiceField(required=False, choices=Channel.choices)
     clinician_id = serializers.UUIDField(required=False)
     day = serializers.DateField(
@@ -85,7 +86,7 @@ class RescheduleToTimeSerializer(StrictSerializer):
     """Move to another time at the same practice."""
 
     appointment_datetime = AwareDateTimeField()
-    appointment_type = serializers.CharField(
+    appointment_type = BoundedCharField(
         required=False, max_length=40, help_text=f"Defaults to the current type. {VOCABULARY}"
     )
     channel = serializers.ChoiceField(required=False, choices=Channel.choices)
@@ -119,7 +120,7 @@ RescheduleRequest = PolymorphicProxySerializer(
 
 
 class CancelSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=500)
+    reason = BoundedCharField(max_length=500)
 
 
 class OutcomeSerializer(StrictSerializer):
@@ -127,8 +128,8 @@ class OutcomeSerializer(StrictSerializer):
 
 
 class AmendSerializer(StrictSerializer):
-    description = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    description = BoundedCharField(required=False, allow_blank=True, max_length=100)
+    comment = BoundedCharField(required=False, allow_blank=True, max_length=500)
 
 
 MAX_LIST_RANGE = dt.timedelta(days=366)
@@ -139,7 +140,7 @@ class AppointmentListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(required=False, choices=AppointmentStatus.choices)
     start = AwareDateTimeField(required=False, help_text="Only appointments starting at or after")
     end = AwareDateTimeField(required=False, help_text="Only appointments starting before")
-    practice = serializers.CharField(required=False, max_length=9, help_text="ODS code")
+    practice = BoundedCharField(required=False, max_length=9, help_text="ODS code")
     clinician = serializers.UUIDField(required=False)
     patient = serializers.UUIDField(required=False)
 
@@ -288,7 +289,7 @@ WISHED_GENDERS = [(g, label) for g, label in Gender.choices if g != Gender.UNKNO
 class WaitingListJoinSerializer(StrictSerializer):
     """Join a practice's waiting list, saying what you would accept (omit a list for "any")."""
 
-    practice_id = serializers.CharField(max_length=9, help_text="ODS code")
+    practice_id = BoundedCharField(max_length=9, help_text="ODS code")
     earliest_date = serializers.DateField(
         required=False,
         help_text="First day you could come (the practice's local date); today if omitted.",
@@ -297,7 +298,7 @@ class WaitingListJoinSerializer(StrictSerializer):
         help_text="Last day you could come: at most the practice's booking window ahead."
     )
     appointment_types = serializers.ListField(
-        child=serializers.CharField(max_length=40),
+        child=BoundedCharField(max_length=40),
         required=False,
         max_length=MAX_WISHES,
         help_text=f"Codes of the types you would take. {VOCABULARY}",

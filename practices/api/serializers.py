@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.http.fields import DateOrAwareDateTimeField, WallClockTimeField, datetime_as_serialized
+from core.http.fields import (
+    BoundedCharField,
+    DateOrAwareDateTimeField,
+    WallClockTimeField,
+    datetime_as_serialized,
+)
 
 from ..appointment_types import VOCABULARY, display_name, name_of
 from ..models import Channel, Clinician, Closure, OpeningHours, Practice, Profession, Slot
@@ -101,7 +106,7 @@ class ClinicianSerializer(serializers.ModelSerializer):
 
 
 class PracticeSearchQuerySerializer(serializers.Serializer):
-    search = serializers.CharField(
+    search = BoundedCharField(
         required=False,
         allow_blank=True,
         max_length=100,
@@ -118,7 +123,7 @@ class AvailabilityQuerySerializer(serializers.Serializer):
     end = DateOrAwareDateTimeField(
         help_text="Date (inclusive: until the end of that day) or date-time with offset"
     )
-    type = serializers.CharField(required=False, max_length=40, help_text=VOCABULARY)
+    type = BoundedCharField(required=False, max_length=40, help_text=VOCABULARY)
     channel = serializers.ChoiceField(required=False, choices=Channel.choices)
     clinician = serializers.UUIDField(required=False)
 

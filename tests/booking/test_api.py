@@ -365,6 +365,17 @@ def test_patch_changes_the_notes_and_the_etag(alice, alices):
     assert Appointment.objects.get(pk=alices.pk).comment == "Running late"
 
 
+def test_notes_over_the_limit_are_refused_even_if_the_excess_is_whitespace(alice, alices):
+    # The schema's maxLength counts the text as sent (Schemathesis sent 500 + form feeds).
+    response = client_for(alice).patch(
+        detail(alices), {"comment": "x" * 495 + "\f" * 10}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "comment" in response.json()["errors"]
+    assert Appointment.objects.get(pk=alices.pk).comment == ""
+
+
 def test_patch_with_a_stale_etag_is_a_412_and_changes_nothing(alice, alices):
     client = client_for(alice)
     client.patch(detail(alices), {"comment": "First"}, format="json")
