@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.postgres.forms import SimpleArrayField
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
@@ -15,7 +16,9 @@ from .appointment_types import display_name
 from .models import (
     Clinician,
     Closure,
+    ExternalBookability,
     OpeningHours,
+    OrganisationType,
     Practice,
     PracticeMembership,
     Session,
@@ -107,6 +110,91 @@ class CategoryFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ExternalBookabilityForm(forms.ModelForm):
+    organisation_types = forms.MultipleChoiceField(
+        choices=OrganisationType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Only organisations of these types",
+        help_text="None ticked: any type.",
+    )
+    ods_codes = SimpleArrayField(
+        forms.CharField(max_length=10),
+        required=False,
+        label="Only these organisations (ODS codes)",
+        help_text="Separated by commas, e.g. RYA, A81002. Empty: any organisation.",
+    )
+
+    class Meta:
+        model = ExternalBookability
+        fields = ("bookable", "organisation_types", "ods_codes")
+
+    def has_changed(self) -> bool:
+        # The inline shows no empty row (extra = 0): a new row is only posted when someone
+        # chose to add it, so it is saved even if they kept every default ("any organisation
+        # may book"), which Django would otherwise skip as an untouched extra form.
+        return self.instance._state.adding or super().has_changed()
+
+
+GP_CONNECT_MATCHING = (
+    "Other NHS organisations (NHS 111, other practices) book through GP Connect only if the "
+    "practice has GP Connect enabled, and within its GP Connect notice and days ahead. With no "
+    "type ticked and no ODS code, any organisation may book. With types ticked, it must be of "
+    "one of them; with ODS codes, it must be one of them; with both, both. An organisation "
+    "that does not say its type (or code) sees only slots not restricted by type (or code)."
+)
+
+
+class ExternalBookabilityInline(admin.StackedInline):
+    """A slot type's or a session's GP Connect setting (one at most). It is part of the slot
+    type or session: whoever may change that may change its setting."""
+
+    model = ExternalBookability
+    form = ExternalBookabilityForm
+    template = "admin/practices/gp_connect_inline.html"
+    extra = 0
+    max_num = 1
+    parent = ""  # the model name of the slot type or session
+    help_text = ""  # shown above the inline, with or without a row
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        # A second row would break the one-per-slot-type (or session) constraint: say so on
+        # the form rather than fail at the database.
+        return super().get_formset(request, obj, validate_max=True, **kwargs)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm(f"practices.view_{self.parent}") or self._may_change(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_change(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_change(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_change(request)
+
+    def _may_change(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"practices.change_{self.parent}")
+
+
+class SlotTypeBookabilityInline(ExternalBookabilityInline):
+    parent = "slottype"
+    help_text = (
+        "Slots of this type are offered through GP Connect only with a setting here that makes "
+        "them bookable; a session's own setting, if it has one, takes precedence. "
+        + GP_CONNECT_MATCHING
+    )
+
+
+class SessionBookabilityInline(ExternalBookabilityInline):
+    parent = "session"
+    help_text = (
+        "Add a setting only for a session that differs from its slot type: it then replaces "
+        "the slot type's GP Connect setting for this session's slots. " + GP_CONNECT_MATCHING
+    )
+
+
 @admin.register(SlotType)
 class SlotTypeAdmin(PracticeScopedAdmin):
     """A practice's kinds of appointment, each mapped to NHS England's national category,
@@ -133,6 +221,7 @@ class SlotTypeAdmin(PracticeScopedAdmin):
     search_fields = ("name", "code")
     ordering = ("practice__name", "name")
     list_select_related = ("practice",)
+    inlines = [SlotTypeBookabilityInline]
     fields = (
         "practice",
         "name",
@@ -255,6 +344,20 @@ class PracticeAdmin(PracticeScopedAdmin):
                 ),
             },
         ),
+        (
+            "GP Connect",
+            {
+                "description": "Other NHS organisations, such as NHS 111, may book here through "
+                "GP Connect: only slots whose slot type or session is marked bookable by GP "
+                "Connect, and only within these limits (the patients' booking rules above do "
+                "not apply to them).",
+                "fields": (
+                    "gp_connect_enabled",
+                    "external_horizon_days",
+                    "external_min_notice_minutes",
+                ),
+            },
+        ),
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Practice | None = None) -> Any:
@@ -332,6 +435,11 @@ class SessionAdmin(SlotTypeChoice):
     date_hierarchy = "start"
     exclude = ("date", "template", "slots_generated_at")
     actions = ["cut_into_slots", "copy_to_next_week"]
+
+    def get_inlines(self, request: HttpRequest, obj: Session | None) -> list[Any]:
+        # A session's GP Connect setting is an exception to its slot type's, made on a session
+        # that exists (most are generated from templates): the add form stays short.
+        return [SessionBookabilityInline] if obj is not None else []
 
     def save_model(self, request: HttpRequest, obj: Session, form: Any, change: bool) -> None:
         obj.date = obj.start.astimezone(obj.practice.tz).date()

@@ -5,17 +5,19 @@ into slots, and an appointment (booking app) takes one slot.
 """
 
 import datetime as dt
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import RangeBoundary, RangeOperators
+from django.contrib.postgres.fields import ArrayField, RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, Value
+from django.db.models.functions import Cast, Now
+from django.db.models.lookups import Regex
 from django.utils import timezone
 
 from core.db import TsTzRange
@@ -40,6 +42,15 @@ class Channel(models.TextChoices):
     IN_PERSON = "in_person", "In person"
     TELEPHONE = "telephone", "Telephone"
     VIDEO = "video", "Video"
+
+
+class OrganisationType(models.TextChoices):
+    """The kinds of organisation that book through GP Connect: the codes of the CodeSystem
+    https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1, which has these two
+    and no others (version 1.1.0, unchanged in every GP Connect release since 1.2)."""
+
+    GP_PRACTICE = "gp-practice", "GP practice"
+    URGENT_CARE = "urgent-care", "Urgent care"
 
 
 class Weekday(models.IntegerChoices):
@@ -118,6 +129,23 @@ class Practice(models.Model):
     max_waiting_entries = models.PositiveSmallIntegerField(
         default=3, help_text="Most open waiting-list entries one patient may have here."
     )
+    # GP Connect (the national API through which NHS 111 and other practices book here): off
+    # until the practice chooses; which slots it offers is set per slot type and per session
+    # (ExternalBookability), and these two are its embargo, apart from the patients' window.
+    gp_connect_enabled = models.BooleanField(
+        "GP Connect enabled",
+        default=False,
+        help_text="Other NHS organisations (such as NHS 111) may book the slots marked as "
+        "bookable by GP Connect.",
+    )
+    external_horizon_days = models.PositiveSmallIntegerField(
+        default=14, help_text="How many days ahead other organisations may book through GP Connect."
+    )
+    external_min_notice_minutes = models.PositiveIntegerField(
+        default=0,
+        help_text="How soon before its start a slot can still be booked through GP Connect "
+        "(0: until it starts).",
+    )
 
     objects = PracticeQuerySet.as_manager()
 
@@ -145,6 +173,10 @@ class Practice(models.Model):
             models.CheckConstraint(
                 condition=Q(max_waiting_entries__gte=1), name="practices_waiting_entries_positive"
             ),
+            models.CheckConstraint(
+                condition=Q(external_horizon_days__gte=1),
+                name="practices_external_horizon_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -163,6 +195,13 @@ class Practice(models.Model):
         """Earliest and latest slot start a patient may book online at ``now``."""
         earliest = now + dt.timedelta(minutes=self.min_notice_minutes)
         latest = now + dt.timedelta(days=self.booking_horizon_days)
+        return earliest, latest
+
+    def external_booking_window(self, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """Earliest and latest slot start another organisation may book through GP Connect
+        at ``now`` (SlotQuerySet.bookable_externally says the same in SQL)."""
+        earliest = now + dt.timedelta(minutes=self.external_min_notice_minutes)
+        latest = now + dt.timedelta(days=self.external_horizon_days)
         return earliest, latest
 
 
@@ -493,6 +532,137 @@ class Session(SlotFields):
         return f"{self.clinician} {uk_datetime(self.start)}"
 
 
+# Refusals of Slot.external_refusal: the codes booking's rules raise for an external actor.
+EXTERNAL_NOT_BOOKABLE = "not_bookable_externally"
+EXTERNAL_TOO_SOON = "too_soon"
+EXTERNAL_TOO_FAR_AHEAD = "too_far_ahead"
+
+ODS_CODE = r"^[A-Z0-9]{3,10}$"
+# Every element of an array of ODS codes, held to ODS_CODE in a check constraint: the array as
+# JSON is ["A81001","RYA"], a NULL element is null, a comma or quote inside an element stays
+# inside its quotes (or is escaped), so none of those can pass.
+_ODS_CODES_JSON = r'^\[("[A-Z0-9]{3,10}"(,"[A-Z0-9]{3,10}")*)?\]$'
+
+
+def _as_json(field: str) -> models.Func:
+    return models.Func(F(field), function="ARRAY_TO_JSON", output_field=models.TextField())
+
+
+BAD_ODS_CODE = '"{code}" is not an ODS code: 3 to 10 capital letters and digits, e.g. A81001.'
+
+
+class ExternalBookability(models.Model):
+    """Whether other organisations may book a slot type's or a session's slots through GP
+    Connect, and which ones (GP Connect's "slot availability management").
+
+    A slot's effective setting is its session's row if there is one, else its slot type's row,
+    else it is not bookable through GP Connect. Restrictions follow the specification's
+    matching table: with no ODS codes and no organisation types, any organisation may book;
+    each list that is set must contain the booking organisation's code or type (both, when
+    both are set), and an organisation that does not say its code or type only matches a row
+    without that restriction.
+    """
+
+    slot_type = models.ForeignKey(
+        SlotType,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="gp_connect_bookability",
+    )
+    session = models.ForeignKey(
+        Session,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="gp_connect_bookability",
+    )
+    bookable = models.BooleanField(
+        "bookable through GP Connect",
+        default=True,
+        help_text="Untick to keep these slots from GP Connect (e.g. a session whose slot type "
+        "is bookable).",
+    )
+    organisation_types = ArrayField(
+        models.CharField(max_length=32, choices=OrganisationType.choices),
+        default=list,
+        blank=True,
+        help_text="Only organisations of these types may book. None ticked: any type.",
+    )
+    ods_codes = ArrayField(
+        models.CharField(max_length=10),
+        default=list,
+        blank=True,
+        verbose_name="ODS codes",
+        help_text="Only these organisations may book, by ODS code, separated by commas "
+        "(e.g. RYA, A81002). Empty: any organisation.",
+    )
+
+    class Meta:
+        verbose_name = "GP Connect bookability"
+        verbose_name_plural = "GP Connect bookability"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(slot_type__isnull=False, session__isnull=True)
+                | Q(slot_type__isnull=True, session__isnull=False),
+                name="practices_extbook_slot_type_xor_session",
+            ),
+            models.UniqueConstraint(fields=["slot_type"], name="practices_extbook_one_per_type"),
+            models.UniqueConstraint(fields=["session"], name="practices_extbook_one_per_session"),
+            models.CheckConstraint(
+                condition=Q(organisation_types__contained_by=OrganisationType.values),
+                name="practices_extbook_organisation_types",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    Regex(Cast(_as_json("ods_codes"), models.TextField()), _ODS_CODES_JSON)
+                ),
+                name="practices_extbook_ods_codes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"GP Connect bookability of {self.session or self.slot_type}"
+
+    def clean(self) -> None:
+        codes = []
+        for code in self.ods_codes:
+            code = code.strip().upper()
+            if code and code not in codes:
+                codes.append(code)
+        bad = [code for code in codes if not re.fullmatch(ODS_CODE, code)]
+        if bad:
+            raise ValidationError({"ods_codes": BAD_ODS_CODE.format(code=bad[0])})
+        self.ods_codes = codes
+
+    def matches(self, *, ods_code: str | None, organisation_type: str | None) -> bool:
+        """Whether an organisation with this ODS code and type may book these slots (None or
+        empty: the organisation did not say)."""
+        ods_code, organisation_type = _consumer(ods_code, organisation_type)
+        return (
+            self.bookable
+            and (not self.ods_codes or ods_code in self.ods_codes)
+            and (not self.organisation_types or organisation_type in self.organisation_types)
+        )
+
+
+def _consumer(ods_code: str | None, organisation_type: str | None) -> tuple[str, str]:
+    # ODS codes are written in capitals; "" and None both mean "not said".
+    return (ods_code or "").strip().upper(), (organisation_type or "").strip()
+
+
+def _matching_bookability(ods_code: str, organisation_type: str) -> Q:
+    """The rows of ExternalBookability that let this organisation book (the SQL form of
+    ExternalBookability.matches)."""
+    by_code = Q(ods_codes=[])
+    if ods_code:
+        by_code |= Q(ods_codes__contains=[ods_code])
+    by_type = Q(organisation_types=[])
+    if organisation_type:
+        by_type |= Q(organisation_types__contains=[organisation_type])
+    return Q(bookable=True) & by_code & by_type
+
+
 class SlotStatus(models.TextChoices):
     FREE = "free", "Free"
     BOOKED = "booked", "Booked"
@@ -547,6 +717,43 @@ class SlotQuerySet(models.QuerySet):
                 practice=practice, status__in=[SlotStatus.FREE, SlotStatus.HELD], start__gt=now
             )
         return self.free().filter(practice=practice).released_online(practice, now=now)
+
+    def bookable_externally(
+        self, *, ods_code: str | None, organisation_type: str | None, now: dt.datetime
+    ) -> "SlotQuerySet":
+        """Free slots another organisation may book through GP Connect at ``now``, at every
+        practice that takes GP Connect bookings, in one query.
+
+        Inside each practice's external embargo (its own notice and horizon, read in the
+        query), and whose effective bookability (the session's row, else the slot type's)
+        lets this organisation book (see ExternalBookability). ``None`` or "" for a code or
+        type the organisation did not send.
+        """
+        matching = _matching_bookability(*_consumer(ods_code, organisation_type))
+        by_session = ExternalBookability.objects.filter(session_id=OuterRef("session_id"))
+        by_type = ExternalBookability.objects.filter(
+            slot_type__practice_id=OuterRef("practice_id"), slot_type__code=OuterRef("slot_type")
+        )
+        # Interval arithmetic in a UTC session (Django's, with USE_TZ), so a day is 24 hours,
+        # as in Practice.external_booking_window.
+        notice = ExpressionWrapper(
+            F("practice__external_min_notice_minutes") * dt.timedelta(minutes=1),
+            output_field=models.DurationField(),
+        )
+        horizon = ExpressionWrapper(
+            F("practice__external_horizon_days") * dt.timedelta(days=1),
+            output_field=models.DurationField(),
+        )
+        return self.free().filter(
+            Exists(by_session.filter(matching))
+            | (~Exists(by_session) & Exists(by_type.filter(matching))),
+            # The notice is never negative: a constant bound the free-slot index can use.
+            Q(start__gte=now),
+            Q(start__gte=Value(now) + notice),
+            practice__gp_connect_enabled=True,
+            practice__is_active=True,
+            start__lte=Value(now) + horizon,
+        )
 
     def released_online(self, practice: Practice, *, now: dt.datetime) -> "SlotQuerySet":
         """Slots patients may book online at ``now``: released, and inside the practice's
@@ -624,3 +831,36 @@ class Slot(models.Model):
     @property
     def duration_minutes(self) -> int:
         return int((self.end - self.start).total_seconds() // 60)
+
+    def gp_connect_bookability(self) -> ExternalBookability | None:
+        """The slot's effective GP Connect setting: its session's, else its slot type's
+        (None: not bookable through GP Connect). One query."""
+        rows = ExternalBookability.objects.filter(
+            Q(slot_type__practice_id=self.practice_id, slot_type__code=self.slot_type)
+            | (Q(session_id=self.session_id) if self.session_id else Q(pk__in=[]))
+        )
+        return rows.order_by(F("session_id").asc(nulls_last=True)).first()
+
+    def external_refusal(
+        self, *, ods_code: str | None, organisation_type: str | None, now: dt.datetime
+    ) -> str | None:
+        """Why an organisation booking through GP Connect may not have this slot at ``now``
+        (EXTERNAL_NOT_BOOKABLE, EXTERNAL_TOO_SOON or EXTERNAL_TOO_FAR_AHEAD), or None if it may.
+
+        The single-slot form of SlotQuerySet.bookable_externally, for a slot already locked;
+        whether the slot is still free is the caller's to say.
+        """
+        practice = self.practice
+        if not (practice.gp_connect_enabled and practice.is_active):
+            return EXTERNAL_NOT_BOOKABLE
+        setting = self.gp_connect_bookability()
+        if setting is None or not setting.matches(
+            ods_code=ods_code, organisation_type=organisation_type
+        ):
+            return EXTERNAL_NOT_BOOKABLE
+        earliest, latest = practice.external_booking_window(now)
+        if self.start < earliest:
+            return EXTERNAL_TOO_SOON
+        if self.start > latest:
+            return EXTERNAL_TOO_FAR_AHEAD
+        return None
