@@ -355,7 +355,8 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
     fields = (
         "reference", "status", "patient_link", "nhs_number", "practice", "clinician",
         "local_start", "local_end", "kind_and_channel", "mode", "description", "comment",
-        "booked", "cancellation_reason", "cancelled", "cancelled_by", "slot_status",
+        "booked", "booked_through", "cancellation_reason", "cancelled", "cancelled_by",
+        "slot_status",
     )  # fmt: skip
     readonly_fields = fields
 
@@ -381,6 +382,15 @@ class AppointmentAdmin(NhsNumberSearch, PracticeScopedAdmin):
     @admin.display(description="Booked")
     def booked(self, obj: Appointment) -> str:
         return uk_datetime(obj.booked_at)
+
+    @admin.display(description="Booked through GP Connect by")
+    def booked_through(self, obj: Appointment) -> str:
+        if not obj.booking_organisation_ods:
+            return "-"
+        parts = [f"{obj.booking_organisation_name} ({obj.booking_organisation_ods})".strip()]
+        if obj.booking_organisation_telecom:
+            parts.append(obj.booking_organisation_telecom)
+        return ", ".join(parts)
 
     @admin.display(description="Cancelled")
     def cancelled(self, obj: Appointment) -> str:

@@ -61,6 +61,7 @@ class Source(models.TextChoices):
     ADMIN = "admin", "Admin"
     COMMAND = "command", "Management command"
     PAGE = "page", "Patient pages"
+    GP_CONNECT = "gp_connect", "GP Connect"
 
 
 class PatientRecordQuerySet(models.QuerySet):
@@ -81,6 +82,12 @@ class PatientRecordQuerySet(models.QuerySet):
 class AppointmentQuerySet(PatientRecordQuerySet):
     def holding_slots(self) -> "AppointmentQuerySet":
         return self.filter(HOLDS_SLOT)
+
+    def visible_through_gp_connect(self) -> "AppointmentQuerySet":
+        """What any organisation booking through GP Connect may read, amend and cancel: every
+        appointment at a practice taking part, whoever booked it (the spec's "irrespective of
+        booking organisation")."""
+        return self.filter(practice__gp_connect_enabled=True)
 
     def upcoming_first(self, now: dt.datetime) -> "AppointmentQuerySet":
         """Upcoming ones soonest first, then past ones most recent first."""
@@ -146,6 +153,17 @@ class Appointment(models.Model):
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments_booked"
     )
+    # The organisation that booked it through GP Connect (NHS 111, another practice), as it
+    # named itself then: booked_by is only its system's service user. Empty otherwise.
+    booking_organisation_ods = models.CharField(
+        "booking organisation's ODS code", max_length=10, blank=True, default="", db_default=""
+    )
+    booking_organisation_name = models.CharField(
+        max_length=200, blank=True, default="", db_default=""
+    )
+    booking_organisation_telecom = models.CharField(
+        "booking organisation's phone", max_length=100, blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Bumped on every change; the ETag clients send back in If-Match.
@@ -206,6 +224,31 @@ class Appointment(models.Model):
         return self.status == AppointmentStatus.CANCELLED
 
 
+class AppointmentExtraSlot(models.Model):
+    """The second and later of the adjacent slots one appointment spans (GP Connect books a
+    longer appointment as several slots): ``Appointment.slot`` is the first, and the
+    appointment ends when the last of these does."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="extra_slots"
+    )
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="extra_of")
+    # Set when the appointment is cancelled and the slot freed; the row is kept as history.
+    released = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            # As booking_one_appointment_per_slot for first slots: whatever writes the row, a
+            # slot is the live extra of at most one appointment.
+            models.UniqueConstraint(
+                fields=["slot"], condition=Q(released=False), name="booking_extra_slot_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment} also holds {self.slot}"
+
+
 class AppointmentHistory(models.Model):
     """One change to an appointment: who, when, from which status to which, why, and how.
 
@@ -234,7 +277,7 @@ class AppointmentHistory(models.Model):
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
     reason = models.CharField(max_length=500, blank=True)
-    source = models.CharField(max_length=8, choices=Source.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -25,7 +25,7 @@ from . import charts, reporting
 from .reporting import BANDS, GROUPS, Period, Report
 from .templatetags.report import percent
 
-TABLES = ("summary", "bands", "demand", "gpad")
+TABLES = ("summary", "bands", "demand", "gp_connect", "gpad")
 PERMISSION = "practices.view_practice_report"
 
 
@@ -226,6 +226,13 @@ def _table_rows(report: Report, table: str) -> Iterator[list[Any]]:
         yield ["date", "slots", "gone_within_first_hour"]
         for day in report.demand:
             yield [day.day.isoformat(), day.slots, day.gone_in_first_hour]
+        return
+    if table == "gp_connect":
+        yield ["booking_organisation_ods_code", "booking_organisation", "booked", "attended",
+               "did_not_attend", "cancelled"]  # fmt: skip
+        for org in report.gp_connect:
+            yield [org.ods_code, org.name, org.booked, org.attended, org.did_not_attend,
+                   org.cancelled]  # fmt: skip
         return
     yield [report.group_by, "offered", "booked", "attended", "did_not_attend",
            "cancelled_by_patient", "cancelled_by_practice", "utilisation", "dna_rate"]  # fmt: skip

@@ -12,7 +12,8 @@ number of statements whatever the period or the number of practices (pinned by a
 3. slots per day booked within the first hour after release (the 8am picture), from the
    appointments' side: a join, not a subquery per slot,
 4. the waiting list: offers made in the period, how many slots they refilled, how many ran
-   out, and the median time from a slot being freed to its rebooking from the list.
+   out, and the median time from a slot being freed to its rebooking from the list,
+5. appointments booked through GP Connect, by booking organisation.
 
 Days and weeks are UK days (Europe/London), as staff read them.
 """
@@ -34,6 +35,7 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
+    Max,
     Q,
     QuerySet,
     Value,
@@ -155,6 +157,19 @@ class WaitingListFigures:
         return self.refilled / self.slots_offered if self.slots_offered else None
 
 
+@dataclass(frozen=True)
+class OrganisationFigures:
+    """Appointments one organisation booked through GP Connect (by its ODS code, under the
+    name its bookings gave)."""
+
+    ods_code: str
+    name: str
+    booked: int
+    attended: int
+    did_not_attend: int
+    cancelled: int
+
+
 @dataclass
 class Report:
     period: Period
@@ -164,6 +179,7 @@ class Report:
     demand: list[DemandDay]
     bands: list[int]
     waiting_list: WaitingListFigures
+    gp_connect: list[OrganisationFigures]
 
 
 class _UkDaysBetween(Func):
@@ -304,6 +320,8 @@ def practice_report(
         bands=bands,
         # 4. The waiting list.
         waiting_list=_waiting_list(practices=practices, period=period),
+        # 5. GP Connect.
+        gp_connect=_gp_connect(appointments),
     )
 
 
@@ -326,6 +344,23 @@ def _waiting_list(*, practices: QuerySet[Practice], period: Period) -> WaitingLi
         ),
     )
     return WaitingListFigures(**figures)
+
+
+def _gp_connect(appointments: QuerySet[Appointment]) -> list[OrganisationFigures]:
+    """The period's appointments booked through GP Connect, grouped by booking organisation."""
+    return [
+        OrganisationFigures(**item)
+        for item in appointments.exclude(booking_organisation_ods="")
+        .values(ods_code=F("booking_organisation_ods"))
+        .annotate(
+            name=Max("booking_organisation_name"),
+            booked=Count("id", filter=HOLDS_SLOT),
+            attended=Count("id", filter=Q(status__in=ATTENDED)),
+            did_not_attend=Count("id", filter=Q(status=AppointmentStatus.DID_NOT_ATTEND)),
+            cancelled=Count("id", filter=Q(status=AppointmentStatus.CANCELLED)),
+        )
+        .order_by("ods_code")
+    ]
 
 
 COUNTS = (

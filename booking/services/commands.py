@@ -8,6 +8,7 @@ even if a rule were wrong; the checks give the friendly message.
 """
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,7 @@ from practices.models import Practice, Slot, SlotStatus
 from ..models import (
     HOLDS_SLOT,
     Appointment,
+    AppointmentExtraSlot,
     AppointmentHistory,
     AppointmentStatus,
     CancelledBy,
@@ -34,7 +36,7 @@ from ..models import (
 )
 from ..notifications import delivery as notifications
 from . import holds
-from .locking import lock_appointment, lock_patient, lock_slot
+from .locking import extra_slot_ids, lock_appointment, lock_patient, lock_slot
 from .rules import (
     NO_FREE_SLOT,
     OTHER_PRACTICE,
@@ -42,17 +44,24 @@ from .rules import (
     PRACTICE_NOT_FOUND,
     SAME_SLOT,
     SLOT_TAKEN,
+    SLOTS_NOT_ADJACENT,
+    SLOTS_NOT_ALIKE,
+    SLOTS_REQUIRED,
+    SPANS_SEVERAL_SLOTS,
+    TOO_MANY_SLOTS,
     TRY_AGAIN,
     UNKNOWN_MODE,
     Actor,
     StaffAction,
     books_for_self,
+    check_not_started,
     check_outcome,
     check_patient_may_book,
     check_slot_practice,
     check_slot_rules,
     check_staff_may,
     check_still_changeable,
+    is_external,
     resolve_patient,
 )
 from .selectors import find_slot, unavailable, wish_window
@@ -62,9 +71,15 @@ from .selectors import find_slot, unavailable, wish_window
 REFERENCE_ATTEMPTS = 3
 REFERENCE_UNIQUE = "booking_appointment_reference_key"
 
+# The most adjacent slots one appointment may span: an hour of the usual ten-minute slots,
+# longer than any appointment a consumer books in one go, and it bounds the row locks one
+# request holds.
+MAX_SLOTS_PER_APPOINTMENT = 6
+
 # The invariants a race past the rule checks can still hit, and what the caller is told.
 _CONSTRAINT_CONFLICTS = {
     "booking_one_appointment_per_slot": (SLOT_TAKEN, "slot_taken"),
+    "booking_extra_slot_once": (SLOT_TAKEN, "slot_taken"),
     "booking_patient_no_overlap": (OVERLAPPING, "overlapping_appointment"),
 }
 
@@ -91,6 +106,13 @@ def _record(
     reason: str = "",
     details: dict[str, Any] | None = None,
 ) -> None:
+    details = dict(details or {})
+    if actor.organisation is not None:
+        # The actor is only the consumer system's service user: say whom it acted for.
+        details["organisation"] = {
+            "ods_code": actor.organisation.ods_code,
+            "name": actor.organisation.name,
+        }
     AppointmentHistory.objects.create(
         appointment=appointment,
         actor=actor.user,
@@ -99,8 +121,30 @@ def _record(
         to_status=appointment.status,
         reason=reason,
         source=actor.source,
-        details=details or {},
+        details=details,
     )
+
+
+def _booking_organisation(actor: Actor) -> dict[str, str]:
+    """The appointment's booking organisation fields: set when one books through GP Connect."""
+    if actor.organisation is None:
+        return {}
+    return {
+        "booking_organisation_ods": actor.organisation.ods_code,
+        "booking_organisation_name": actor.organisation.name,
+        "booking_organisation_telecom": actor.organisation.telecom,
+    }
+
+
+def _with_fresh_references(book: Callable[[], Appointment]) -> Appointment:
+    """``book()``, tried again with a new reference if the drawn one clashed."""
+    for attempt in range(1, REFERENCE_ATTEMPTS + 1):
+        try:
+            return book()
+        except _ReferenceClash as exc:  # rolled back whole; the next try draws a new one
+            if attempt == REFERENCE_ATTEMPTS:
+                raise Conflict(TRY_AGAIN, code="try_again") from exc
+    raise AssertionError("unreachable")
 
 
 def book_appointment(
@@ -119,22 +163,61 @@ def book_appointment(
     ``practice_ods``, when a client sends it with the slot, must name the slot's practice.
     ``offer_id`` claims a waiting-list offer of the slot (``waiting_list.claim_offer``).
     """
-    for attempt in range(1, REFERENCE_ATTEMPTS + 1):
-        try:
-            return _book_once(
-                actor=actor,
-                slot_id=slot_id,
-                practice_ods=practice_ods,
-                patient_id=patient_id,
-                description=description,
-                comment=comment,
-                offer_id=offer_id,
-                now=now or timezone.now(),
-            )
-        except _ReferenceClash as exc:  # rolled back whole; the next try draws a new one
-            if attempt == REFERENCE_ATTEMPTS:
-                raise Conflict(TRY_AGAIN, code="try_again") from exc
-    raise AssertionError("unreachable")
+    at = now or timezone.now()
+    return _with_fresh_references(
+        lambda: _book_once(
+            actor=actor,
+            slot_id=slot_id,
+            practice_ods=practice_ods,
+            patient_id=patient_id,
+            description=description,
+            comment=comment,
+            offer_id=offer_id,
+            now=at,
+        )
+    )
+
+
+def book_slots(
+    *,
+    actor: Actor,
+    slot_ids: Sequence[UUID],
+    patient_id: UUID | None,
+    description: str = "",
+    comment: str = "",
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Book one appointment spanning ``slot_ids``: adjacent slots of one clinician, of one type
+    and channel (GP Connect's "same schedule, delivery channel and service type"). One slot is
+    exactly ``book_appointment``; several are booked together or not at all."""
+    if not slot_ids:
+        raise RuleViolation(SLOTS_REQUIRED, code="slots_required")
+    if len(slot_ids) == 1:
+        return book_appointment(
+            actor=actor,
+            slot_id=slot_ids[0],
+            patient_id=patient_id,
+            description=description,
+            comment=comment,
+            now=now,
+        )
+    if len(slot_ids) > MAX_SLOTS_PER_APPOINTMENT:
+        raise RuleViolation(
+            TOO_MANY_SLOTS.format(count=MAX_SLOTS_PER_APPOINTMENT), code="too_many_slots"
+        )
+    if len(set(slot_ids)) != len(slot_ids):
+        raise RuleViolation(SLOTS_NOT_ADJACENT, code="slots_not_adjacent")
+    at = now or timezone.now()
+    return _with_fresh_references(
+        lambda: _book_several(
+            actor=actor,
+            slot_ids=slot_ids,
+            patient_id=patient_id,
+            description=description,
+            comment=comment,
+            now=at,
+        )
+    )
 
 
 def book_slot_at(
@@ -294,6 +377,7 @@ def _book_once(
                 booked_by=actor.user,
                 booked_at=now,
                 **_gpad_fields(slot),
+                **_booking_organisation(actor),
             )
             Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED)
             appointment.type_name = slot.type_name  # type: ignore[attr-defined]  # as annotated
@@ -311,6 +395,88 @@ def _book_once(
             raise _ReferenceClash from exc
         raise _integrity_conflict(exc) from exc
     return appointment
+
+
+def _book_several(
+    *,
+    actor: Actor,
+    slot_ids: Sequence[UUID],
+    patient_id: UUID | None,
+    description: str,
+    comment: str,
+    now: dt.datetime,
+) -> Appointment:
+    try:
+        with transaction.atomic():
+            # The patient's booking lock with the first slot's row lock, then the others' in id
+            # order: the order every path takes them in, so two bookings sharing slots cannot
+            # deadlock.
+            in_id_order = sorted(slot_ids, key=str)
+            locking_patient = actor.user.pk if books_for_self(actor.user) else patient_id
+            locked = [lock_slot(in_id_order[0], and_patient=locking_patient)]
+            locked += [lock_slot(slot_id) for slot_id in in_id_order[1:]]
+            slots = sorted(locked, key=lambda slot: slot.start)
+            first, extras = slots[0], slots[1:]
+            patient = resolve_patient(
+                actor=actor, patient_id=patient_id, practice_id=first.practice_id
+            )
+            _check_one_period(slots)
+            for slot in slots:
+                holds.admit(actor=actor, slot=slot, patient_id=patient.pk, offer_id=None, now=now)
+            check_slot_rules(actor=actor, patient=patient, slot=first, extra_slots=extras, now=now)
+            appointment = Appointment.objects.create(
+                patient=patient,
+                practice=first.practice,
+                slot=first,
+                clinician=first.clinician,
+                start=first.start,
+                end=slots[-1].end,
+                appointment_type=first.slot_type,
+                channel=first.channel,
+                description=description,
+                comment=comment,
+                booked_by=actor.user,
+                booked_at=now,
+                **_gpad_fields(first),
+                **_booking_organisation(actor),
+            )
+            Slot.objects.filter(pk__in=in_id_order).update(status=SlotStatus.BOOKED)
+            AppointmentExtraSlot.objects.bulk_create(
+                AppointmentExtraSlot(appointment=appointment, slot=slot) for slot in extras
+            )
+            appointment.type_name = first.type_name  # type: ignore[attr-defined]  # as annotated
+            for slot in slots:
+                holds.settle(actor=actor, slot=slot, appointment=appointment, claimed=None, now=now)
+            _record(
+                appointment,
+                actor=actor,
+                action=AppointmentHistory.Action.BOOKED,
+                from_status="",
+                details={"slot_ids": [str(slot.pk) for slot in slots]},
+            )
+            notifications.queue_for(appointment, Notification.Kind.CONFIRMATION)
+    except IntegrityError as exc:
+        if violated_constraint(exc) == REFERENCE_UNIQUE:
+            raise _ReferenceClash from exc
+        raise _integrity_conflict(exc) from exc
+    return appointment
+
+
+def _check_one_period(slots: Sequence[Slot]) -> None:
+    """``slots`` (in start order) make one appointment: one clinician's at one practice, of one
+    type and channel, each starting as the one before ends."""
+    first = slots[0]
+    for previous, slot in zip(slots, slots[1:], strict=False):
+        alike = (slot.practice_id, slot.clinician_id, slot.slot_type, slot.channel) == (
+            first.practice_id,
+            first.clinician_id,
+            first.slot_type,
+            first.channel,
+        )
+        if not alike:
+            raise RuleViolation(SLOTS_NOT_ALIKE, code="slots_not_alike")
+        if slot.start != previous.end:
+            raise RuleViolation(SLOTS_NOT_ADJACENT, code="slots_not_adjacent")
 
 
 def reschedule_appointment(
@@ -336,6 +502,8 @@ def reschedule_appointment(
             check_still_changeable(
                 actor=actor, appointment=appointment, now=now, action=StaffAction.RESCHEDULE
             )
+            if extra_slot_ids(appointment):
+                raise RuleViolation(SPANS_SEVERAL_SLOTS, code="spans_several_slots")
             if appointment.slot_id == new_slot_id:
                 raise RuleViolation(SAME_SLOT, code="same_slot")
             # Lock both slots in id order, so two reschedules swapping slots cannot deadlock.
@@ -448,13 +616,16 @@ def cancel_appointment(
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
-    """Cancel a booked appointment and free its slot at once. The appointment is kept."""
+    """Cancel a booked appointment and free its slot(s) at once. The appointment is kept."""
     now = now or timezone.now()
     appointment = lock_appointment(
         actor=actor, appointment_id=appointment_id, expected_version=expected_version
     )
     check_still_changeable(actor=actor, appointment=appointment, now=now, action=StaffAction.CANCEL)
-    lock_slot(appointment.slot_id)
+    extras = extra_slot_ids(appointment)
+    slot_ids = sorted([appointment.slot_id, *extras], key=str)
+    for slot_id in slot_ids:  # in id order, as every path locks slots
+        lock_slot(slot_id)
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancellation_reason = reason
     appointment.cancelled_at = now
@@ -463,13 +634,20 @@ def cancel_appointment(
     )
     appointment.version += 1
     appointment.save()
-    Slot.objects.filter(pk=appointment.slot_id).update(status=SlotStatus.FREE)
-    holds.slot_freed(
-        slot_id=appointment.slot_id,
-        practice_id=appointment.practice_id,
-        cause=Vacancy.Cause.CANCELLED,
-        now=now,
-    )
+    if extras:
+        AppointmentExtraSlot.objects.filter(appointment=appointment, released=False).update(
+            released=True
+        )
+        Slot.objects.filter(pk__in=slot_ids).update(status=SlotStatus.FREE)
+    else:
+        Slot.objects.filter(pk=appointment.slot_id).update(status=SlotStatus.FREE)
+    for slot_id in slot_ids:
+        holds.slot_freed(
+            slot_id=slot_id,
+            practice_id=appointment.practice_id,
+            cause=Vacancy.Cause.CANCELLED,
+            now=now,
+        )
     _record(
         appointment,
         actor=actor,
@@ -541,6 +719,7 @@ def amend_notes(
     appointment_id: UUID,
     changes: dict[str, str],
     expected_version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> Appointment:
     """Change the description and comment; nothing else about an appointment is edited."""
     unknown = set(changes) - {"description", "comment"}
@@ -549,7 +728,9 @@ def amend_notes(
     appointment = lock_appointment(
         actor=actor, appointment_id=appointment_id, expected_version=expected_version
     )
-    if not books_for_self(actor.user):  # staff: only if their role allows it
+    if is_external(actor):
+        check_not_started(appointment, now=now or timezone.now())
+    elif not books_for_self(actor.user):  # staff: only if their role allows it
         check_staff_may(actor.user, StaffAction.AMEND_NOTES)
     before = {name: getattr(appointment, name) for name in changes}
     for name, value in changes.items():

@@ -26,7 +26,7 @@ from ..models import (
     WaitingListOffer,
 )
 from ..notifications import offers as offer_messages
-from .rules import SLOT_TAKEN, Actor, is_staff_of
+from .rules import SLOT_TAKEN, Actor, is_external, is_staff_of
 from .selectors import unavailable
 
 OFFER_NOT_FOUND = "There is no such offer."
@@ -93,6 +93,10 @@ def admit(
         or not any(offer.expires_at > now for offer in open_offers(slot))
     ):
         return None
+    if is_external(actor):
+        # The slots a patient could book online instead are no answer to another
+        # organisation, and GP Connect's refusal has no place for alternatives.
+        raise Conflict(SLOT_TAKEN, code="slot_taken")
     raise unavailable(SLOT_TAKEN, "slot_taken", user=actor.user, slot=slot, now=now)
 
 

@@ -15,13 +15,14 @@ from django.db.models import BooleanField, F, Func, OuterRef, QuerySet, Subquery
 from core.exceptions import NotFound, PreconditionFailed, RuleViolation
 from practices.models import Slot, SlotType, slot_type_name
 
-from ..models import Appointment
+from ..models import Appointment, AppointmentExtraSlot
 from .rules import (
     APPOINTMENT_NOT_FOUND,
     CANNOT_AMEND_CANCELLED,
     SLOT_NOT_FOUND,
     STALE_VERSION,
     Actor,
+    is_external,
 )
 
 # A transaction-scoped advisory lock per patient id.
@@ -93,13 +94,22 @@ def lock_appointment(
     # FOR NO KEY UPDATE (the id never changes): it still orders every change to the row, but
     # lets another transaction insert a row referring to it (a history line written while
     # that transaction holds a slot this one waits for) without a lock cycle.
+    visible = (
+        Appointment.objects.visible_through_gp_connect()
+        if is_external(actor)
+        else Appointment.objects.visible_to(actor.user)
+    )
     appointments: QuerySet[Appointment] = (
-        Appointment.objects.visible_to(actor.user)
-        .select_related("practice")
+        visible.select_related("practice")
         .select_for_update(of=("self",), no_key=True)
         .filter(pk=appointment_id)
     )
-    appointments = appointments.annotate(type_name=slot_type_name("appointment_type"))
+    # The first slot's end, in the same statement: whether the appointment spans several
+    # slots is then known before any slot is locked (``extra_slot_ids``).
+    appointments = appointments.annotate(
+        type_name=slot_type_name("appointment_type"),
+        slot_end=Subquery(Slot.objects.filter(pk=OuterRef("slot_id")).values("end")[:1]),
+    )
     if and_patient_lock:
         appointments = with_patient_lock(appointments, F("patient_id"))
     appointment = appointments.first()
@@ -110,3 +120,16 @@ def lock_appointment(
     if appointment.is_cancelled:
         raise RuleViolation(CANNOT_AMEND_CANCELLED, code="appointment_cancelled")
     return appointment
+
+
+def extra_slot_ids(appointment: Appointment) -> list[UUID]:
+    """The later slots of an appointment spanning several (locked by ``lock_appointment``),
+    in id order; no query for one ending with its first slot, as nearly all do."""
+    if appointment.end == appointment.slot_end:  # type: ignore[attr-defined]  # annotated
+        return []
+    return sorted(
+        AppointmentExtraSlot.objects.filter(appointment=appointment, released=False).values_list(
+            "slot_id", flat=True
+        ),
+        key=str,
+    )

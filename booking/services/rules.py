@@ -5,7 +5,7 @@ locks (``locking.py``), so what they check cannot change before the write.
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -13,7 +13,13 @@ from uuid import UUID
 
 from accounts.models import Role, User
 from core.exceptions import Conflict, Forbidden, NotFound, RuleViolation
-from practices.models import Practice, Slot
+from practices.models import (
+    EXTERNAL_NOT_BOOKABLE,
+    EXTERNAL_TOO_FAR_AHEAD,
+    EXTERNAL_TOO_SOON,
+    Practice,
+    Slot,
+)
 
 from ..models import HOLDS_SLOT, Appointment, AppointmentStatus, Source
 
@@ -52,6 +58,29 @@ ARRIVED_TOO_EARLY = "A patient can only be marked arrived on the day of the appo
 SAME_SLOT = "The appointment is already in this slot."
 OTHER_PRACTICE = "An appointment can only move within its practice."
 TRY_AGAIN = "Please try again."
+
+# Booking through GP Connect, by another organisation (booking.services.book_slots).
+NOT_BOOKABLE_EXTERNALLY = "This slot cannot be booked by your organisation through GP Connect."
+TOO_SOON_EXTERNALLY = "This appointment starts too soon to book through GP Connect."
+TOO_FAR_AHEAD_EXTERNALLY = (
+    "Appointments can only be booked through GP Connect up to {days} days ahead."
+)
+# What each of Slot.external_refusal's codes says.
+EXTERNAL_REFUSALS = {
+    EXTERNAL_NOT_BOOKABLE: NOT_BOOKABLE_EXTERNALLY,
+    EXTERNAL_TOO_SOON: TOO_SOON_EXTERNALLY,
+    EXTERNAL_TOO_FAR_AHEAD: TOO_FAR_AHEAD_EXTERNALLY,
+}
+APPOINTMENT_IN_PAST = "This appointment has already started."
+SLOTS_REQUIRED = "Say which slots to book."
+TOO_MANY_SLOTS = "One appointment can span at most {count} slots."
+SLOTS_NOT_ADJACENT = "The slots of one appointment must follow each other without a gap."
+SLOTS_NOT_ALIKE = (
+    "The slots of one appointment must be with the same clinician, of the same type and channel."
+)
+SPANS_SEVERAL_SLOTS = (
+    "An appointment that spans several slots cannot be moved. Cancel it and book again."
+)
 
 # Which outcome may follow which status, and whether it needs the start time to have passed.
 OUTCOMES: dict[str, tuple[frozenset[str], bool]] = {
@@ -97,11 +126,31 @@ def check_staff_may(user: User, action: StaffAction) -> None:
 
 
 @dataclass(frozen=True)
+class Organisation:
+    """The organisation another system acts for through GP Connect (NHS 111, another practice),
+    as its request names it."""
+
+    ods_code: str
+    type_code: str = ""  # GPConnect-OrganisationType-1, "" when the consumer sent none
+    name: str = ""
+    telecom: str = ""
+
+
+@dataclass(frozen=True)
 class Actor:
-    """Who is acting, and through which door."""
+    """Who is acting, and through which door. ``organisation`` is set for another
+    organisation's system booking through GP Connect; ``user`` is then that system's service
+    user (no practice, no patient)."""
 
     user: User
     source: Source = Source.API
+    organisation: Organisation | None = None
+
+
+def is_external(actor: Actor) -> bool:
+    """Another organisation acting through GP Connect: its own rules, not a patient's or
+    staff's."""
+    return actor.organisation is not None
 
 
 def is_staff_of(user: User, practice_id: int) -> bool:
@@ -126,8 +175,13 @@ def check_slot_practice(slot: Slot, practice_ods: str) -> None:
 
 
 def resolve_patient(*, actor: Actor, patient_id: UUID | None, practice_id: int) -> User:
-    """The patient a booking is for: the actor themself, or one chosen by practice staff."""
+    """The patient a booking is for: the actor themself, or one chosen by practice staff or by
+    an organisation booking through GP Connect."""
     user = actor.user
+    if is_external(actor):
+        # No address to confirm: the organisation traced the patient itself (the spec's
+        # prerequisite), and can only find one registered here.
+        return _registered_patient(patient_id, practice_id=practice_id)
     if books_for_self(user):
         if patient_id is not None and patient_id != user.id:
             raise Forbidden(BOOK_FOR_SELF_ONLY, code="book_for_self_only")
@@ -139,12 +193,16 @@ def resolve_patient(*, actor: Actor, patient_id: UUID | None, practice_id: int) 
     if not is_staff_of(user, practice_id):
         raise Forbidden(NOT_PRACTICE_STAFF, code="not_practice_staff")
     check_staff_may(user, StaffAction.BOOK_FOR_PATIENT)
+    return _registered_patient(patient_id, practice_id=practice_id)
+
+
+def _registered_patient(patient_id: UUID | None, *, practice_id: int) -> User:
     if patient_id is None:
         raise RuleViolation(
             PATIENT_REQUIRED, code="patient_required", errors={"patient_id": [PATIENT_REQUIRED]}
         )
-    # Staff book only for patients registered at the slot's practice; anyone else is "not
-    # found" so staff cannot probe for patients of other practices.
+    # Others book only for patients registered at the slot's practice; anyone else is "not
+    # found" so they cannot probe for patients of other practices.
     patient = (
         User.objects.select_related("patient_profile")
         .filter(
@@ -167,40 +225,67 @@ def check_slot_rules(
     slot: Slot,
     now: dt.datetime,
     ignoring: Appointment | None = None,
+    extra_slots: Sequence[Slot] = (),
 ) -> None:
-    """Every rule a booking into ``slot`` must meet; ``ignoring`` is the appointment being moved.
+    """Every rule a booking into ``slot`` must meet; ``ignoring`` is the appointment being moved,
+    ``extra_slots`` the later slots of an appointment spanning several (``slot`` is the first).
 
     The caller holds the patient's booking lock (``locking.with_patient_lock``) and has loaded
     the patient with their profile.
     """
     practice = slot.practice
-    if slot.start <= now:
-        raise RuleViolation(SLOT_IN_PAST, code="slot_in_past")
-    if not is_staff_of(actor.user, practice.pk):
-        earliest, latest = practice.online_booking_window(now)
-        if not slot.online_bookable:
-            raise RuleViolation(STAFF_ONLY_SLOT, code="staff_only_slot")
-        if slot.start < earliest:
-            raise RuleViolation(TOO_SOON, code="too_soon")
-        if slot.start > latest:
-            raise RuleViolation(
-                TOO_FAR_AHEAD.format(days=practice.booking_horizon_days), code="too_far_ahead"
-            )
+    staff = not is_external(actor) and is_staff_of(actor.user, practice.pk)
+    for each in (slot, *extra_slots):
+        if each.start <= now:
+            raise RuleViolation(SLOT_IN_PAST, code="slot_in_past")
+        if actor.organisation is not None:
+            check_external_slot(actor.organisation, each, now=now)
+        elif not staff:
+            check_online_slot(each, now=now)
 
-    if not may_book_at(practice, patient):
+    # An organisation booking through GP Connect books only the practice's own patients,
+    # whatever the practice allows online.
+    if not may_book_at(practice, patient, registered_only=is_external(actor)):
         raise RuleViolation(NOT_REGISTERED, code="not_registered")
 
     upcoming = Appointment.objects.filter(HOLDS_SLOT, patient=patient, end__gt=now)
     if ignoring is not None:
         upcoming = upcoming.exclude(pk=ignoring.pk)
     held = list(upcoming.values_list("practice_id", "start", "end"))
-    if overlaps(slot, held):
+    end = extra_slots[-1].end if extra_slots else slot.end
+    if overlaps(slot.start, end, held):
         raise Conflict(OVERLAPPING, code="overlapping_appointment")
     at_practice = upcoming_at(practice, held, now=now)
     if at_practice >= practice.max_future_appointments:
         raise RuleViolation(
             TOO_MANY_APPOINTMENTS.format(count=at_practice), code="too_many_appointments"
         )
+
+
+def check_online_slot(slot: Slot, *, now: dt.datetime) -> None:
+    """What a patient booking for themself may book: released online, inside the booking
+    window and minimum notice."""
+    practice = slot.practice
+    earliest, latest = practice.online_booking_window(now)
+    if not slot.online_bookable:
+        raise RuleViolation(STAFF_ONLY_SLOT, code="staff_only_slot")
+    if slot.start < earliest:
+        raise RuleViolation(TOO_SOON, code="too_soon")
+    if slot.start > latest:
+        raise RuleViolation(
+            TOO_FAR_AHEAD.format(days=practice.booking_horizon_days), code="too_far_ahead"
+        )
+
+
+def check_external_slot(organisation: Organisation, slot: Slot, *, now: dt.datetime) -> None:
+    """What an organisation may book through GP Connect: a slot the practice made bookable by
+    GP Connect for it, inside the practice's external embargo (``Slot.external_refusal``)."""
+    code = slot.external_refusal(
+        ods_code=organisation.ods_code, organisation_type=organisation.type_code, now=now
+    )
+    if code is not None:
+        detail = EXTERNAL_REFUSALS[code].format(days=slot.practice.external_horizon_days)
+        raise RuleViolation(detail, code=code)
 
 
 def check_patient_may_book(*, practice: Practice, patient: User, now: dt.datetime) -> None:
@@ -215,18 +300,20 @@ def check_patient_may_book(*, practice: Practice, patient: User, now: dt.datetim
         raise RuleViolation(TOO_MANY_APPOINTMENTS.format(count=count), code="too_many_appointments")
 
 
-def may_book_at(practice: Practice, patient: User) -> bool:
-    """Registered here, where the practice books only its own patients."""
+def may_book_at(practice: Practice, patient: User, *, registered_only: bool = False) -> bool:
+    """Registered here, where the practice (or the caller) books only its own patients."""
     profile = getattr(patient, "patient_profile", None)
-    return not practice.registered_patients_only or (
+    return not (practice.registered_patients_only or registered_only) or (
         profile is not None and profile.registered_practice_id == practice.pk
     )
 
 
-def overlaps(slot: Slot, held: Iterable[tuple[Any, dt.datetime, dt.datetime]]) -> bool:
-    """Whether ``slot`` overlaps any of ``held``: (practice id, start, end) of live
+def overlaps(
+    start: dt.datetime, end: dt.datetime, held: Iterable[tuple[Any, dt.datetime, dt.datetime]]
+) -> bool:
+    """Whether ``start``..``end`` overlaps any of ``held``: (practice id, start, end) of live
     appointments."""
-    return any(start < slot.end and end > slot.start for _, start, end in held)
+    return any(held_start < end and held_end > start for _, held_start, held_end in held)
 
 
 def upcoming_at(
@@ -247,8 +334,10 @@ def check_still_changeable(
     *, actor: Actor, appointment: Appointment, now: dt.datetime, action: StaffAction
 ) -> None:
     """Only a booked appointment moves or is cancelled: by staff whose role allows it, by
-    patients until the cut-off."""
-    if is_staff_of(actor.user, appointment.practice_id):
+    patients until the cut-off, by an organisation through GP Connect until it starts."""
+    if is_external(actor):
+        check_not_started(appointment, now=now)
+    elif is_staff_of(actor.user, appointment.practice_id):
         check_staff_may(actor.user, action)
     if appointment.status != AppointmentStatus.BOOKED:
         current = appointment.get_status_display().lower()
@@ -256,10 +345,17 @@ def check_still_changeable(
         raise RuleViolation(
             INVALID_TRANSITION.format(current=current, target=target), code="invalid_transition"
         )
-    if is_staff_of(actor.user, appointment.practice_id):
+    if is_external(actor) or is_staff_of(actor.user, appointment.practice_id):
         return
     if not patient_may_still_change(appointment.start, appointment.practice, at=now):
         raise RuleViolation(TOO_LATE_TO_CANCEL, code="too_late_to_cancel")
+
+
+def check_not_started(appointment: Appointment, *, now: dt.datetime) -> None:
+    """GP Connect changes only future appointments (the spec: an error if the start is before
+    now); a patient's cut-off is the practice's rule for its own patients, not for others."""
+    if appointment.start <= now:
+        raise RuleViolation(APPOINTMENT_IN_PAST, code="appointment_in_past")
 
 
 def check_outcome(

@@ -28,6 +28,7 @@ from practices.models import Clinician, Practice, Slot, SlotStatus, SlotType
 from ..models import (
     HOLDS_SLOT,
     Appointment,
+    AppointmentExtraSlot,
     AppointmentStatus,
     OfferMessage,
     TimeOfDay,
@@ -45,6 +46,7 @@ from .rules import (
     NOT_REGISTERED,
     PRACTICE_NOT_FOUND,
     SLOT_NOT_FOUND,
+    SPANS_SEVERAL_SLOTS,
     Actor,
     StaffAction,
     check_staff_may,
@@ -190,15 +192,27 @@ def _check_wishes(*, practice: Practice, wishes: Wishes, patient: User, now: dt.
     ):
         raise _field_error(UNKNOWN_CLINICIAN, "unknown_clinician", "clinician_id")
     if wishes.move_appointment_id is not None:
-        moving = Appointment.objects.filter(
-            pk=wishes.move_appointment_id,
-            patient=patient,
-            practice=practice,
-            status=AppointmentStatus.BOOKED,
-            start__gt=now,
-        ).exists()
-        if not moving:
+        # Whether it spans several slots comes with it: such an appointment cannot be moved.
+        several = (
+            Appointment.objects.filter(
+                pk=wishes.move_appointment_id,
+                patient=patient,
+                practice=practice,
+                status=AppointmentStatus.BOOKED,
+                start__gt=now,
+            )
+            .annotate(
+                several=Exists(
+                    AppointmentExtraSlot.objects.filter(appointment=OuterRef("pk"), released=False)
+                )
+            )
+            .values_list("several", flat=True)
+            .first()
+        )
+        if several is None:
             raise NotFound(MOVE_NOT_FOUND, code="appointment_not_found")
+        if several:
+            raise RuleViolation(SPANS_SEVERAL_SLOTS, code="spans_several_slots")
         if (
             WaitingListEntry.objects.open()
             .filter(move_appointment_id=wishes.move_appointment_id)
@@ -550,7 +564,7 @@ def _why_not(
     moving = entry.move_appointment_id
     others = [row for row in held if row[0] != moving]
     periods = [(practice_id, start, end) for _, practice_id, start, end, _, _ in others]
-    if overlaps(slot, periods):
+    if overlaps(slot.start, slot.end, periods):
         return "overlap"
     if moving is not None:
         current = next((row for row in held if row[0] == moving), None)

@@ -10,13 +10,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from booking import services
-from booking.models import Appointment
-from booking.services import Actor
+from booking.models import HOLDS_SLOT, Appointment, AppointmentExtraSlot, Source
+from booking.services import Actor, Organisation
 from core.exceptions import Conflict
 from practices.models import Slot
 from tests.concurrency import run_concurrently
 from tests.conftest import client_for
-from tests.factories import PatientFactory, free_slot
+from tests.factories import (
+    ClinicianFactory,
+    PatientFactory,
+    ServiceUserFactory,
+    free_slot,
+    gp_connect_bookable,
+    next_hour,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -176,3 +183,122 @@ def test_the_earliest_slot_being_booked_elsewhere_is_passed_over_not_waited_for(
             cursor.execute("RESET lock_timeout")
 
     assert appointment.slot_id == second.pk
+
+
+# GP Connect: another organisation books through the same core, several slots at a time.
+
+
+def _gp_connect_actor(ods_code: str) -> Actor:
+    return Actor(
+        user=ServiceUserFactory(),
+        source=Source.GP_CONNECT,
+        organisation=Organisation(ods_code=ods_code, type_code="urgent-care"),
+    )
+
+
+def _run_of_slots(practice, count: int, *, hours_ahead: int = 24) -> list[Slot]:
+    clinician = ClinicianFactory(practice=practice)
+    first = next_hour(hours_ahead)
+    return [
+        free_slot(practice, start=first + dt.timedelta(minutes=10 * i), clinician=clinician)
+        for i in range(count)
+    ]
+
+
+def _outcome(call):
+    try:
+        call()
+        return "booked"
+    except Conflict as exc:
+        return exc.code
+
+
+def _holders(slot: Slot) -> int:
+    """Live appointments holding ``slot``, as their first slot or a later one."""
+    return (
+        Appointment.objects.filter(HOLDS_SLOT, slot=slot).count()
+        + AppointmentExtraSlot.objects.filter(slot=slot, released=False).count()
+    )
+
+
+def test_a_gp_connect_booking_and_a_patients_booking_racing_for_one_slot_make_one_appointment(
+    riverside,
+):
+    gp_connect_bookable(riverside)
+    nhs111 = _gp_connect_actor("RYA")
+    for round_ahead in range(5):  # a few rounds, for different interleavings
+        alice, bob = (PatientFactory(profile__registered_practice=riverside) for _ in range(2))
+        first, shared = _run_of_slots(riverside, 2, hours_ahead=24 + round_ahead)
+        bobs_client = client_for(bob)
+
+        def attempt(who, first=first, shared=shared, alice=alice, bobs_client=bobs_client):
+            if who == "nhs111":
+                return _outcome(
+                    lambda: services.book_slots(
+                        actor=nhs111, slot_ids=[first.pk, shared.pk], patient_id=alice.pk
+                    )
+                )
+            response = bobs_client.post(LIST, {"slot_id": str(shared.id)}, format="json")
+            return {201: "booked", 409: "slot_taken"}.get(response.status_code, response)
+
+        outcomes = run_concurrently(attempt, ["nhs111", "bob"])
+
+        assert sorted(outcomes) == ["booked", "slot_taken"], outcomes
+        assert _holders(shared) == 1
+        nhs111_won = outcomes[0] == "booked"
+        assert Slot.objects.get(pk=first.pk).status == ("booked" if nhs111_won else "free")
+        assert _holders(first) == int(nhs111_won)
+
+
+def test_organisations_booking_overlapping_runs_of_slots_never_deadlock(riverside):
+    """Each books its run in one transaction, locking the slots in id order: whichever order
+    the runs name them in, one waits for the other and no cycle forms."""
+    gp_connect_bookable(riverside)
+    slots = _run_of_slots(riverside, 4)
+    runs = [
+        (_gp_connect_actor(f"RY{i}"), PatientFactory(profile__registered_practice=riverside), run)
+        for i, run in enumerate([slots[0:3], slots[1:4][::-1], slots[1:3], slots[2:4]])
+    ]
+
+    def attempt(step):
+        actor, patient, run = step
+        return _outcome(
+            lambda: services.book_slots(
+                actor=actor, slot_ids=[s.pk for s in run], patient_id=patient.pk
+            )
+        )
+
+    outcomes = Counter(run_concurrently(attempt, runs))
+
+    assert set(outcomes) <= {"booked", "slot_taken"}, outcomes
+    assert outcomes["booked"] >= 1
+    assert all(_holders(slot) <= 1 for slot in slots)
+    booked = Slot.objects.filter(pk__in=[s.pk for s in slots], status="booked").count()
+    assert booked == sum(_holders(slot) for slot in slots)
+
+
+def test_a_cancel_racing_a_booking_across_its_slots_never_deadlocks(riverside):
+    gp_connect_bookable(riverside)
+    nhs111, other = _gp_connect_actor("RYA"), _gp_connect_actor("A82002")
+    alice, bob = (PatientFactory(profile__registered_practice=riverside) for _ in range(2))
+    slots = _run_of_slots(riverside, 3)
+    held = services.book_slots(
+        actor=nhs111, slot_ids=[s.pk for s in slots[:2]], patient_id=alice.pk
+    )
+
+    def attempt(step):
+        if step == "cancel":
+            services.cancel_appointment(actor=nhs111, appointment_id=held.pk, reason="Better")
+            return "cancelled"
+        return _outcome(
+            lambda: services.book_slots(
+                actor=other, slot_ids=[slots[2].pk, slots[1].pk], patient_id=bob.pk
+            )
+        )
+
+    outcomes = run_concurrently(attempt, ["cancel", "book"])
+
+    assert outcomes[0] == "cancelled"
+    assert outcomes[1] in {"booked", "slot_taken"}, outcomes
+    assert Slot.objects.get(pk=slots[0].pk).status == "free"
+    assert all(_holders(slot) <= 1 for slot in slots)

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from accounts.admin_site import STAFF_TIMEZONE
 from booking import reporting, services
-from booking.models import Appointment, Vacancy, WaitingListOffer
-from booking.reporting import Period
-from booking.services import Actor, waiting_list
+from booking.models import Appointment, Source, Vacancy, WaitingListOffer
+from booking.reporting import OrganisationFigures, Period
+from booking.services import Actor, Organisation, waiting_list
 from practices.models import Practice, Slot, SlotType
 from tests.factories import (
     ClinicianFactory,
@@ -21,7 +21,9 @@ from tests.factories import (
     MembershipFactory,
     PatientFactory,
     PracticeAdminFactory,
+    ServiceUserFactory,
     free_slot,
+    gp_connect_bookable,
 )
 
 pytestmark = pytest.mark.django_db
@@ -196,12 +198,13 @@ def test_the_page_costs_the_same_statements_however_much_data(
     url = reverse(REPORT) + f"?first={WEEK.first}&last={WEEK.last}&group={group}"
     fill(riverside, patients[:1], gp, days=1)
     # session, user, the user's and their groups' permissions; slots by day, appointments by
-    # booking-to-appointment days, the rush, the waiting list; the practices to choose from;
+    # booking-to-appointment days, the rush, the waiting list, GP Connect's bookings by
+    # organisation; the practices to choose from;
     # the session's new expiry (SESSION_SAVE_EVERY_REQUEST: an update in its savepoint)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         small = dave_client.get(url)
     fill(riverside, patients[1:], gp, days=7, first_minute=10)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         large = dave_client.get(url)
 
     assert small.status_code == large.status_code == 200
@@ -490,3 +493,61 @@ def test_a_slot_refilled_in_its_second_round_counts_once_from_when_it_was_first_
     assert (figures.offers, figures.slots_offered, figures.refilled) == (2, 1, 1)
     assert figures.refill_rate == 1
     assert figures.median_to_rebook > dt.timedelta(minutes=29)
+
+
+def book_through_gp_connect(organisation: Organisation, patient, slot) -> Appointment:
+    actor = Actor(user=ServiceUserFactory(), source=Source.GP_CONNECT, organisation=organisation)
+    return services.book_slots(
+        actor=actor, slot_ids=[slot.pk], patient_id=patient.pk, now=slot.start - dt.timedelta(1)
+    )
+
+
+NHS_111 = Organisation(ods_code="RYA", type_code="urgent-care", name="NHS 111 West")
+HILLTOP = Organisation(ods_code="B82002", type_code="gp-practice", name="Hilltop")
+
+
+def test_gp_connect_bookings_are_counted_by_booking_organisation(riverside, gp, patients, dave):
+    gp_connect_bookable(riverside)
+    slots = [slot_at(riverside, at(MONDAY, 9, 10 * i), clinician=gp) for i in range(4)]
+    by_111 = [book_through_gp_connect(NHS_111, patients[i], slots[i]) for i in range(2)]
+    by_hilltop = book_through_gp_connect(HILLTOP, patients[2], slots[2])
+    book(patients[3], slots[3])  # online: not through GP Connect
+    cancel(dave, by_111[1])
+    outcome(dave, by_hilltop, "did_not_attend")
+
+    figures = report(riverside).gp_connect
+
+    assert figures == [
+        OrganisationFigures(
+            ods_code="B82002", name="Hilltop", booked=1, attended=0, did_not_attend=1, cancelled=0
+        ),
+        OrganisationFigures(
+            ods_code="RYA", name="NHS 111 West", booked=1, attended=0, did_not_attend=0, cancelled=1
+        ),
+    ]
+
+
+def test_the_gp_connect_table_downloads_as_csv(dave_client, riverside, gp, patients):
+    gp_connect_bookable(riverside)
+    book_through_gp_connect(NHS_111, patients[0], slot_at(riverside, at(MONDAY, 9), clinician=gp))
+
+    response = dave_client.get(
+        reverse(REPORT),
+        {"first": WEEK.first, "last": WEEK.last, "format": "csv", "table": "gp_connect"},
+    )
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    assert rows == [
+        ["booking_organisation_ods_code", "booking_organisation", "booked", "attended",
+         "did_not_attend", "cancelled"],
+        ["RYA", "NHS 111 West", "1", "0", "0", "0"],
+    ]  # fmt: skip
+
+
+def test_the_page_shows_gp_connect_bookings_by_organisation(dave_client, riverside, gp, patients):
+    gp_connect_bookable(riverside)
+    book_through_gp_connect(NHS_111, patients[0], slot_at(riverside, at(MONDAY, 9), clinician=gp))
+
+    page = dave_client.get(reverse(REPORT), {"first": WEEK.first, "last": WEEK.last})
+
+    assert "<td>NHS 111 West</td><td>RYA</td>" in page.content.decode()
