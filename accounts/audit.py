@@ -13,6 +13,10 @@ from core.http.request_id import current_request_id
 
 from .models import AuditEvent, User
 
+# The actor_role of what another organisation's system did through GP Connect (gpconnect.audit):
+# the access log names the organisation instead of a staff member.
+GP_CONNECT_ROLE = "gp_connect"
+
 if TYPE_CHECKING:
     from rest_framework.views import APIView
 
@@ -58,10 +62,14 @@ def record_event(
     actor_role: str | None = None,
     allowed: bool = False,
     path: str = "",
+    organisation: str = "",
+    via: str = "",
 ) -> AuditEvent:
     """One audit row. Views call ``record_access``; services call this for what they notice
     themselves (a lock set or lifted), where no request is at hand; ``actor_role`` "system"
-    marks what the service did by itself (a waiting-list offer)."""
+    marks what the service did by itself (a waiting-list offer). ``organisation`` and ``via``
+    are for a request another organisation made through another system (GP Connect): who it
+    was for ("NHS 111 North West (RYA)") and which system brought it."""
     return AuditEvent.objects.create(
         actor=actor,
         actor_role=actor_role
@@ -76,6 +84,8 @@ def record_event(
         # The middleware's id for this request, if there is one.
         request_id=current_request_id.get()[:128],
         path=path[:300],
+        organisation=organisation[:200],
+        via=via[:200],
     )
 
 

@@ -251,6 +251,10 @@ class AuditEvent(models.Model):
     source_address = models.CharField(max_length=45, blank=True)
     request_id = models.CharField(max_length=128, blank=True)
     path = models.CharField(max_length=300, blank=True)
+    # For a request made through GP Connect: the organisation it was made for, as its JWT
+    # names it ("NHS 111 North West (RYA)"), and the consumer system that sent it.
+    organisation = models.CharField(max_length=200, blank=True)
+    via = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

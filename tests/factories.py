@@ -11,6 +11,7 @@ from datasets.demo import nhs_numbers
 from practices.models import (
     Clinician,
     Closure,
+    ExternalBookability,
     OpeningHours,
     Practice,
     PracticeMembership,
@@ -238,3 +239,32 @@ def later_today(minutes: int = 5) -> dt.datetime:
     if not dt.time(0, 15) <= now.time() <= dt.time(23, 45):
         pytest.skip("too close to midnight for an appointment today")
     return timezone.now() + dt.timedelta(minutes=minutes)
+
+
+class ExternalBookabilityFactory(factory.django.DjangoModelFactory):
+    """A GP Connect setting; give it ``slot_type=`` or ``session=`` (the database wants one)."""
+
+    class Meta:
+        model = ExternalBookability
+
+    bookable = True
+
+
+def gp_connect_bookable(practice, *, slot_type: str = "routine", **fields) -> ExternalBookability:
+    """Turns GP Connect on at ``practice`` and lets other organisations book its ``slot_type``
+    slots (any organisation, unless ``fields`` restrict it: ods_codes, organisation_types)."""
+    practice.gp_connect_enabled = True
+    practice.save(update_fields=["gp_connect_enabled"])
+    kind = SlotTypeFactory(practice=practice, code=slot_type)
+    return ExternalBookabilityFactory(slot_type=kind, **fields)
+
+
+class ServiceUserFactory(UserFactory):
+    """What a GP Connect consumer system acts as (gpconnect makes the real ones): inactive,
+    no password, an administrator's role but not staff, and no practice."""
+
+    email = factory.Sequence(lambda n: f"system{n}@gpconnect.invalid")
+    role = Role.ADMIN
+    is_active = False
+    password = factory.django.Password(None)
+    email_verified_at = None

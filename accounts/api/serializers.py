@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from core.http.fields import BoundedCharField, StrictSerializer
 
+from ..audit import GP_CONNECT_ROLE
 from ..models import PatientProfile, Role
 from ..nhs import (
     INVALID_NAME,
@@ -289,6 +290,10 @@ class AccessLogEntrySerializer(serializers.Serializer):
     allowed = serializers.BooleanField()
 
     def get_who(self, event: Any) -> str:
+        if event.actor_role == GP_CONNECT_ROLE:
+            # Another NHS service's request: the organisation it was for, not the system's
+            # service account.
+            return f"{event.organisation or 'another organisation'} through GP Connect"
         if event.actor_id is None:
             return "the booking system" if event.actor_role == "system" else "unknown"
         if event.actor_id == self.context["viewer"].pk:

@@ -23,7 +23,7 @@ from core.pages import add_refusal, page_links, patient_page, render_page
 
 from .. import services
 from ..api.serializers import AccessLogEntrySerializer, ProfileUpdateSerializer
-from ..audit import record_access
+from ..audit import GP_CONNECT_ROLE, record_access
 from ..models import AuditEvent, User
 from ..nhs import format_nhs_number
 from .register import API_FIELDS, EMAIL, SMS, PersonFieldsForm, api_input, practice_choices
@@ -183,7 +183,8 @@ def access_log(request: HttpRequest) -> HttpResponse:
         {
             "at": event.at,
             "who": describe.get_who(event),
-            "role": event.actor_role,
+            # "Through GP Connect" already says how another organisation came in.
+            "role": "" if event.actor_role == GP_CONNECT_ROLE else event.actor_role,
             "action": event.action,
             "allowed": event.allowed,
         }

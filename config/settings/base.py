@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "practices",
     "booking",
+    "gpconnect",
     "datasets",
 ]
 
@@ -288,7 +289,19 @@ CONTENT_SECURITY_POLICY = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "GP Booking API",
-    "DESCRIPTION": "Appointment booking for NHS GP practices.",
+    "DESCRIPTION": (
+        "Appointment booking for NHS GP practices.\n\n"
+        "**Other NHS services (NHS 111, urgent treatment centres, other practices)** book "
+        "through a second door onto the same booking core: GP Connect Appointment Management "
+        "1.2.7 (FHIR STU3) at `/gpconnect/fhir/`. It is not described here: its "
+        "CapabilityStatement is `GET /gpconnect/fhir/metadata` (a signed GP Connect JWT and "
+        "the `Ssp-*` headers are required, as on every interaction), and README.md's "
+        '"GP Connect" section lists its interactions.'
+    ),
+    "EXTERNAL_DOCS": {
+        "description": "GP Connect Appointment Management 1.2.7, the specification we serve",
+        "url": "https://developer.nhs.uk/apis/gpconnect-1-2-7/appointments.html",
+    },
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -367,6 +380,13 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "AUTH_TOKEN_CLASSES": ("accounts.tokens.AccessToken",),
 }
+
+# GP Connect (gpconnect/): this provider's Spine ASID, which the Ssp-To header of every request
+# must name. Empty (the default): the door refuses every request until one is configured.
+GPCONNECT_ASID = env("GPCONNECT_ASID", default="")
+# The "aud" consumers' JWTs must carry: our service root URL as the Spine directory lists it.
+# Empty (the default): this host's own /gpconnect/fhir, as the request reached it.
+GPCONNECT_AUDIENCE = env("GPCONNECT_AUDIENCE", default="")
 
 # Accept access tokens from a real Cognito user pool when these are set.
 COGNITO_REGION = env("COGNITO_REGION", default="")

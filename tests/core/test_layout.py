@@ -1,4 +1,4 @@
-"""Dependencies run one way: core <- accounts <- practices <- booking <- datasets.
+"""Dependencies run one way: core <- accounts <- practices <- booking <- gpconnect <- datasets.
 
 config names the apps in strings and imports only core; nothing imports "upwards".
 Imports inside functions count too: a lazy import is still a dependency. Imports for type
@@ -12,7 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPE_CHECKING = {"TYPE_CHECKING", "typing.TYPE_CHECKING"}
-ORDER = ["core", "accounts", "practices", "booking", "datasets"]
+# gpconnect, the GP Connect door, is a second door onto the booking core; datasets may seed
+# what it needs (a consumer system).
+ORDER = ["core", "accounts", "practices", "booking", "gpconnect", "datasets"]
 # What each package may import from the project.
 ALLOWED = {
     "config": {"config", "core"},
