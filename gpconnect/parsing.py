@@ -1,0 +1,423 @@
+"""What GP Connect consumers send, read strictly: search parameters and Appointment resources.
+
+Each function returns plain values or raises the FhirError the specification (or, where it is
+silent, the provider assurance tests) gives for that mistake.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import orjson
+from django.http import HttpRequest, QueryDict
+from fhir.resources.STU3.appointment import Appointment as FhirAppointment
+from pydantic import ValidationError
+
+from accounts.nhs import is_valid_nhs_number
+from booking.services.rules import Organisation
+
+from .errors import (
+    BAD_REQUEST,
+    INVALID_IDENTIFIER_SYSTEM,
+    INVALID_NHS_NUMBER,
+    INVALID_PARAMETER,
+    INVALID_RESOURCE,
+    FhirError,
+)
+from .resources import (
+    BOOKING_ORGANISATION_URL,
+    CANCELLATION_REASON_URL,
+    DELIVERY_CHANNEL_URL,
+    NHS_NUMBER_SYSTEM,
+    ODS_SYSTEM,
+    ORGANISATION_TYPE_SYSTEM,
+    PRACTITIONER_ROLE_URL,
+)
+
+UK = ZoneInfo("Europe/London")
+SEARCH_DAYS = 14  # "a maximum date range covering a two-week period"
+DESCRIPTION_MAX = 100  # what we store; longer is refused, never cut (the book page)
+COMMENT_MAX = 500
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A dateTime with its UTC offset, to the second: the assurance tests refuse "Z" and no offset.
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+def _date_or_time(value: str, name: str, *, date_only: bool = False) -> dt.date | dt.datetime:
+    # The specification prints offsets unencoded (ge2019-03-29T12:00:00+00:00): in a query
+    # string that "+" arrives as a space.
+    value = re.sub(r"(T\d{2}:\d{2}:\d{2}) (\d{2}:\d{2})$", r"\1+\2", value)
+    if _DATE.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    elif not date_only and _DATE_TIME.match(value):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    wanted = "yyyy-mm-dd" if date_only else "yyyy-mm-dd or yyyy-mm-ddThh:mm:ss+hh:mm"
+    raise FhirError(INVALID_PARAMETER, f"{name} must be a date or time as {wanted}: {value!r}")
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=UK)
+
+
+def _one(query: QueryDict, name: str) -> str:
+    values = query.getlist(name)
+    if not values:
+        raise FhirError(BAD_REQUEST, f"The {name} parameter is required.")
+    if len(values) > 1:
+        raise FhirError(INVALID_PARAMETER, f"The {name} parameter may be given once.")
+    return values[0]
+
+
+def _prefixed(value: str, prefix: str, name: str) -> str:
+    if not value.startswith(prefix):
+        raise FhirError(INVALID_PARAMETER, f"{name} must have the {prefix!r} prefix.")
+    return value[len(prefix) :]
+
+
+@dataclass(frozen=True)
+class SlotSearch:
+    start: dt.datetime  # slots starting at or after
+    end: dt.datetime  # and ending at or before
+    ods_code: str | None
+    organisation_type: str | None
+    practitioners: bool
+    locations: bool
+
+
+def slot_search(query: QueryDict) -> SlotSearch:
+    """``GET Slot``'s parameters (search for free slots)."""
+    start_value = _prefixed(_one(query, "start"), "ge", "start")
+    end_value = _prefixed(_one(query, "end"), "le", "end")
+    if _one(query, "status") != "free":
+        raise FhirError(INVALID_PARAMETER, "status must be 'free': only free slots are searched.")
+    if "Slot:schedule" not in query.getlist("_include"):
+        raise FhirError(INVALID_PARAMETER, "_include=Slot:schedule is required.")
+    start = _date_or_time(start_value, "start")
+    end = _date_or_time(end_value, "end")
+    start_at = start if isinstance(start, dt.datetime) else _midnight(start)
+    # A date as the end takes in the whole day; the two weeks are counted between the values.
+    end_at = end if isinstance(end, dt.datetime) else _midnight(end + dt.timedelta(days=1))
+    end_mark = end if isinstance(end, dt.datetime) else _midnight(end)
+    if end_mark < start_at:
+        raise FhirError(INVALID_PARAMETER, "end must not be before start.")
+    if end_mark - start_at > dt.timedelta(days=SEARCH_DAYS):
+        raise FhirError(INVALID_PARAMETER, f"The search may cover {SEARCH_DAYS} days at most.")
+    ods_code = organisation_type = None
+    # Filters of other systems (an urgent care disposition code, a service id) are ignored,
+    # as the specification requires.
+    for search_filter in query.getlist("searchFilter"):
+        system, _, code = search_filter.partition("|")
+        if system == ODS_SYSTEM and code:
+            ods_code = code.upper()
+        elif system == ORGANISATION_TYPE_SYSTEM and code:
+            organisation_type = code
+    recurse = set(query.getlist("_include:recurse"))
+    return SlotSearch(
+        start=start_at,
+        end=end_at,
+        ods_code=ods_code,
+        organisation_type=organisation_type,
+        practitioners="Schedule:actor:Practitioner" in recurse,
+        locations="Schedule:actor:Location" in recurse,
+    )
+
+
+def appointment_range(query: QueryDict, *, today: dt.date) -> tuple[dt.date, dt.date]:
+    """``GET Patient/{id}/Appointment``'s two ``start`` dates: from (``ge``) and to (``le``),
+    both whole dates, none in the past."""
+    values = query.getlist("start")
+    if len(values) != 2:
+        raise FhirError(INVALID_PARAMETER, "Send start twice: start=ge<date> and start=le<date>.")
+    by_prefix = {value[:2]: value[2:] for value in values}
+    if set(by_prefix) != {"ge", "le"}:
+        raise FhirError(INVALID_PARAMETER, "One start must have the 'ge' prefix, one 'le'.")
+    low = _date_or_time(by_prefix["ge"], "start", date_only=True)
+    high = _date_or_time(by_prefix["le"], "start", date_only=True)
+    assert isinstance(low, dt.date) and isinstance(high, dt.date)
+    if low < today or high < today:
+        raise FhirError(INVALID_PARAMETER, "Only today and future dates can be searched.")
+    if high < low:
+        raise FhirError(INVALID_PARAMETER, "The le date must not be before the ge date.")
+    return low, high
+
+
+def nhs_number(query: QueryDict) -> str:
+    """``GET Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|<number>``."""
+    system, separator, value = _one(query, "identifier").partition("|")
+    if not separator or system != NHS_NUMBER_SYSTEM:
+        raise FhirError(INVALID_IDENTIFIER_SYSTEM, f"Search by {NHS_NUMBER_SYSTEM}|<NHS number>.")
+    if not is_valid_nhs_number(value):
+        raise FhirError(INVALID_NHS_NUMBER, "That is not a valid NHS number.")
+    return value
+
+
+def logical_id(value: str) -> UUID | None:
+    """Our logical ids are UUIDs; anything else names nothing we hold."""
+    try:
+        return UUID(value) if _ID.match(value) else None
+    except ValueError:
+        return None
+
+
+def json_resource(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = orjson.loads(request.body)
+    except orjson.JSONDecodeError as exc:
+        raise FhirError(BAD_REQUEST, "The body is not well-formed JSON.") from exc
+    if not isinstance(body, dict):
+        raise FhirError(BAD_REQUEST, "The body must be a FHIR resource (a JSON object).")
+    return body
+
+
+def _valid_appointment(body: Mapping[str, Any]) -> None:
+    """Structurally an STU3 Appointment (no unknown elements, types right)."""
+    if body.get("resourceType") != "Appointment":
+        raise FhirError(INVALID_RESOURCE, "The body must be an Appointment resource.")
+    try:
+        FhirAppointment.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()[:5]
+        )
+        raise FhirError(INVALID_RESOURCE, f"Not a valid Appointment: {problems}") from exc
+
+
+def _reference(value: Any, resource_type: str) -> str | None:
+    """The id of a relative reference ``<resource_type>/<id>``, else None."""
+    reference = value.get("reference", "") if isinstance(value, dict) else ""
+    kind, _, rest = reference.partition("/")
+    return rest if kind == resource_type and _ID.match(rest) else None
+
+
+@dataclass(frozen=True)
+class NewAppointment:
+    slot_ids: list[UUID]
+    patient_id: UUID | None  # None: a well-formed reference to no patient of ours
+    location: str
+    start: dt.datetime
+    end: dt.datetime
+    description: str
+    comment: str
+    organisation: Organisation
+
+
+def _booking_organisation(body: Mapping[str, Any]) -> Organisation:
+    """The contained Organization the bookingOrganisation extension points at."""
+    reference = next(
+        (
+            extension.get("valueReference", {}).get("reference", "")
+            for extension in body.get("extension", [])
+            if extension.get("url") == BOOKING_ORGANISATION_URL
+        ),
+        None,
+    )
+    if reference is None:
+        raise FhirError(INVALID_RESOURCE, "The bookingOrganisation extension is required.")
+    if not reference.startswith("#"):
+        raise FhirError(
+            INVALID_RESOURCE, "bookingOrganisation must refer to a contained Organization."
+        )
+    organisation = next(
+        (
+            resource
+            for resource in body.get("contained", [])
+            if resource.get("resourceType") == "Organization"
+            and resource.get("id") == reference[1:]
+        ),
+        None,
+    )
+    if organisation is None:
+        raise FhirError(INVALID_RESOURCE, f"No contained Organization {reference}.")
+    ods_code = next(
+        (
+            identifier.get("value", "")
+            for identifier in organisation.get("identifier", [])
+            if identifier.get("system") == ODS_SYSTEM
+        ),
+        "",
+    )
+    name = organisation.get("name", "")
+    phone = next((telecom.get("value", "") for telecom in organisation.get("telecom", [])), "")
+    if not ods_code or not name or not phone:
+        raise FhirError(
+            INVALID_RESOURCE,
+            "The booking organisation needs its ODS code, its name and a telephone number.",
+        )
+    type_code = next(
+        (
+            coding.get("code", "")
+            for concept in organisation.get("type", [])
+            for coding in concept.get("coding", [])
+            if coding.get("system") == ORGANISATION_TYPE_SYSTEM
+        ),
+        "",
+    )
+    return Organisation(
+        ods_code=ods_code.upper()[:10], type_code=type_code, name=name[:200], telecom=phone[:100]
+    )
+
+
+def _bounded(body: Mapping[str, Any], name: str, limit: int, *, required: bool) -> str:
+    value = body.get(name, "")
+    if required and not value:
+        raise FhirError(INVALID_RESOURCE, f"{name} is required.")
+    if len(value) > limit:
+        raise FhirError(INVALID_RESOURCE, f"{name} may be {limit} characters at most.")
+    return value
+
+
+def new_appointment(body: Mapping[str, Any]) -> NewAppointment:
+    """A booking request (``POST Appointment``)."""
+    _valid_appointment(body)
+    if body.get("status") != "booked":
+        raise FhirError(INVALID_RESOURCE, "A new appointment's status must be 'booked'.")
+    for forbidden in ("reason", "specialty", "id"):
+        if forbidden in body:
+            raise FhirError(INVALID_RESOURCE, f"A booking must not carry {forbidden}.")
+    for required in ("start", "end", "created", "slot", "participant"):
+        if not body.get(required):
+            raise FhirError(INVALID_RESOURCE, f"{required} is required.")
+    slot_ids = []
+    for reference in body["slot"]:
+        slot_id = logical_id(_reference(reference, "Slot") or "")
+        if slot_id is None:
+            raise FhirError(INVALID_RESOURCE, f"Not a reference to a slot of ours: {reference}.")
+        slot_ids.append(slot_id)
+    if len(set(slot_ids)) != len(slot_ids):
+        raise FhirError(INVALID_RESOURCE, "Each slot may be named once.")
+    patients, locations = [], []
+    for participant in body["participant"]:
+        actor = participant.get("actor")
+        if (patient := _reference(actor, "Patient")) is not None:
+            patients.append(patient)
+        elif (location := _reference(actor, "Location")) is not None:
+            locations.append(location)
+        elif _reference(actor, "Practitioner") is None:
+            raise FhirError(INVALID_RESOURCE, f"Unknown participant {actor}.")
+    if len(patients) != 1 or len(locations) != 1:
+        raise FhirError(
+            INVALID_RESOURCE, "Name one patient and one location (Patient/{id}, Location/{id})."
+        )
+    return NewAppointment(
+        slot_ids=slot_ids,
+        patient_id=logical_id(patients[0]),
+        location=locations[0],
+        start=dt.datetime.fromisoformat(body["start"]),
+        end=dt.datetime.fromisoformat(body["end"]),
+        description=_bounded(body, "description", DESCRIPTION_MAX, required=True),
+        comment=_bounded(body, "comment", COMMENT_MAX, required=False),
+        organisation=_booking_organisation(body),
+    )
+
+
+# What an amendment or cancellation may not change is compared with what we would answer.
+# Elements of our own the consumer left out are not changes (it may not keep them all).
+_MAY_DIFFER = frozenset({"resourceType", "id", "meta", "text", "contained", "extension"})
+_KNOWN_EXTENSIONS = frozenset(
+    {BOOKING_ORGANISATION_URL, PRACTITIONER_ROLE_URL, DELIVERY_CHANNEL_URL}
+)
+
+
+def _same(name: str, sent: Any, ours: Any) -> bool:
+    if name in {"start", "end", "created"}:
+        try:
+            return dt.datetime.fromisoformat(sent) == dt.datetime.fromisoformat(ours)
+        except (TypeError, ValueError):
+            return False
+    if name == "slot":
+        return sorted(str(item.get("reference")) for item in sent) == sorted(
+            str(item.get("reference")) for item in ours
+        )
+    if name == "participant":
+        return sorted(str(item.get("actor", {}).get("reference")) for item in sent) == sorted(
+            str(item.get("actor", {}).get("reference")) for item in ours
+        )
+    return bool(sent == ours)
+
+
+def _unchanged_except(
+    body: Mapping[str, Any], current: Mapping[str, Any], allowed: Sequence[str]
+) -> None:
+    for name, sent in body.items():
+        if name in _MAY_DIFFER or name in allowed:
+            continue
+        if name not in current or not _same(name, sent, current[name]):
+            raise FhirError(
+                INVALID_RESOURCE, f"{name} cannot be changed here (only {', '.join(allowed)})."
+            )
+
+
+def _cancellation_reason(body: Mapping[str, Any]) -> str | None:
+    reasons = [
+        extension
+        for extension in body.get("extension", [])
+        if extension.get("url") == CANCELLATION_REASON_URL
+    ]
+    if not reasons:
+        return None
+    return str(reasons[0].get("valueString") or "")
+
+
+def _check_extensions(body: Mapping[str, Any], *, cancelling: bool) -> None:
+    known = _KNOWN_EXTENSIONS | ({CANCELLATION_REASON_URL} if cancelling else set())
+    for extension in body.get("extension", []):
+        if extension.get("url") not in known:
+            raise FhirError(INVALID_RESOURCE, f"Unexpected extension {extension.get('url')!r}.")
+
+
+def amendment(body: Mapping[str, Any], *, current: Mapping[str, Any]) -> dict[str, str]:
+    """An amendment (``PUT Appointment/{id}``, update): its new description and comment."""
+    _valid_appointment(body)
+    _check_extensions(body, cancelling=False)
+    if body.get("id") != current["id"]:
+        raise FhirError(INVALID_RESOURCE, "The resource's id must be the one in the URL.")
+    _unchanged_except(body, current, ("description", "comment"))
+    return {
+        "description": _bounded(body, "description", DESCRIPTION_MAX, required=True),
+        "comment": _bounded(body, "comment", COMMENT_MAX, required=False),
+    }
+
+
+def cancellation(body: Mapping[str, Any], *, current: Mapping[str, Any]) -> str:
+    """A cancellation (``PUT Appointment/{id}``, cancel): its reason."""
+    reason = _cancellation_reason(body)
+    # Before the structural check, which refuses any empty string: the assurance tests want
+    # an empty reason called a bad parameter, not an invalid resource.
+    if reason is not None and not reason.strip():
+        raise FhirError(INVALID_PARAMETER, "Give a cancellation reason.")
+    _valid_appointment(body)
+    _check_extensions(body, cancelling=True)
+    if body.get("id") != current["id"]:
+        raise FhirError(INVALID_RESOURCE, "The resource's id must be the one in the URL.")
+    if body.get("status") != "cancelled":
+        raise FhirError(INVALID_RESOURCE, "A cancellation sets status to 'cancelled'.")
+    # Only the status and the reason change: the description and comment as we hold them.
+    _unchanged_except(body, {**current, "status": "cancelled"}, ())
+    if reason is None:
+        raise FhirError(INVALID_PARAMETER, "Give a cancellation reason (its extension).")
+    return reason.strip()[:500]
+
+
+def if_match(request: HttpRequest) -> int:
+    """The version an amendment or cancellation was made against: ``If-Match: W/"3"``."""
+    header = request.headers.get("If-Match", "")
+    if not header:
+        raise FhirError(BAD_REQUEST, "If-Match is required: the appointment's ETag.")
+    value = header.removeprefix("W/").strip('"')
+    if not value.isdigit():
+        # No version of ours: it cannot be the current one.
+        return -1
+    return int(value)

@@ -1,0 +1,308 @@
+"""The GP Connect door: FHIR STU3 interactions of Appointment Management 1.2.7 onto the booking
+core the REST API uses (one set of rules, locks and constraints; two doors).
+
+Each view is wrapped by ``interaction``: it authenticates the consumer system for the
+interaction the request names, turns every refusal into an OperationOutcome and writes one
+audit row, refused requests included. The view parses, calls one service or read, and shapes.
+"""
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from booking.models import Appointment, Source
+from booking.services import amend_notes, book_slots, cancel_appointment
+from booking.services.rules import Actor
+from core.exceptions import DomainError
+
+from . import parsing, resources, selectors
+from .audit import record_interaction
+from .auth import (
+    AMEND_APPOINTMENT,
+    BOOK_APPOINTMENT,
+    CANCEL_APPOINTMENT,
+    READ_APPOINTMENT,
+    READ_METADATA,
+    RETRIEVE_PATIENT_APPOINTMENTS,
+    SEARCH_FREE_SLOTS,
+    SEARCH_PATIENT,
+    SERVICE_ROOT_PATH,
+    Consumer,
+    authenticate,
+)
+from .capability import capability_statement
+from .errors import (
+    BAD_REQUEST,
+    INVALID_RESOURCE,
+    NO_RECORD_FOUND,
+    NOT_IMPLEMENTED,
+    PATIENT_NOT_FOUND,
+    REFERENCE_NOT_FOUND,
+    FhirError,
+    error_response,
+    fhir_response,
+    from_domain_error,
+)
+
+
+@dataclass(slots=True)
+class Audit:
+    """What a view tells the audit trail about the interaction it answered."""
+
+    action: str
+    object_type: str = ""
+    object_id: object = ""
+    patient: Any = None
+
+
+@dataclass(slots=True)
+class Call:
+    """One interaction: who asked, and what the audit row will say."""
+
+    consumer: Consumer
+    audit: Audit
+    now: dt.datetime = field(default_factory=timezone.now)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            self.consumer.system.user,
+            source=Source.GP_CONNECT,
+            organisation=self.consumer.organisation,
+        )
+
+    @property
+    def today(self) -> dt.date:
+        return timezone.localtime(self.now, parsing.UK).date()
+
+
+View = Callable[..., HttpResponse]
+
+
+def interaction(methods: dict[str, tuple[str, str]]) -> Callable[[View], View]:
+    """``methods``: HTTP method -> (interaction id, audit action). A PUT may be an amendment or
+    a cancellation: the method's entry is the amendment, the cancellation is chosen by its
+    Ssp-InteractionID."""
+
+    def wrap(view: View) -> View:
+        @csrf_exempt
+        @functools.wraps(view)
+        def handle(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                return error_response(
+                    FhirError(BAD_REQUEST, f"{request.method} is not supported here.")
+                )
+            interaction_id, action = methods[request.method]
+            if (
+                request.method == "PUT"
+                and request.headers.get("Ssp-InteractionID") == CANCEL_APPOINTMENT
+            ):
+                interaction_id, action = CANCEL_APPOINTMENT, "gpconnect.appointment.cancel"
+            audit = Audit(action=action)
+            consumer = None
+            allowed = False
+            try:
+                consumer = authenticate(request, interaction_id=interaction_id)
+                call = Call(consumer=consumer, audit=audit)
+                response = view(request, call, interaction_id=interaction_id, **kwargs)
+                allowed = response.status_code < 400
+            except DomainError as exc:
+                response = error_response(from_domain_error(exc))
+            except FhirError as exc:
+                response = error_response(exc)
+            record_interaction(
+                request,
+                consumer=consumer,
+                action=audit.action,
+                object_type=audit.object_type,
+                object_id=audit.object_id,
+                patient=audit.patient,
+                allowed=allowed,
+            )
+            return response
+
+        return handle
+
+    return wrap
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri(SERVICE_ROOT_PATH)
+
+
+def _versioned(appointment: Appointment, request: HttpRequest) -> dict[str, str]:
+    return {
+        "ETag": f'W/"{appointment.version}"',
+        "Last-Modified": appointment.updated_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+    }
+
+
+def _appointment_body(appointment: Appointment) -> dict[str, Any]:
+    return resources.appointment_resource(appointment, slot_ids=selectors.slot_ids(appointment))
+
+
+@interaction({"GET": (READ_METADATA, "gpconnect.metadata.read")})
+def metadata(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
+    return fhir_response(capability_statement(now=call.now))
+
+
+@interaction({"GET": (SEARCH_FREE_SLOTS, "gpconnect.slot.search")})
+def slots(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
+    search = parsing.slot_search(request.GET)
+    call.audit.object_type = "slot"
+    found = selectors.free_slots(search, now=call.now)
+    by_schedule: dict[str, list[Any]] = {}
+    for slot in found:
+        day = slot.start.astimezone(slot.practice.tz).date()
+        by_schedule.setdefault(resources.schedule_id(slot.clinician_id, day), []).append(slot)
+    clinicians = {slot.clinician_id: slot.clinician for slot in found}
+    practices = {slot.practice_id: slot.practice for slot in found}
+    entries = [resources.slot_resource(slot) for slot in found]
+    entries += [resources.schedule_resource(group) for group in by_schedule.values()]
+    if search.practitioners:
+        entries += [resources.practitioner_resource(c) for c in clinicians.values()]
+    if search.locations:
+        entries += [resources.location_resource(p) for p in practices.values()]
+    # "This resource SHALL always be present ... except where no slots are returned."
+    entries += [resources.organization_resource(p) for p in practices.values()]
+    return fhir_response(resources.bundle(entries, base_url=_base_url(request)))
+
+
+@interaction({"POST": (BOOK_APPOINTMENT, "gpconnect.appointment.book")})
+def appointments(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
+    wanted = parsing.new_appointment(parsing.json_resource(request))
+    call.audit.object_type = "appointment"
+    if wanted.patient_id is None or selectors.registered_patient(wanted.patient_id) is None:
+        # Never a new account: a patient unknown here is a reference to nothing.
+        raise FhirError(REFERENCE_NOT_FOUND, "No patient of that id is registered here.")
+    call.audit.patient = wanted.patient_id
+    named = selectors.slots_named(wanted.slot_ids)
+    if len(named) != len(wanted.slot_ids):
+        raise FhirError(REFERENCE_NOT_FOUND, "A referenced slot does not exist here.")
+    # The appointment the consumer wrote down must be the one its slots make.
+    if (
+        named[0].start != wanted.start
+        or named[-1].end != wanted.end
+        or named[0].practice.ods_code != wanted.location
+    ):
+        raise FhirError(
+            INVALID_RESOURCE,
+            "start, end and the Location must be those of the slots: the first slot's start, "
+            "the last one's end, and the practice's Location.",
+        )
+    actor = Actor(
+        call.consumer.system.user, source=Source.GP_CONNECT, organisation=wanted.organisation
+    )
+    booked = book_slots(
+        actor=actor,
+        slot_ids=wanted.slot_ids,
+        patient_id=wanted.patient_id,
+        description=wanted.description,
+        comment=wanted.comment,
+        now=call.now,
+    )
+    call.audit.object_id = booked.pk
+    appointment = selectors.appointment(booked.pk, today=call.today)
+    assert appointment is not None  # just booked, in the future, at a practice on GP Connect
+    headers = _versioned(appointment, request) | {
+        "Location": f"{_base_url(request)}/Appointment/{appointment.pk}"
+        f"/_history/{appointment.version}"
+    }
+    if request.headers.get("Prefer") == "return=minimal":
+        minimal = HttpResponse(status=201)
+        for name, value in headers.items():
+            minimal[name] = value
+        minimal["Cache-Control"] = "no-store"
+        return minimal
+    return fhir_response(_appointment_body(appointment), status=201, headers=headers)
+
+
+def _found(call: Call, appointment_id: str) -> Appointment:
+    call.audit.object_type = "appointment"
+    call.audit.object_id = appointment_id[:64]
+    pk = parsing.logical_id(appointment_id)
+    appointment = selectors.appointment(pk, today=call.today) if pk else None
+    if appointment is None:
+        raise FhirError(NO_RECORD_FOUND, "No future appointment of that id is held here.")
+    call.audit.patient = appointment.patient_id
+    return appointment
+
+
+@interaction(
+    {
+        "GET": (READ_APPOINTMENT, "gpconnect.appointment.read"),
+        "PUT": (AMEND_APPOINTMENT, "gpconnect.appointment.amend"),
+    }
+)
+def appointment(
+    request: HttpRequest, call: Call, *, interaction_id: str, appointment_id: str
+) -> HttpResponse:
+    found = _found(call, appointment_id)
+    if request.method == "GET":
+        return fhir_response(_appointment_body(found), headers=_versioned(found, request))
+    version = parsing.if_match(request)
+    body = parsing.json_resource(request)
+    current = _appointment_body(found)
+    if found.is_cancelled:
+        raise FhirError(INVALID_RESOURCE, "A cancelled appointment cannot be changed.")
+    if found.start <= call.now:
+        raise FhirError(INVALID_RESOURCE, "An appointment that has started cannot be changed.")
+    if interaction_id == CANCEL_APPOINTMENT:
+        reason = parsing.cancellation(body, current=current)
+        changed = cancel_appointment(
+            actor=call.actor,
+            appointment_id=found.pk,
+            reason=reason,
+            expected_version=version,
+            now=call.now,
+        )
+    else:
+        changes = parsing.amendment(body, current=current)
+        changed = amend_notes(
+            actor=call.actor, appointment_id=found.pk, changes=changes, expected_version=version
+        )
+    refreshed = selectors.appointment(changed.pk, today=call.today)
+    assert refreshed is not None
+    return fhir_response(_appointment_body(refreshed), headers=_versioned(refreshed, request))
+
+
+@interaction({"GET": (RETRIEVE_PATIENT_APPOINTMENTS, "gpconnect.patient.appointments")})
+def patient_appointments(
+    request: HttpRequest, call: Call, *, patient_id: str, **kwargs: Any
+) -> HttpResponse:
+    call.audit.object_type = "patient"
+    call.audit.object_id = patient_id[:64]
+    pk = parsing.logical_id(patient_id)
+    patient = selectors.registered_patient(pk) if pk else None
+    if patient is None:
+        raise FhirError(PATIENT_NOT_FOUND, "No patient of that id is registered here.")
+    call.audit.patient = patient
+    low, high = parsing.appointment_range(request.GET, today=call.today)
+    found = selectors.patient_appointments(patient, low=low, high=high)
+    return fhir_response(
+        resources.bundle((_appointment_body(item) for item in found), base_url=_base_url(request))
+    )
+
+
+@interaction({"GET": (SEARCH_PATIENT, "gpconnect.patient.search")})
+def patients(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
+    call.audit.object_type = "patient"
+    nhs_number = parsing.nhs_number(request.GET)
+    patient = selectors.patient_by_nhs_number(nhs_number)
+    call.audit.patient = patient
+    found = [resources.patient_resource(patient)] if patient else []
+    return fhir_response(resources.bundle(found, base_url=_base_url(request)))
+
+
+@csrf_exempt
+def not_implemented(request: HttpRequest) -> HttpResponse:
+    """Resources and operations of GP Connect we do not serve (see the CapabilityStatement)."""
+    return error_response(
+        FhirError(NOT_IMPLEMENTED, "This resource or operation is not served here: see metadata.")
+    )
