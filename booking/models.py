@@ -87,7 +87,7 @@ class AppointmentQuerySet(PatientRecordQuerySet):
         """What any organisation booking through GP Connect may read, amend and cancel: every
         appointment at a practice taking part, whoever booked it (the spec's "irrespective of
         booking organisation")."""
-        return self.filter(practice__gp_connect_enabled=True)
+        return self.filter(practice__gp_connect_enabled=True, practice__is_active=True)
 
     def upcoming_first(self, now: dt.datetime) -> "AppointmentQuerySet":
         """Upcoming ones soonest first, then past ones most recent first."""
@@ -163,6 +163,14 @@ class Appointment(models.Model):
     )
     booking_organisation_telecom = models.CharField(
         "booking organisation's phone", max_length=100, blank=True, default="", db_default=""
+    )
+    booking_organisation_type = models.CharField(
+        "booking organisation's type",
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="GP Connect's organisation type (gp-practice, urgent-care), if it said one.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

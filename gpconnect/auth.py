@@ -22,6 +22,7 @@ and a token lives five minutes; the TLS in front of the door keeps tokens from b
 """
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -210,10 +211,23 @@ def authenticate(request: HttpRequest, *, interaction_id: str) -> Consumer:
     )
 
 
+_SERVICE_ROOT = re.compile(r"^/gpconnect/(?:[A-Za-z0-9]{3,10}/)?fhir(?=/|$)")
+
+
+def service_root(request: HttpRequest) -> str:
+    """The service root the request came through: ``/gpconnect/fhir`` (every practice on GP
+    Connect) or ``/gpconnect/<ODS code>/fhir`` (one practice, as the Spine directory lists
+    each practice's endpoint)."""
+    match = _SERVICE_ROOT.match(request.path)
+    return match.group(0) if match else SERVICE_ROOT_PATH
+
+
 def expected_audience(request: HttpRequest) -> str:
-    """The ``aud`` our JWTs must carry: GPCONNECT_AUDIENCE, or our own service root URL."""
-    configured: str = settings.GPCONNECT_AUDIENCE
-    return (configured or request.build_absolute_uri(SERVICE_ROOT_PATH)).rstrip("/")
+    """The ``aud`` our JWTs must carry: the URL of the service root the request came through,
+    on GPCONNECT_BASE_URL (or this host, as the request reached it)."""
+    base: str = settings.GPCONNECT_BASE_URL.rstrip("/")
+    root = service_root(request)
+    return base + root if base else request.build_absolute_uri(root)
 
 
 def _ssp_headers(request: HttpRequest, interaction_id: str) -> dict[str, str]:
@@ -330,7 +344,7 @@ def _scope(claims: Mapping[str, Any], interaction_id: str) -> str:
     scope = claims.get("requested_scope")
     if scope is None:
         raise FhirError(BAD_REQUEST, MISSING_CLAIM.format(claim="requested_scope"))
-    if scope not in SCOPES:
+    if not isinstance(scope, str) or scope not in SCOPES:
         raise FhirError(BAD_REQUEST, UNKNOWN_SCOPE)
     if scope != REQUIRED_SCOPE[interaction_id]:
         raise FhirError(BAD_REQUEST, WRONG_SCOPE.format(scope=REQUIRED_SCOPE[interaction_id]))

@@ -53,12 +53,13 @@ def _date_or_time(value: str, name: str, *, date_only: bool = False) -> dt.date 
     # The specification prints offsets unencoded (ge2019-03-29T12:00:00+00:00): in a query
     # string that "+" arrives as a space.
     value = re.sub(r"(T\d{2}:\d{2}:\d{2}) (\d{2}:\d{2})$", r"\1+\2", value)
-    if _DATE.match(value):
+    # The last year is refused: a range ending in it would run past what dates can hold.
+    if _DATE.match(value) and not value.startswith("9999"):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    elif not date_only and _DATE_TIME.match(value):
+    elif not date_only and _DATE_TIME.match(value) and not value.startswith("9999"):
         try:
             return dt.datetime.fromisoformat(value)
         except ValueError:
@@ -266,7 +267,10 @@ def _booking_organisation(body: Mapping[str, Any]) -> Organisation:
         "",
     )
     return Organisation(
-        ods_code=ods_code.upper()[:10], type_code=type_code, name=name[:200], telecom=phone[:100]
+        ods_code=ods_code.upper()[:10],
+        type_code=type_code[:32],
+        name=name[:200],
+        telecom=phone[:100],
     )
 
 
@@ -277,6 +281,18 @@ def _bounded(body: Mapping[str, Any], name: str, limit: int, *, required: bool) 
     if len(value) > limit:
         raise FhirError(INVALID_RESOURCE, f"{name} may be {limit} characters at most.")
     return value
+
+
+def _instant(body: Mapping[str, Any], name: str) -> dt.datetime:
+    """A time with its offset (FHIR's instant: the STU3 model lets numbers through)."""
+    value = body[name]
+    try:
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise FhirError(INVALID_RESOURCE, f"{name} must be a time with its UTC offset.")
+    return moment
 
 
 def new_appointment(body: Mapping[str, Any]) -> NewAppointment:
@@ -315,8 +331,8 @@ def new_appointment(body: Mapping[str, Any]) -> NewAppointment:
         slot_ids=slot_ids,
         patient_id=logical_id(patients[0]),
         location=locations[0],
-        start=dt.datetime.fromisoformat(body["start"]),
-        end=dt.datetime.fromisoformat(body["end"]),
+        start=_instant(body, "start"),
+        end=_instant(body, "end"),
         description=_bounded(body, "description", DESCRIPTION_MAX, required=True),
         comment=_bounded(body, "comment", COMMENT_MAX, required=False),
         organisation=_booking_organisation(body),
@@ -361,10 +377,13 @@ def _unchanged_except(
 
 
 def _cancellation_reason(body: Mapping[str, Any]) -> str | None:
+    """The reason's text, "" when it is empty, None when there is none. Read before the body's
+    structure is checked, so anything may be here."""
+    extensions = body.get("extension")
     reasons = [
         extension
-        for extension in body.get("extension", [])
-        if extension.get("url") == CANCELLATION_REASON_URL
+        for extension in (extensions if isinstance(extensions, list) else [])
+        if isinstance(extension, dict) and extension.get("url") == CANCELLATION_REASON_URL
     ]
     if not reasons:
         return None

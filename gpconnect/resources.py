@@ -247,6 +247,17 @@ def appointment_resource(appointment: Appointment, *, slot_ids: Sequence[Any]) -
             "identifier": [{"system": ODS_SYSTEM, "value": appointment.booking_organisation_ods}],
             "name": appointment.booking_organisation_name,
         }
+        if appointment.booking_organisation_type:
+            organisation["type"] = [
+                {
+                    "coding": [
+                        {
+                            "system": ORGANISATION_TYPE_SYSTEM,
+                            "code": appointment.booking_organisation_type,
+                        }
+                    ]
+                }
+            ]
         if appointment.booking_organisation_telecom:
             organisation["telecom"] = [
                 {"system": "phone", "value": appointment.booking_organisation_telecom}
@@ -278,7 +289,8 @@ def appointment_resource(appointment: Appointment, *, slot_ids: Sequence[Any]) -
         "end": fhir_time(appointment.end, practice),
         "minutesDuration": int((appointment.end - appointment.start).total_seconds() // 60),
         "slot": [{"reference": f"Slot/{slot_id}"} for slot_id in slot_ids],
-        "created": fhir_time(appointment.booked_at, practice),
+        # When it was made: booked_at moves with a reschedule, created_at never does.
+        "created": fhir_time(appointment.created_at, practice),
         "participant": [
             {"actor": {"reference": f"Patient/{appointment.patient_id}"}, "status": "accepted"},
             {"actor": {"reference": f"Location/{practice.ods_code}"}, "status": "accepted"},

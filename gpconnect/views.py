@@ -8,6 +8,7 @@ audit row, refused requests included. The view parses, calls one service or read
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,16 +33,18 @@ from .auth import (
     RETRIEVE_PATIENT_APPOINTMENTS,
     SEARCH_FREE_SLOTS,
     SEARCH_PATIENT,
-    SERVICE_ROOT_PATH,
     Consumer,
     authenticate,
+    service_root,
 )
 from .capability import capability_statement
 from .errors import (
     BAD_REQUEST,
+    INTERNAL_SERVER_ERROR,
     INVALID_RESOURCE,
     NO_RECORD_FOUND,
     NOT_IMPLEMENTED,
+    ORGANISATION_NOT_FOUND,
     PATIENT_NOT_FOUND,
     REFERENCE_NOT_FOUND,
     FhirError,
@@ -49,6 +52,8 @@ from .errors import (
     fhir_response,
     from_domain_error,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -67,6 +72,9 @@ class Call:
 
     consumer: Consumer
     audit: Audit
+    # The practice whose service root the request came through (/gpconnect/<ODS>/fhir), or
+    # None through /gpconnect/fhir, which serves every practice on GP Connect.
+    practice: str | None = None
     now: dt.datetime = field(default_factory=timezone.now)
 
     @property
@@ -93,11 +101,9 @@ def interaction(methods: dict[str, tuple[str, str]]) -> Callable[[View], View]:
     def wrap(view: View) -> View:
         @csrf_exempt
         @functools.wraps(view)
-        def handle(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        def handle(request: HttpRequest, ods: str | None = None, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
-                return error_response(
-                    FhirError(BAD_REQUEST, f"{request.method} is not supported here.")
-                )
+                return unsupported(request, f"{request.method} is not supported here.")
             interaction_id, action = methods[request.method]
             if (
                 request.method == "PUT"
@@ -109,13 +115,21 @@ def interaction(methods: dict[str, tuple[str, str]]) -> Callable[[View], View]:
             allowed = False
             try:
                 consumer = authenticate(request, interaction_id=interaction_id)
-                call = Call(consumer=consumer, audit=audit)
+                if ods is not None and not selectors.practice_on_gp_connect(ods):
+                    raise FhirError(ORGANISATION_NOT_FOUND, "No practice here takes GP Connect.")
+                call = Call(consumer=consumer, audit=audit, practice=ods and ods.upper())
                 response = view(request, call, interaction_id=interaction_id, **kwargs)
                 allowed = response.status_code < 400
             except DomainError as exc:
                 response = error_response(from_domain_error(exc))
             except FhirError as exc:
                 response = error_response(exc)
+            except Exception:
+                # A bug, never the consumer's fault: still an OperationOutcome, and audited.
+                logger.exception("GP Connect interaction %s failed", interaction_id)
+                response = error_response(
+                    FhirError(INTERNAL_SERVER_ERROR, "Unexpected error: the request was logged.")
+                )
             record_interaction(
                 request,
                 consumer=consumer,
@@ -132,8 +146,15 @@ def interaction(methods: dict[str, tuple[str, str]]) -> Callable[[View], View]:
     return wrap
 
 
+def unsupported(request: HttpRequest, diagnostics: str, *, code: str = BAD_REQUEST) -> HttpResponse:
+    """A method or an address the door does not serve: refused before anyone is identified,
+    and audited like every other request to it."""
+    record_interaction(request, consumer=None, action="gpconnect.unsupported", allowed=False)
+    return error_response(FhirError(code, diagnostics))
+
+
 def _base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri(SERVICE_ROOT_PATH)
+    return request.build_absolute_uri(service_root(request))
 
 
 def _versioned(appointment: Appointment, request: HttpRequest) -> dict[str, str]:
@@ -156,7 +177,7 @@ def metadata(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
 def slots(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
     search = parsing.slot_search(request.GET)
     call.audit.object_type = "slot"
-    found = selectors.free_slots(search, now=call.now)
+    found = selectors.free_slots(search, now=call.now, practice=call.practice)
     by_schedule: dict[str, list[Any]] = {}
     for slot in found:
         day = slot.start.astimezone(slot.practice.tz).date()
@@ -178,11 +199,22 @@ def slots(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
 def appointments(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
     wanted = parsing.new_appointment(parsing.json_resource(request))
     call.audit.object_type = "appointment"
-    if wanted.patient_id is None or selectors.registered_patient(wanted.patient_id) is None:
+    if (
+        wanted.patient_id is None
+        or selectors.registered_patient(wanted.patient_id, practice=call.practice) is None
+    ):
         # Never a new account: a patient unknown here is a reference to nothing.
         raise FhirError(REFERENCE_NOT_FOUND, "No patient of that id is registered here.")
     call.audit.patient = wanted.patient_id
-    named = selectors.slots_named(wanted.slot_ids)
+    # The organisation the slots are released to is the one the consumer system vouched for
+    # in its signed token, not one the body may name at will.
+    if wanted.organisation.ods_code != call.consumer.organisation.ods_code.upper():
+        raise FhirError(
+            INVALID_RESOURCE,
+            "The booking organisation must be the JWT's requesting organisation "
+            f"({call.consumer.organisation.ods_code}).",
+        )
+    named = selectors.slots_named(wanted.slot_ids, practice=call.practice)
     if len(named) != len(wanted.slot_ids):
         raise FhirError(REFERENCE_NOT_FOUND, "A referenced slot does not exist here.")
     # The appointment the consumer wrote down must be the one its slots make.
@@ -208,7 +240,7 @@ def appointments(request: HttpRequest, call: Call, **kwargs: Any) -> HttpRespons
         now=call.now,
     )
     call.audit.object_id = booked.pk
-    appointment = selectors.appointment(booked.pk, today=call.today)
+    appointment = selectors.appointment(booked.pk, today=call.today, practice=call.practice)
     assert appointment is not None  # just booked, in the future, at a practice on GP Connect
     headers = _versioned(appointment, request) | {
         "Location": f"{_base_url(request)}/Appointment/{appointment.pk}"
@@ -227,7 +259,9 @@ def _found(call: Call, appointment_id: str) -> Appointment:
     call.audit.object_type = "appointment"
     call.audit.object_id = appointment_id[:64]
     pk = parsing.logical_id(appointment_id)
-    appointment = selectors.appointment(pk, today=call.today) if pk else None
+    appointment = (
+        selectors.appointment(pk, today=call.today, practice=call.practice) if pk else None
+    )
     if appointment is None:
         raise FhirError(NO_RECORD_FOUND, "No future appointment of that id is held here.")
     call.audit.patient = appointment.patient_id
@@ -249,10 +283,6 @@ def appointment(
     version = parsing.if_match(request)
     body = parsing.json_resource(request)
     current = _appointment_body(found)
-    if found.is_cancelled:
-        raise FhirError(INVALID_RESOURCE, "A cancelled appointment cannot be changed.")
-    if found.start <= call.now:
-        raise FhirError(INVALID_RESOURCE, "An appointment that has started cannot be changed.")
     if interaction_id == CANCEL_APPOINTMENT:
         reason = parsing.cancellation(body, current=current)
         changed = cancel_appointment(
@@ -265,9 +295,13 @@ def appointment(
     else:
         changes = parsing.amendment(body, current=current)
         changed = amend_notes(
-            actor=call.actor, appointment_id=found.pk, changes=changes, expected_version=version
+            actor=call.actor,
+            appointment_id=found.pk,
+            changes=changes,
+            expected_version=version,
+            now=call.now,
         )
-    refreshed = selectors.appointment(changed.pk, today=call.today)
+    refreshed = selectors.appointment(changed.pk, today=call.today, practice=call.practice)
     assert refreshed is not None
     return fhir_response(_appointment_body(refreshed), headers=_versioned(refreshed, request))
 
@@ -279,12 +313,12 @@ def patient_appointments(
     call.audit.object_type = "patient"
     call.audit.object_id = patient_id[:64]
     pk = parsing.logical_id(patient_id)
-    patient = selectors.registered_patient(pk) if pk else None
+    patient = selectors.registered_patient(pk, practice=call.practice) if pk else None
     if patient is None:
         raise FhirError(PATIENT_NOT_FOUND, "No patient of that id is registered here.")
     call.audit.patient = patient
     low, high = parsing.appointment_range(request.GET, today=call.today)
-    found = selectors.patient_appointments(patient, low=low, high=high)
+    found = selectors.patient_appointments(patient, low=low, high=high, practice=call.practice)
     return fhir_response(
         resources.bundle((_appointment_body(item) for item in found), base_url=_base_url(request))
     )
@@ -294,15 +328,17 @@ def patient_appointments(
 def patients(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
     call.audit.object_type = "patient"
     nhs_number = parsing.nhs_number(request.GET)
-    patient = selectors.patient_by_nhs_number(nhs_number)
+    patient = selectors.patient_by_nhs_number(nhs_number, practice=call.practice)
     call.audit.patient = patient
     found = [resources.patient_resource(patient)] if patient else []
     return fhir_response(resources.bundle(found, base_url=_base_url(request)))
 
 
 @csrf_exempt
-def not_implemented(request: HttpRequest) -> HttpResponse:
+def not_implemented(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     """Resources and operations of GP Connect we do not serve (see the CapabilityStatement)."""
-    return error_response(
-        FhirError(NOT_IMPLEMENTED, "This resource or operation is not served here: see metadata.")
+    return unsupported(
+        request,
+        "This resource or operation is not served here: see metadata.",
+        code=NOT_IMPLEMENTED,
     )

@@ -483,15 +483,21 @@ class SlotAdmin(SlotTypeChoice):
     actions = ["block", "release"]
     readonly_fields = ("status",)
 
+    @staticmethod
+    def _holds_appointment(slot: Slot) -> bool:
+        """Any appointment's slot, or one of the later slots of an appointment spanning several
+        (related names only: booking sits above this app)."""
+        return slot.appointments.exists() or slot.extra_of.filter(released=False).exists()
+
     def get_readonly_fields(self, request: HttpRequest, obj: Slot | None = None) -> Any:
         # A slot with an appointment keeps its time and clinician: moving it would move a
         # patient's appointment behind their back.
-        if obj is not None and obj.appointments.exists():
+        if obj is not None and self._holds_appointment(obj):
             return ("practice", "clinician", "start", "end", "slot_type", "status")
         return self.readonly_fields
 
     def has_delete_permission(self, request: HttpRequest, obj: Slot | None = None) -> bool:
-        if obj is not None and obj.appointments.exists():
+        if obj is not None and self._holds_appointment(obj):
             return False
         return super().has_delete_permission(request, obj)
 

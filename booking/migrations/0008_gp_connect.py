@@ -24,6 +24,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='appointment',
+            name='booking_organisation_type',
+            field=models.CharField(blank=True, db_default='', default='', help_text="GP Connect's organisation type (gp-practice, urgent-care), if it said one.", max_length=32, verbose_name="booking organisation's type"),
+        ),
+        migrations.AddField(
+            model_name='appointment',
             name='booking_organisation_telecom',
             field=models.CharField(blank=True, db_default='', default='', max_length=100, verbose_name="booking organisation's phone"),
         ),

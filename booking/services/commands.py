@@ -133,6 +133,7 @@ def _booking_organisation(actor: Actor) -> dict[str, str]:
         "booking_organisation_ods": actor.organisation.ods_code,
         "booking_organisation_name": actor.organisation.name,
         "booking_organisation_telecom": actor.organisation.telecom,
+        "booking_organisation_type": actor.organisation.type_code,
     }
 
 

@@ -671,6 +671,19 @@ def test_staff_see_which_organisation_booked_an_appointment(client, dave, nhs111
     assert "NHS 111 West (RYA), 0300 303 5678" in page.content.decode()
 
 
+def test_the_later_slots_of_a_longer_appointment_keep_their_time_in_the_admin(
+    client, dave, nhs111, alice, riverside, gp
+):
+    slots = adjacent(riverside, gp, 2)
+    book(nhs111, slots, alice)
+    client.force_login(dave)
+
+    page = client.get(reverse("admin:practices_slot_change", args=[slots[1].pk]))
+
+    assert page.status_code == 200
+    assert 'name="start' not in page.content.decode()
+
+
 def test_a_taken_slot_offers_an_organisation_no_alternatives(nhs111, alice, bob, riverside):
     slot = free_slot(riverside)
     free_slot(riverside, hours_ahead=48)  # one a patient could book online instead

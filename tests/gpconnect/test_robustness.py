@@ -1,0 +1,147 @@
+"""Whatever a consumer sends, the door answers with an OperationOutcome (never a 500 page),
+changes nothing, and leaves an audit row."""
+
+import pytest
+
+from accounts.models import AuditEvent
+from booking.models import Appointment
+from gpconnect.auth import (
+    BOOK_APPOINTMENT,
+    CANCEL_APPOINTMENT,
+    READ_METADATA,
+    RETRIEVE_PATIENT_APPOINTMENTS,
+    SEARCH_FREE_SLOTS,
+)
+from gpconnect.resources import ORGANISATION_TYPE_SYSTEM
+
+from .door import BASE, booking, tomorrow_at
+from .fhir import outcome_code
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def booked(fhir, jane, morning):
+    return fhir.send(
+        "POST", f"{BASE}/Appointment", BOOK_APPOINTMENT, booking(jane, morning[:1])
+    ).json()
+
+
+@pytest.mark.parametrize("extension", [[1], "abc", 5, {"a": 1}, [None]])
+def test_a_cancellation_with_nonsense_extensions_is_invalid_resource(fhir, booked, extension):
+    body = booked | {"status": "cancelled", "extension": extension}
+
+    response = fhir.send(
+        "PUT",
+        f"{BASE}/Appointment/{booked['id']}",
+        CANCEL_APPOINTMENT,
+        body,
+        headers={"If-Match": 'W/"1"'},
+    )
+
+    assert response.status_code == 422
+    assert outcome_code(response) == "INVALID_RESOURCE"
+    assert Appointment.objects.get().status == "booked"
+
+
+@pytest.mark.parametrize("start", [5, 1.5, "2030-01-01T10:00:00"])
+def test_a_booking_whose_start_is_not_a_time_with_an_offset_is_invalid_resource(
+    fhir, jane, morning, start
+):
+    response = fhir.send(
+        "POST", f"{BASE}/Appointment", BOOK_APPOINTMENT, booking(jane, morning[:1], start=start)
+    )
+
+    assert response.status_code == 422
+    assert outcome_code(response) == "INVALID_RESOURCE"
+    assert not Appointment.objects.exists()
+
+
+def test_a_search_at_the_end_of_time_is_invalid_parameter(fhir, db):
+    response = fhir.get(
+        f"{BASE}/Slot?status=free&start=ge9999-12-31&end=le9999-12-31&_include=Slot:schedule",
+        SEARCH_FREE_SLOTS,
+    )
+
+    assert response.status_code == 422
+    assert outcome_code(response) == "INVALID_PARAMETER"
+
+
+def test_a_patients_appointments_to_the_end_of_time_is_invalid_parameter(fhir, jane):
+    today = tomorrow_at(0, days=0).date()
+
+    response = fhir.get(
+        f"{BASE}/Patient/{jane.id}/Appointment?start=ge{today}&start=le9999-12-31",
+        RETRIEVE_PATIENT_APPOINTMENTS,
+    )
+
+    assert response.status_code == 422
+    assert outcome_code(response) == "INVALID_PARAMETER"
+
+
+@pytest.mark.parametrize("scope", [["patient/*.read"], {"a": 1}])
+def test_a_scope_that_is_not_a_string_is_a_bad_request(fhir, db, scope):
+    response = fhir.get(
+        f"{BASE}/metadata", READ_METADATA, claims_overrides={"requested_scope": scope}
+    )
+
+    assert response.status_code == 400
+    assert outcome_code(response) == "BAD_REQUEST"
+
+
+def test_a_booking_for_another_organisation_than_the_token_names_is_refused(fhir, jane, morning):
+    body = booking(jane, morning[:1])
+    body["contained"][0]["identifier"][0]["value"] = "A20047"
+
+    response = fhir.send("POST", f"{BASE}/Appointment", BOOK_APPOINTMENT, body)
+
+    assert response.status_code == 422
+    assert outcome_code(response) == "INVALID_RESOURCE"
+    assert not Appointment.objects.exists()
+
+
+def test_the_booking_organisations_type_comes_back_with_the_appointment(fhir, booked):
+    [organisation] = booked["contained"]
+
+    assert organisation["type"][0]["coding"][0] == {
+        "system": ORGANISATION_TYPE_SYSTEM,
+        "code": "urgent-care",
+    }
+
+
+def test_a_method_the_door_does_not_serve_is_refused_and_audited(fhir, db):
+    response = fhir.send("DELETE", f"{BASE}/metadata", READ_METADATA, {})
+
+    assert response.status_code == 400
+    assert outcome_code(response) == "BAD_REQUEST"
+    assert AuditEvent.objects.get().action == "gpconnect.unsupported"
+
+
+def test_an_interaction_the_door_does_not_serve_is_not_implemented_and_audited(fhir, db):
+    response = fhir.get(f"{BASE}/Organization?identifier=x", READ_METADATA)
+
+    assert response.status_code == 501
+    assert outcome_code(response) == "NOT_IMPLEMENTED"
+    assert not AuditEvent.objects.get().allowed
+
+
+def test_a_failure_of_ours_is_an_internal_server_error_outcome_and_audited(
+    fhir, jane, morning, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("gpconnect.views.book_slots", broken)
+
+    response = fhir.send(
+        "POST", f"{BASE}/Appointment", BOOK_APPOINTMENT, booking(jane, morning[:1])
+    )
+
+    assert response.status_code == 500
+    assert outcome_code(response) == "INTERNAL_SERVER_ERROR"
+    event = AuditEvent.objects.get()
+    assert (event.action, event.allowed, event.patient_id) == (
+        "gpconnect.appointment.book",
+        False,
+        jane.pk,
+    )
