@@ -40,6 +40,11 @@ urlpatterns = [
     path("api/v1/", include("booking.api.urls")),
     # GP Connect (FHIR STU3) for NHS 111 and other NHS services: the same booking core.
     path("gpconnect/fhir/", include("gpconnect.urls")),
+    # One practice's service root, as the Spine directory lists each practice's endpoint.
+    path(
+        "gpconnect/<str:ods>/fhir/",
+        include(("gpconnect.urls", "gpconnect"), namespace="gpconnect-practice"),
+    ),
     # Anything else under /api/ is the API's own 404 (a problem body), with DEBUG on too.
     re_path(r"^api(?:/.*)?$", csrf_exempt(api_not_found), name="api-not-found"),
     # The patient pages, from the front door: sign in, register, book and change appointments,

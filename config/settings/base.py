@@ -384,9 +384,11 @@ SIMPLE_JWT = {
 # GP Connect (gpconnect/): this provider's Spine ASID, which the Ssp-To header of every request
 # must name. Empty (the default): the door refuses every request until one is configured.
 GPCONNECT_ASID = env("GPCONNECT_ASID", default="")
-# The "aud" consumers' JWTs must carry: our service root URL as the Spine directory lists it.
-# Empty (the default): this host's own /gpconnect/fhir, as the request reached it.
-GPCONNECT_AUDIENCE = env("GPCONNECT_AUDIENCE", default="")
+# Where consumers reach us (https://gpb.example.nhs.uk): a JWT's "aud" must be this followed by
+# the service root the request used, /gpconnect/fhir (every practice) or /gpconnect/<ODS>/fhir
+# (one practice), as the Spine directory lists it. Empty (the default): as the request reached
+# this host.
+GPCONNECT_BASE_URL = env("GPCONNECT_BASE_URL", default="")
 
 # Accept access tokens from a real Cognito user pool when these are set.
 COGNITO_REGION = env("COGNITO_REGION", default="")

@@ -74,7 +74,7 @@ def gpc_ec_key():
 def gpc_settings(settings):
     """This provider's ASID; the JWT audience derived from the request (http://testserver)."""
     settings.GPCONNECT_ASID = PROVIDER_ASID
-    settings.GPCONNECT_AUDIENCE = ""
+    settings.GPCONNECT_BASE_URL = ""
 
 
 @pytest.fixture

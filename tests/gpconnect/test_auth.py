@@ -154,14 +154,31 @@ def test_the_audience_may_end_with_a_slash(rf, gpc_headers):
     assert authenticated(rf, headers)
 
 
-def test_a_configured_audience_is_the_one_expected(rf, gpc_headers, settings):
-    settings.GPCONNECT_AUDIENCE = "https://gpb.example.nhs.uk/A81001/STU3/1/gpconnect"
+def test_the_configured_base_url_is_the_audiences(rf, gpc_headers, settings):
+    settings.GPCONNECT_BASE_URL = "https://gpb.example.nhs.uk"
     headers = gpc_headers(
-        SEARCH_FREE_SLOTS,
-        claims_overrides={"aud": "https://gpb.example.nhs.uk/A81001/STU3/1/gpconnect"},
+        SEARCH_FREE_SLOTS, claims_overrides={"aud": "https://gpb.example.nhs.uk/gpconnect/fhir"}
     )
 
     assert authenticated(rf, headers)
+
+
+def test_a_practices_own_service_root_is_its_audience(rf, gpc_headers):
+    headers = gpc_headers(
+        SEARCH_FREE_SLOTS, claims_overrides={"aud": "http://testserver/gpconnect/A81001/fhir"}
+    )
+    request = rf.get("/gpconnect/A81001/fhir/Slot", headers=headers)
+
+    assert auth.authenticate(request, interaction_id=SEARCH_FREE_SLOTS)
+
+
+def test_the_all_practices_audience_is_refused_at_one_practices_root(rf, gpc_headers):
+    request = rf.get("/gpconnect/A81001/fhir/Slot", headers=gpc_headers(SEARCH_FREE_SLOTS))
+
+    with pytest.raises(FhirError) as refused:
+        auth.authenticate(request, interaction_id=SEARCH_FREE_SLOTS)
+
+    assert refused.value.code == "BAD_REQUEST"
 
 
 def test_practitioner_identifiers_may_be_unk_or_missing_as_consumers_vary(

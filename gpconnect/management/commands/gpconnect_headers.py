@@ -109,8 +109,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("interaction", choices=sorted(SHORT_NAMES))
         parser.add_argument("--base-url", default="http://localhost:8000")
+        parser.add_argument(
+            "--practice", help="An ODS code: for that practice's root, /gpconnect/<ODS>/fhir"
+        )
 
-    def handle(self, *args: Any, interaction: str, base_url: str, **options: Any) -> None:
+    def handle(
+        self, *args: Any, interaction: str, base_url: str, practice: str | None, **options: Any
+    ) -> None:
         if not settings.DEBUG:
             raise CommandError("Only for a developer's machine (DEBUG on).")
         if not settings.GPCONNECT_ASID:
@@ -118,7 +123,8 @@ class Command(BaseCommand):
         interaction_id = f"urn:nhs:names:services:gpconnect:fhir:rest:{SHORT_NAMES[interaction]}"
         key = _demo_key(Path(settings.BASE_DIR) / ".local" / "gpconnect-demo-key.pem")
         system = demo_consumer(key)
-        audience = settings.GPCONNECT_AUDIENCE or base_url.rstrip("/") + SERVICE_ROOT_PATH
+        root = f"/gpconnect/{practice}/fhir" if practice else SERVICE_ROOT_PATH
+        audience = (settings.GPCONNECT_BASE_URL or base_url).rstrip("/") + root
         token = jwt.encode(demo_claims(system, interaction_id, audience), key, algorithm="RS256")
         headers = {
             "Authorization": f"Bearer {token}",
