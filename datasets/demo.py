@@ -31,6 +31,7 @@ from booking.models import (
     AppointmentStatus,
     CancelledBy,
     IdempotencyRecord,
+    Notification,
     OfferMessage,
     Source,
     Vacancy,
@@ -44,6 +45,7 @@ from practices.models import (
     Channel,
     Clinician,
     Closure,
+    ExternalBookability,
     OpeningHours,
     Practice,
     PracticeMembership,
@@ -179,6 +181,7 @@ def seed_demo_data(sizes: Sizes, *, progress: Callable[[str], None] = lambda _: 
     practices = _practices(sizes, rng)
     if not practices:
         raise ValueError("Every demo ODS code is taken by a real practice; nothing to seed.")
+    _gp_connect(practices[0])
     progress(f"{len(practices)} practices")
     back = max(sizes.past_days, sizes.history_days)
     clinicians = _staff(sizes, practices, password, valid_from=today - dt.timedelta(days=back))
@@ -206,6 +209,14 @@ def seed_demo_data(sizes: Sizes, *, progress: Callable[[str], None] = lambda _: 
     }
     report.seconds = time.monotonic() - started
     return report
+
+
+def _gp_connect(practice: Practice) -> None:
+    """The first demo practice takes bookings from other NHS services through GP Connect: its
+    routine appointments, from any organisation (manage.py gpconnect_headers calls it)."""
+    Practice.objects.filter(pk=practice.pk).update(gp_connect_enabled=True)
+    routine = SlotType.objects.get(practice=practice, code="routine")
+    ExternalBookability.objects.get_or_create(slot_type=routine, defaults={"bookable": True})
 
 
 def _postcode(area: str, rng: random.Random) -> str:
@@ -848,6 +859,8 @@ def reset_demo_data() -> dict[str, int]:
         counts["history"] = AppointmentHistory.objects.filter(
             appointment__in=demo_appointments
         ).delete()[0]
+        # Appointments booked by hand against the demo (API, pages, GP Connect) have messages.
+        Notification.objects.filter(appointment__in=demo_appointments).delete()
         counts["appointments"] = demo_appointments.delete()[0]
         IdempotencyRecord.objects.filter(user__in=demo_users).delete()
         counts["slots"] = Slot.objects.filter(practice__is_demo=True).delete()[0]

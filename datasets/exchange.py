@@ -19,12 +19,13 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import PatientProfile, User
-from booking.models import Appointment, AppointmentHistory
+from booking.models import Appointment, AppointmentExtraSlot, AppointmentHistory
 from practices.appointment_types import COMMON, DEFAULT_MAPPING, name_of
 from practices.gpad import mode_for
 from practices.models import (
     Clinician,
     Closure,
+    ExternalBookability,
     OpeningHours,
     Practice,
     PracticeMembership,
@@ -60,8 +61,12 @@ SECTIONS: list[tuple[str, type[models.Model], list[str] | None]] = [
     ("clinicians", Clinician, None),
     ("session_templates", SessionTemplate, None),
     ("sessions", Session, None),
+    # GP Connect's settings and appointments spanning several slots: a version 2 file from
+    # before them has no such sections, and loads as it did.
+    ("gp_connect_bookability", ExternalBookability, None),
     ("slots", Slot, None),
     ("appointments", Appointment, None),
+    ("appointment_extra_slots", AppointmentExtraSlot, None),
     ("appointment_history", AppointmentHistory, None),
 ]
 

@@ -171,7 +171,9 @@ class SlotFactory(_OfSlotType):
 
     practice = factory.SubFactory(PracticeFactory)
     clinician = factory.LazyAttribute(lambda o: ClinicianFactory(practice=o.practice))
-    start = factory.Sequence(lambda n: next_hour() + dt.timedelta(minutes=10 * n))
+    # Within three days whatever the sequence has reached: a whole run makes thousands of
+    # slots, and a test's default search window is a week.
+    start = factory.Sequence(lambda n: next_hour() + dt.timedelta(minutes=10 * (n % 432)))
     end = factory.LazyAttribute(lambda s: s.start + dt.timedelta(minutes=10))
     slot_type = "routine"
     channel = "in_person"

@@ -18,6 +18,10 @@ JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", multiline=True, default="") or (
     load_or_create_dev_key(BASE_DIR / ".local" / "jwt-signing-key.pem")
 )
 
+# A made-up ASID, so the GP Connect door opens locally (manage.py gpconnect_headers); a real
+# one comes from NHS England's onboarding.
+GPCONNECT_ASID = env("GPCONNECT_ASID", default="900000000001")
+
 # runserver serves static files from the apps; nothing is collected locally.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True

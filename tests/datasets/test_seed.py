@@ -5,13 +5,15 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import F
+from django.utils import timezone
 
 from accounts.models import PatientProfile, User
 from accounts.nhs import is_valid_nhs_number
-from booking.models import Appointment, AppointmentHistory
+from booking.models import Appointment, AppointmentExtraSlot, AppointmentHistory, Source
+from booking.services import Actor, Organisation, book_slots
 from datasets.demo import DEMO_LOGINS, DEMO_PASSWORD, Sizes, nhs_numbers, seed_demo_data
-from practices.models import Clinician, Practice, Slot, SlotType
-from tests.factories import PatientFactory, PracticeFactory
+from practices.models import Clinician, ExternalBookability, Practice, Slot, SlotType
+from tests.factories import PatientFactory, PracticeFactory, ServiceUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -294,9 +296,11 @@ def test_an_export_from_before_slot_types_still_imports(tmp_path):
     path = tmp_path / "export.json"
     run("--export", str(path))
     document = json.loads(path.read_text())
-    # As version 1 wrote it: no slot types, no GPAD fields on appointments.
+    # As version 1 wrote it: no slot types (nor GP Connect's settings of them), no GPAD fields
+    # on appointments.
     document["version"] = 1
     del document["slot_types"]
+    del document["gp_connect_bookability"]
     for row in document["appointments"]:
         for name in ("booked_at", "mode", "clinician_profession", "cancelled_by"):
             row.pop(name)
@@ -354,3 +358,39 @@ def test_reset_removes_the_demo_waiting_list_too():
     assert not WaitingListEntry.objects.filter(pk=entry.pk).exists()
     assert not WaitingListOffer.objects.exists()
     assert not Practice.objects.filter(is_demo=True).exists()
+
+
+def test_the_first_demo_practice_takes_gp_connect_bookings_for_routine_slots():
+    seed_demo_data(SMALL)
+
+    practice = Practice.objects.get(ods_code="Y90001")
+    assert practice.gp_connect_enabled
+    assert ExternalBookability.objects.get(slot_type__practice=practice).slot_type.code == "routine"
+    assert not Practice.objects.filter(gp_connect_enabled=True).exclude(pk=practice.pk).exists()
+
+
+def test_gp_connect_settings_and_an_appointment_over_two_slots_round_trip(tmp_path):
+    seed_demo_data(SMALL)
+    practice = Practice.objects.get(ods_code="Y90001")
+    free = list(
+        Slot.objects.bookable_externally(ods_code="RYA", organisation_type=None, now=timezone.now())
+        .filter(practice=practice)
+        .order_by("clinician_id", "start")
+    )
+    first, second = next((a, b) for a, b in zip(free, free[1:], strict=False) if a.end == b.start)
+    patient = User.objects.filter(patient_profile__registered_practice=practice).first()
+    nhs111 = Actor(ServiceUserFactory(), source=Source.GP_CONNECT, organisation=Organisation("RYA"))
+    book_slots(actor=nhs111, slot_ids=[first.pk, second.pk], patient_id=patient.pk)
+    path = tmp_path / "export.json"
+    run("--export", str(path))
+    run("--reset")
+    User.objects.all().delete()
+
+    run("--import", str(path))
+
+    appointment = Appointment.objects.get(booking_organisation_ods="RYA")
+    assert appointment.booking_organisation_ods == "RYA"
+    assert [
+        row.slot_id for row in AppointmentExtraSlot.objects.filter(appointment=appointment)
+    ] == [second.pk]
+    assert ExternalBookability.objects.filter(slot_type__practice__ods_code="Y90001").exists()
