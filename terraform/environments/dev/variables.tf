@@ -40,3 +40,9 @@ variable "rate_limit_cache_enabled" {
   type        = bool
   default     = true
 }
+
+variable "gpconnect_asid" {
+  description = "This provider's Spine ASID for GP Connect (from NHS England's onboarding); empty keeps the GP Connect door shut"
+  type        = string
+  default     = ""
+}

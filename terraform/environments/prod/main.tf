@@ -55,6 +55,7 @@ module "stack" {
   cors_allowed_origins = var.cors_allowed_origins
 
   rate_limit_cache_enabled = var.rate_limit_cache_enabled
+  gpconnect_asid           = var.gpconnect_asid
 
   # Sized for about a million registered patients (README, Performance: sizing): 310
   # requests a second at 8am, 15 per 0.5 vCPU task at 60% of what one serves.

@@ -55,4 +55,5 @@ module "stack" {
   cors_allowed_origins = var.cors_allowed_origins
 
   rate_limit_cache_enabled = var.rate_limit_cache_enabled
+  gpconnect_asid           = var.gpconnect_asid
 }

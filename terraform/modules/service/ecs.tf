@@ -40,6 +40,7 @@ locals {
       DJANGO_ALLOWED_HOSTS        = var.domain_name
       DJANGO_CSRF_TRUSTED_ORIGINS = "https://${var.domain_name}"
       JWT_ISSUER                  = "https://${var.domain_name}"
+      GPCONNECT_BASE_URL          = "https://${var.domain_name}"
       TRUSTED_PROXY_NETWORKS      = join(",", sort([for subnet in data.aws_subnet.public : subnet.cidr_block]))
       DB_HOST                     = var.db_address
       DB_PORT                     = tostring(var.db_port)

@@ -89,5 +89,6 @@ module "service" {
     COGNITO_APP_CLIENT_IDS = module.auth.client_id
     DEFAULT_FROM_EMAIL     = var.from_email_address
     CORS_ALLOWED_ORIGINS   = join(",", var.cors_allowed_origins)
+    GPCONNECT_ASID         = var.gpconnect_asid
   }
 }

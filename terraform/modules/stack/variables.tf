@@ -109,3 +109,9 @@ variable "cors_allowed_origins" {
   type    = list(string)
   default = []
 }
+
+variable "gpconnect_asid" {
+  description = "This provider's Spine ASID for GP Connect: the Ssp-To every request must carry. Empty: the GP Connect door refuses every request"
+  type        = string
+  default     = ""
+}
