@@ -247,7 +247,8 @@ class AppointmentExtraSlot(models.Model):
     class Meta:
         constraints = [
             # As booking_one_appointment_per_slot for first slots: whatever writes the row, a
-            # slot is the live extra of at most one appointment.
+            # slot is the live extra of at most one appointment. That it is not also another
+            # appointment's first slot spans two tables: the trigger of migration 0009.
             models.UniqueConstraint(
                 fields=["slot"], condition=Q(released=False), name="booking_extra_slot_once"
             ),

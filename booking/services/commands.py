@@ -80,6 +80,7 @@ MAX_SLOTS_PER_APPOINTMENT = 6
 _CONSTRAINT_CONFLICTS = {
     "booking_one_appointment_per_slot": (SLOT_TAKEN, "slot_taken"),
     "booking_extra_slot_once": (SLOT_TAKEN, "slot_taken"),
+    "booking_slot_held_once": (SLOT_TAKEN, "slot_taken"),
     "booking_patient_no_overlap": (OVERLAPPING, "overlapping_appointment"),
 }
 

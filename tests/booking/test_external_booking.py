@@ -25,6 +25,7 @@ from booking.models import (
 )
 from booking.notifications.delivery import recipients
 from booking.services import Actor, Organisation, waiting_list
+from core.db import violated_constraint
 from core.exceptions import Conflict, NotFound, RuleViolation
 from practices.models import Slot
 from tests.factories import (
@@ -449,6 +450,41 @@ def test_the_database_refuses_a_second_live_extra_row_for_one_slot(nhs111, alice
 
     with pytest.raises(IntegrityError), transaction.atomic():
         AppointmentExtraSlot.objects.create(appointment=appointment, slot=slots[1])
+
+
+def test_the_database_refuses_an_appointment_in_a_slot_another_holds_as_a_later_slot(
+    nhs111, alice, bob, riverside, gp
+):
+    slots = adjacent(riverside, gp, 2)
+    book(nhs111, slots, alice)
+
+    with pytest.raises(IntegrityError) as refused, transaction.atomic():
+        Appointment.objects.create(
+            patient=bob,
+            practice=riverside,
+            slot=slots[1],
+            clinician=gp,
+            start=slots[1].start,
+            end=slots[1].end,
+            appointment_type="routine",
+            channel="in_person",
+            booked_by=bob,
+        )
+
+    assert violated_constraint(refused.value) == "booking_slot_held_once"
+
+
+def test_the_database_refuses_a_later_slot_that_is_another_appointments_slot(
+    nhs111, alice, bob, riverside, gp
+):
+    slots = adjacent(riverside, gp, 3)
+    alices = book(nhs111, slots[:2], alice)
+    services.book_appointment(actor=Actor(user=bob), slot_id=slots[2].pk)
+
+    with pytest.raises(IntegrityError) as refused, transaction.atomic():
+        AppointmentExtraSlot.objects.create(appointment=alices, slot=slots[2])
+
+    assert violated_constraint(refused.value) == "booking_slot_held_once"
 
 
 def test_a_released_extra_row_leaves_its_slot_to_another(nhs111, alice, bob, riverside, gp):
