@@ -377,6 +377,26 @@ def test_too_late_to_change_online_shows_no_buttons(signed_in, alice, riverside)
     assert "too late to change or cancel" in page.text
 
 
+def test_an_appointment_booked_by_nhs_111_says_so(signed_in, alice, riverside):
+    appointment = booked_for(alice, free_slot(riverside))
+    Appointment.objects.filter(pk=appointment.pk).update(
+        booking_organisation_ods="RYA", booking_organisation_name="NHS 111 North West"
+    )
+
+    page = signed_in.get(appointment_url(appointment))
+
+    assert "Booked by" in page.text
+    assert "NHS 111 North West" in page.text
+
+
+def test_an_appointment_the_patient_booked_names_no_organisation(signed_in, alice, riverside):
+    appointment = booked_for(alice, free_slot(riverside))
+
+    page = signed_in.get(appointment_url(appointment))
+
+    assert "Booked by" not in page.text
+
+
 # The waiting list --------------------------------------------------------------------------
 
 
