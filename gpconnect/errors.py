@@ -9,6 +9,7 @@ each other. ACCESS_DENIED is spelt as the 1.2.7 pages spell it (the CodeSystem, 
 "ACCESS DENIED" with a space); its display is the page's.
 """
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -174,5 +175,21 @@ def fhir_response(
     return response
 
 
+class Throttled(FhirError):
+    """Too many requests from one consumer system: 429, with Retry-After. GP Connect has no
+    Spine code for it (on the national network the proxy throttles), so the coding is
+    BAD_REQUEST and the issue type FHIR's own "throttled"."""
+
+    def __init__(self, wait: float) -> None:
+        self.retry_after = math.ceil(wait)
+        super().__init__(
+            BAD_REQUEST,
+            f"Too many requests from this system: try again in {self.retry_after} seconds.",
+        )
+        self.status = 429
+        self.issue_code = "throttled"
+
+
 def error_response(error: FhirError) -> HttpResponse:
-    return fhir_response(operation_outcome(error), status=error.status)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Throttled) else None
+    return fhir_response(operation_outcome(error), status=error.status, headers=headers)

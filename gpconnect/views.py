@@ -21,6 +21,7 @@ from booking.models import Appointment, Source
 from booking.services import amend_notes, book_slots, cancel_appointment
 from booking.services.rules import Actor
 from core.exceptions import DomainError
+from core.http.throttling import count_scoped_hit
 
 from . import parsing, resources, selectors
 from .audit import record_interaction
@@ -48,6 +49,7 @@ from .errors import (
     PATIENT_NOT_FOUND,
     REFERENCE_NOT_FOUND,
     FhirError,
+    Throttled,
     error_response,
     fhir_response,
     from_domain_error,
@@ -115,6 +117,9 @@ def interaction(methods: dict[str, tuple[str, str]]) -> Callable[[View], View]:
             allowed = False
             try:
                 consumer = authenticate(request, interaction_id=interaction_id)
+                # One counter per consumer system, shared by every worker (as the API's).
+                if (wait := count_scoped_hit("gpconnect", str(consumer.system.pk))) is not None:
+                    raise Throttled(wait)
                 if ods is not None and not selectors.practice_on_gp_connect(ods):
                     raise FhirError(ORGANISATION_NOT_FOUND, "No practice here takes GP Connect.")
                 call = Call(consumer=consumer, audit=audit, practice=ods and ods.upper())

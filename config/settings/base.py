@@ -242,6 +242,8 @@ REST_FRAMEWORK = {
         "refresh": env("THROTTLE_REFRESH_RATE", default="30/min"),
         # Email verification and password reset, per client address.
         "account_email": env("THROTTLE_ACCOUNT_EMAIL_RATE", default="5/min"),
+        # GP Connect requests per consumer system (an NHS 111 service books for a region).
+        "gpconnect": env("THROTTLE_GPCONNECT_RATE", default="1200/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -35,6 +35,7 @@ REST_FRAMEWORK = {
         "register": "1000/min",
         "refresh": "1000/min",
         "account_email": "1000/min",
+        "gpconnect": "100000/min",
     },
 }
 

@@ -13,6 +13,7 @@ from gpconnect.auth import (
     SEARCH_FREE_SLOTS,
 )
 from gpconnect.resources import ORGANISATION_TYPE_SYSTEM
+from tests.security.test_limits import with_rates
 
 from .door import BASE, booking, tomorrow_at
 from .fhir import outcome_code
@@ -145,3 +146,14 @@ def test_a_failure_of_ours_is_an_internal_server_error_outcome_and_audited(
         False,
         jane.pk,
     )
+
+
+def test_a_consumer_system_over_its_rate_is_told_when_to_come_back(fhir, db, settings):
+    with_rates(settings, gpconnect="2/min")
+
+    answers = [fhir.get(f"{BASE}/metadata", READ_METADATA) for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert int(answers[2]["Retry-After"]) >= 1
+    assert answers[2].json()["issue"][0]["code"] == "throttled"
+    assert [event.allowed for event in AuditEvent.objects.order_by("id")] == [True, True, False]

@@ -24,7 +24,7 @@ def test_the_slot_search_costs_three_statements_however_many_slots(
     day = tomorrow_at(0).date()
 
     # The consumer system with its service user; the slots with all they show; the audit row.
-    with assert_statements(3, throttled=False):
+    with assert_statements(3, throttled=True):
         response = fhir.get(
             f"{BASE}/Slot?status=free&start=ge{day}&end=le{day}&_include=Slot:schedule"
             "&_include:recurse=Schedule:actor:Practitioner&_include:recurse=Schedule:actor:Location",
@@ -40,7 +40,7 @@ def test_booking_costs_fourteen_statements(fhir, jane, morning, assert_statement
     # slot and patient locks, the patient, the GP Connect setting, the patient's appointments,
     # the appointment, the slot, the history row, the notification); the appointment as
     # answered, with its extra slots; the audit row.
-    with assert_statements(14, throttled=False):
+    with assert_statements(14, throttled=True):
         response = fhir.send(
             "POST", f"{BASE}/Appointment", BOOK_APPOINTMENT, booking(jane, morning[:1])
         )
@@ -52,7 +52,7 @@ def test_reading_costs_four_statements(fhir, jane, morning, assert_statements):
     booked = fhir.send("POST", f"{BASE}/Appointment", BOOK_APPOINTMENT, booking(jane, morning[:1]))
 
     # The consumer system; the appointment; its extra slots; the audit row.
-    with assert_statements(4, throttled=False):
+    with assert_statements(4, throttled=True):
         response = fhir.get(f"{BASE}/Appointment/{booked.json()['id']}", READ_APPOINTMENT)
 
     assert response.status_code == 200
