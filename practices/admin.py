@@ -127,7 +127,7 @@ class ExternalBookabilityForm(forms.ModelForm):
 
     class Meta:
         model = ExternalBookability
-        fields = ("bookable", "organisation_types", "ods_codes")
+        fields = ("bookable", "organisation_types", "ods_codes", "daily_limit")
 
     def has_changed(self) -> bool:
         # The inline shows no empty row (extra = 0): a new row is only posted when someone

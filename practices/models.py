@@ -597,6 +597,15 @@ class ExternalBookability(models.Model):
         help_text="Only these organisations may book, by ODS code, separated by commas "
         "(e.g. RYA, A81002). Empty: any organisation.",
     )
+    # GP Connect's "limit the number of slots which can be booked by this organisation access
+    # profile": counted per day at the practice, all organisations together.
+    daily_limit = models.PositiveSmallIntegerField(
+        "most a day",
+        null=True,
+        blank=True,
+        help_text="At most this many of these slots a day may be booked through GP Connect "
+        "(all organisations together). Empty: no limit.",
+    )
 
     class Meta:
         verbose_name = "GP Connect bookability"
@@ -634,6 +643,17 @@ class ExternalBookability(models.Model):
         if bad:
             raise ValidationError({"ods_codes": BAD_ODS_CODE.format(code=bad[0])})
         self.ods_codes = codes
+
+    def governed_slots(self) -> "SlotQuerySet":
+        """The slots this setting decides for: its session's, or its slot type's except those
+        of sessions with a setting of their own."""
+        if self.session_id is not None:
+            return Slot.objects.filter(session_id=self.session_id)
+        kind = self.slot_type
+        assert kind is not None  # one of the two, by constraint
+        return Slot.objects.filter(practice_id=kind.practice_id, slot_type=kind.code).exclude(
+            session__gp_connect_bookability__isnull=False
+        )
 
     def matches(self, *, ods_code: str | None, organisation_type: str | None) -> bool:
         """Whether an organisation with this ODS code and type may book these slots (None or
@@ -834,12 +854,17 @@ class Slot(models.Model):
 
     def gp_connect_bookability(self) -> ExternalBookability | None:
         """The slot's effective GP Connect setting: its session's, else its slot type's
-        (None: not bookable through GP Connect). One query."""
-        rows = ExternalBookability.objects.filter(
-            Q(slot_type__practice_id=self.practice_id, slot_type__code=self.slot_type)
-            | (Q(session_id=self.session_id) if self.session_id else Q(pk__in=[]))
-        )
-        return rows.order_by(F("session_id").asc(nulls_last=True)).first()
+        (None: not bookable through GP Connect). One query, then kept on this instance (the
+        booking rules ask twice of a locked slot)."""
+        if not hasattr(self, "_gp_connect_bookability"):
+            rows = ExternalBookability.objects.filter(
+                Q(slot_type__practice_id=self.practice_id, slot_type__code=self.slot_type)
+                | (Q(session_id=self.session_id) if self.session_id else Q(pk__in=[]))
+            )
+            self._gp_connect_bookability = rows.order_by(
+                F("session_id").asc(nulls_last=True)
+            ).first()
+        return self._gp_connect_bookability
 
     def external_refusal(
         self, *, ods_code: str | None, organisation_type: str | None, now: dt.datetime

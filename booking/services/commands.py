@@ -21,7 +21,7 @@ from accounts.models import User
 from core.db import violated_constraint
 from core.exceptions import Conflict, NotFound, RuleViolation
 from practices.gpad import Mode, mode_for
-from practices.models import Practice, Slot, SlotStatus
+from practices.models import ExternalBookability, Practice, Slot, SlotStatus
 
 from ..models import (
     HOLDS_SLOT,
@@ -36,7 +36,13 @@ from ..models import (
 )
 from ..notifications import delivery as notifications
 from . import holds
-from .locking import extra_slot_ids, lock_appointment, lock_patient, lock_slot
+from .locking import (
+    extra_slot_ids,
+    lock_appointment,
+    lock_gp_connect_limit,
+    lock_patient,
+    lock_slot,
+)
 from .rules import (
     NO_FREE_SLOT,
     OTHER_PRACTICE,
@@ -54,6 +60,7 @@ from .rules import (
     Actor,
     StaffAction,
     books_for_self,
+    check_gp_connect_limit,
     check_not_started,
     check_outcome,
     check_patient_may_book,
@@ -365,6 +372,8 @@ def _book_once(
                 actor=actor, slot=slot, patient_id=patient.pk, offer_id=offer_id, now=now
             )
             check_slot_rules(actor=actor, patient=patient, slot=slot, now=now)
+            if is_external(actor):
+                _within_gp_connect_limits([slot])
             appointment = Appointment.objects.create(
                 patient=patient,
                 practice=slot.practice,
@@ -426,6 +435,8 @@ def _book_several(
             for slot in slots:
                 holds.admit(actor=actor, slot=slot, patient_id=patient.pk, offer_id=None, now=now)
             check_slot_rules(actor=actor, patient=patient, slot=first, extra_slots=extras, now=now)
+            if is_external(actor):
+                _within_gp_connect_limits(slots)
             appointment = Appointment.objects.create(
                 patient=patient,
                 practice=first.practice,
@@ -462,6 +473,20 @@ def _book_several(
             raise _ReferenceClash from exc
         raise _integrity_conflict(exc) from exc
     return appointment
+
+
+def _within_gp_connect_limits(slots: Sequence[Slot]) -> None:
+    """Each daily limit the slots' GP Connect settings set, locked (by setting id) and
+    counted. Their settings were read by the rules already: no query without a limit."""
+    by_setting: dict[int, tuple[ExternalBookability, list[Slot]]] = {}
+    for slot in slots:
+        setting = slot.gp_connect_bookability()
+        if setting is not None and setting.daily_limit is not None:
+            by_setting.setdefault(setting.pk, (setting, []))[1].append(slot)
+    for setting_id in sorted(by_setting):
+        setting, governed = by_setting[setting_id]
+        lock_gp_connect_limit(setting_id)
+        check_gp_connect_limit(setting=setting, slots=governed)
 
 
 def _check_one_period(slots: Sequence[Slot]) -> None:

@@ -1,7 +1,8 @@
 """The locks every booking command takes, and the order it takes them in.
 
 1. The patient's booking lock (a transaction-scoped advisory lock on the patient's id), then
-2. the row locks: the appointment, then slots in id order.
+2. the row locks: the appointment, then slots in id order, then
+3. for a booking through GP Connect, the daily limits of the slots' settings, by setting id.
 
 Every path takes them in this order, so no two commands can wait on each other in a cycle.
 """
@@ -39,6 +40,17 @@ def lock_patient(patient_id: UUID) -> None:
     the waiting list: two joins at once cannot both pass the count of open entries)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + PATIENT_LOCK.format("%s"), [str(patient_id)])
+
+
+def lock_gp_connect_limit(setting_id: int) -> None:
+    """A GP Connect setting's daily limit, locked after the slots (the last lock a booking
+    takes): two organisations booking its last slot of the day at once cannot both pass the
+    count."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"gp-connect-limit:{setting_id}"],
+        )
 
 
 def with_patient_lock(rows: QuerySet[Any], patient_id: Any) -> QuerySet[Any]:

@@ -11,17 +11,20 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from django.db.models import Q
+
 from accounts.models import Role, User
 from core.exceptions import Conflict, Forbidden, NotFound, RuleViolation
 from practices.models import (
     EXTERNAL_NOT_BOOKABLE,
     EXTERNAL_TOO_FAR_AHEAD,
     EXTERNAL_TOO_SOON,
+    ExternalBookability,
     Practice,
     Slot,
 )
 
-from ..models import HOLDS_SLOT, Appointment, AppointmentStatus, Source
+from ..models import HOLDS_SLOT, Appointment, AppointmentExtraSlot, AppointmentStatus, Source
 
 SLOT_NOT_FOUND = "There is no such slot."
 SLOT_TAKEN = "This slot has just been booked by someone else. Please choose another time."
@@ -71,6 +74,9 @@ EXTERNAL_REFUSALS = {
     EXTERNAL_TOO_SOON: TOO_SOON_EXTERNALLY,
     EXTERNAL_TOO_FAR_AHEAD: TOO_FAR_AHEAD_EXTERNALLY,
 }
+GP_CONNECT_LIMIT_REACHED = (
+    "The practice takes no more bookings of these appointments through GP Connect on {day}."
+)
 APPOINTMENT_IN_PAST = "This appointment has already started."
 SLOTS_REQUIRED = "Say which slots to book."
 TOO_MANY_SLOTS = "One appointment can span at most {count} slots."
@@ -286,6 +292,36 @@ def check_external_slot(organisation: Organisation, slot: Slot, *, now: dt.datet
     if code is not None:
         detail = EXTERNAL_REFUSALS[code].format(days=slot.practice.external_horizon_days)
         raise RuleViolation(detail, code=code)
+
+
+def check_gp_connect_limit(*, setting: ExternalBookability, slots: Sequence[Slot]) -> None:
+    """``slots`` (of one day, all decided by ``setting``) fit in what ``setting`` still lets
+    organisations book through GP Connect that day. The caller holds the setting's limit lock
+    (``locking.lock_gp_connect_limit``)."""
+    if setting.daily_limit is None:
+        return
+    practice = slots[0].practice
+    day = slots[0].start.astimezone(practice.tz).date()
+    start = dt.datetime.combine(day, dt.time(), tzinfo=practice.tz)
+    through_gp_connect = Appointment.objects.filter(HOLDS_SLOT).exclude(booking_organisation_ods="")
+    taken = (
+        setting.governed_slots()
+        .filter(start__gte=start, start__lt=start + dt.timedelta(days=1))
+        .filter(
+            Q(pk__in=through_gp_connect.values("slot_id"))
+            | Q(
+                pk__in=AppointmentExtraSlot.objects.filter(
+                    released=False, appointment__in=through_gp_connect
+                ).values("slot_id")
+            )
+        )
+        .count()
+    )
+    if taken + len(slots) > setting.daily_limit:
+        raise RuleViolation(
+            GP_CONNECT_LIMIT_REACHED.format(day=f"{day:%A} {day.day} {day:%B}"),
+            code="gp_connect_limit_reached",
+        )
 
 
 def check_patient_may_book(*, practice: Practice, patient: User, now: dt.datetime) -> None:

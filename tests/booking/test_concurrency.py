@@ -12,7 +12,7 @@ from django.utils import timezone
 from booking import services
 from booking.models import HOLDS_SLOT, Appointment, AppointmentExtraSlot, Source
 from booking.services import Actor, Organisation
-from core.exceptions import Conflict
+from core.exceptions import Conflict, RuleViolation
 from practices.models import Slot
 from tests.concurrency import run_concurrently
 from tests.conftest import client_for
@@ -302,3 +302,27 @@ def test_a_cancel_racing_a_booking_across_its_slots_never_deadlocks(riverside):
     assert outcomes[1] in {"booked", "slot_taken"}, outcomes
     assert Slot.objects.get(pk=slots[0].pk).status == "free"
     assert all(_holders(slot) <= 1 for slot in slots)
+
+
+def test_organisations_racing_for_the_last_place_under_a_daily_limit_get_one(riverside):
+    """Different slots, one place left: the setting's limit lock orders the two counts."""
+    setting = gp_connect_bookable(riverside, daily_limit=1)
+    for round_ahead in range(3):
+        slots = _run_of_slots(riverside, 2, hours_ahead=24 * (round_ahead + 1))
+        attempts = [
+            (_gp_connect_actor(ods), PatientFactory(profile__registered_practice=riverside), slot)
+            for ods, slot in zip(("RYA", "A82002"), slots, strict=True)
+        ]
+
+        def attempt(args):
+            actor, patient, slot = args
+            try:
+                services.book_slots(actor=actor, slot_ids=[slot.pk], patient_id=patient.pk)
+                return "booked"
+            except RuleViolation as exc:
+                return exc.code
+
+        outcomes = run_concurrently(attempt, attempts)
+
+        assert sorted(outcomes) == ["booked", "gp_connect_limit_reached"], outcomes
+    assert setting.daily_limit == 1

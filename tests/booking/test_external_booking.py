@@ -695,6 +695,100 @@ def test_a_move_through_gp_connect_books_only_a_registered_patient(nhs111, river
     assert refused.value.code == "not_registered"
 
 
+# A setting's daily limit ("limit the number of slots ... booked by this profile") -----------
+
+
+def patients_of(practice, count):
+    return [PatientFactory(profile__registered_practice=practice) for _ in range(count)]
+
+
+def test_a_daily_limit_refuses_the_booking_past_it(
+    nhs111, other_org, riverside, gp, open_to_gp_connect
+):
+    open_to_gp_connect.daily_limit = 2
+    open_to_gp_connect.save()
+    slots = adjacent(riverside, gp, 3)
+    first, second, third = patients_of(riverside, 3)
+    book(nhs111, [slots[0]], first)
+    book(other_org, [slots[1]], second)
+
+    with pytest.raises(RuleViolation) as refused:
+        book(nhs111, [slots[2]], third)
+
+    assert refused.value.code == "gp_connect_limit_reached"
+    assert statuses(slots) == ["booked", "booked", "free"]
+
+
+def test_the_slots_of_a_longer_appointment_each_count_towards_the_limit(
+    nhs111, riverside, gp, open_to_gp_connect
+):
+    open_to_gp_connect.daily_limit = 2
+    open_to_gp_connect.save()
+    slots = adjacent(riverside, gp, 3)
+    first, second = patients_of(riverside, 2)
+    book(nhs111, slots[:2], first)
+
+    with pytest.raises(RuleViolation) as refused:
+        book(nhs111, [slots[2]], second)
+
+    assert refused.value.code == "gp_connect_limit_reached"
+
+
+def test_bookings_by_patients_and_staff_do_not_count_towards_the_limit(
+    nhs111, alice, riverside, gp, open_to_gp_connect
+):
+    open_to_gp_connect.daily_limit = 1
+    open_to_gp_connect.save()
+    slots = adjacent(riverside, gp, 2)
+    services.book_appointment(actor=Actor(user=alice), slot_id=slots[0].pk)
+
+    book(nhs111, [slots[1]], PatientFactory(profile__registered_practice=riverside))
+
+    assert statuses(slots) == ["booked", "booked"]
+
+
+def test_a_cancelled_gp_connect_booking_gives_its_place_back(
+    nhs111, riverside, gp, open_to_gp_connect
+):
+    open_to_gp_connect.daily_limit = 1
+    open_to_gp_connect.save()
+    slots = adjacent(riverside, gp, 2)
+    first, second = patients_of(riverside, 2)
+    booked = book(nhs111, [slots[0]], first)
+    services.cancel_appointment(actor=nhs111, appointment_id=booked.pk, reason="Better")
+
+    book(nhs111, [slots[1]], second)
+
+    assert statuses(slots) == ["free", "booked"]
+
+
+def test_the_limit_is_per_day(nhs111, riverside, gp, open_to_gp_connect):
+    open_to_gp_connect.daily_limit = 1
+    open_to_gp_connect.save()
+    first, second = patients_of(riverside, 2)
+    book(nhs111, adjacent(riverside, gp, 1, hours_ahead=24), first)
+
+    book(nhs111, adjacent(riverside, gp, 1, hours_ahead=48), second)
+
+
+def test_a_sessions_own_setting_keeps_its_own_count(nhs111, riverside, gp, open_to_gp_connect):
+    open_to_gp_connect.daily_limit = 1
+    open_to_gp_connect.save()
+    slots = adjacent(riverside, gp, 2)
+    session = SessionFactory(
+        practice=riverside, clinician=gp, start=slots[1].start, end=slots[1].end
+    )
+    Slot.objects.filter(pk=slots[1].pk).update(session=session)
+    ExternalBookabilityFactory(session=session)  # no limit of its own
+    first, second = patients_of(riverside, 2)
+    book(nhs111, [Slot.objects.get(pk=slots[1].pk)], first)
+
+    # The session's booking is not one of the slot type's: its one place is still free.
+    book(nhs111, [slots[0]], second)
+
+    assert statuses(slots) == ["booked", "booked"]
+
+
 # The admin -----------------------------------------------------------------------------------
 
 

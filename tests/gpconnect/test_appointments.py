@@ -16,7 +16,7 @@ from gpconnect.auth import (
     SEARCH_PATIENT,
 )
 from gpconnect.resources import BOOKING_ORGANISATION_URL, CANCELLATION_REASON_URL
-from practices.models import SlotStatus
+from practices.models import ExternalBookability, SlotStatus
 from tests.factories import ClinicianFactory, PatientFactory, SlotFactory
 
 from .door import BASE, booking, tomorrow_at
@@ -493,3 +493,19 @@ def test_another_practices_clinician_cannot_make_a_schedule_with_ours(
 
     assert response.status_code == 422
     assert not Appointment.objects.exists()
+
+
+def test_a_booking_past_the_practices_daily_limit_is_invalid_resource(
+    fhir, jane, riverside, morning
+):
+    setting = ExternalBookability.objects.get(slot_type__practice=riverside)
+    setting.daily_limit = 1
+    setting.save()
+    other = PatientFactory(profile__registered_practice=riverside)
+    book(fhir, booking(other, morning[:1]))
+
+    response = book(fhir, booking(jane, morning[1:2]))
+
+    assert response.status_code == 422
+    assert outcome_code(response) == "INVALID_RESOURCE"
+    assert "no more bookings" in response.json()["issue"][0]["diagnostics"]
