@@ -1,7 +1,7 @@
 """The CapabilityStatement at ``metadata``: what this provider serves of GP Connect 1.2.7.
 
-Only what is built: finding a patient by NHS number and Appointment Management. No read of
-patients, practitioners, organisations or locations on their own, no registration and no
+Only what is built: finding and reading a patient, and Appointment Management. No read of
+practitioners, organisations or locations on their own, no registration and no
 structured record; JSON only (the specification's XML is a SHOULD we do not meet).
 """
 
@@ -40,7 +40,7 @@ def capability_statement(*, now: dt.datetime) -> dict[str, Any]:
         "publisher": "GP Booking",
         "description": (
             f"This server implements GP Connect Appointment Management {SPEC_VERSION} "
-            "(and finding a patient by NHS number) for the practices that have switched it on."
+            "(and finding and reading a patient) for the practices that have switched it on."
         ),
         "kind": "instance",
         "software": {"name": "GP Booking", "version": settings.SPECTACULAR_SETTINGS["VERSION"]},
@@ -67,7 +67,7 @@ def capability_statement(*, now: dt.datetime) -> dict[str, Any]:
                 "resource": [
                     {
                         "type": "Patient",
-                        "interaction": _interactions("search-type"),
+                        "interaction": _interactions("read", "search-type"),
                         "searchParam": [
                             {
                                 "name": "identifier",

@@ -101,6 +101,15 @@ def registered_patient(patient_id: UUID, *, practice: str | None) -> User | None
     return _patients(practice).filter(pk=patient_id).first()
 
 
+def traced_patient(patient_id: UUID, *, practice: str | None) -> User | None:
+    """A patient a consumer may read: as find-a-patient finds them (NHS number confirmed)."""
+    return (
+        _patients(practice)
+        .filter(pk=patient_id, patient_profile__nhs_number_confirmed_at__isnull=False)
+        .first()
+    )
+
+
 def patient_by_nhs_number(nhs_number: str, *, practice: str | None) -> User | None:
     """The patient whose NHS number the practice confirmed (what a patient typed is only a
     claim, and GP Connect asks for verified numbers), registered at a practice on GP Connect."""

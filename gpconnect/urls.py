@@ -13,6 +13,7 @@ urlpatterns = [
     path("Appointment", views.appointments, name="appointments"),
     path("Appointment/<str:appointment_id>", views.appointment, name="appointment"),
     path("Patient", views.patients, name="patients"),
+    path("Patient/<str:patient_id>", views.patient, name="patient"),
     path(
         "Patient/<str:patient_id>/Appointment",
         views.patient_appointments,

@@ -31,6 +31,7 @@ from .auth import (
     CANCEL_APPOINTMENT,
     READ_APPOINTMENT,
     READ_METADATA,
+    READ_PATIENT,
     RETRIEVE_PATIENT_APPOINTMENTS,
     SEARCH_FREE_SLOTS,
     SEARCH_PATIENT,
@@ -337,6 +338,19 @@ def patients(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
     call.audit.patient = patient
     found = [resources.patient_resource(patient)] if patient else []
     return fhir_response(resources.bundle(found, base_url=_base_url(request)))
+
+
+@interaction({"GET": (READ_PATIENT, "gpconnect.patient.read")})
+def patient(request: HttpRequest, call: Call, *, patient_id: str, **kwargs: Any) -> HttpResponse:
+    call.audit.object_type = "patient"
+    call.audit.object_id = patient_id[:64]
+    pk = parsing.logical_id(patient_id)
+    found = selectors.traced_patient(pk, practice=call.practice) if pk else None
+    if found is None:
+        raise FhirError(PATIENT_NOT_FOUND, "No patient of that id is registered here.")
+    call.audit.patient = found
+    resource = resources.patient_resource(found)
+    return fhir_response(resource, headers={"ETag": f'W/"{resource["meta"]["versionId"]}"'})
 
 
 @csrf_exempt

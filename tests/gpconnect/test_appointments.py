@@ -12,6 +12,7 @@ from gpconnect.auth import (
     BOOK_APPOINTMENT,
     CANCEL_APPOINTMENT,
     READ_APPOINTMENT,
+    READ_PATIENT,
     RETRIEVE_PATIENT_APPOINTMENTS,
     SEARCH_PATIENT,
 )
@@ -509,3 +510,20 @@ def test_a_booking_past_the_practices_daily_limit_is_invalid_resource(
     assert response.status_code == 422
     assert outcome_code(response) == "INVALID_RESOURCE"
     assert "no more bookings" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_a_consumer_reads_jane_by_her_logical_id(fhir, jane):
+    response = fhir.get(f"{BASE}/Patient/{jane.id}", READ_PATIENT)
+
+    assert response.status_code == 200
+    assert response.json()["identifier"][0]["value"] == jane.patient_profile.nhs_number
+    assert response["ETag"] == f'W/"{response.json()["meta"]["versionId"]}"'
+    assert AuditEvent.objects.get().patient == jane
+
+
+@pytest.mark.parametrize("patient_id", ["dd", "5a1b8f0e-0000-4000-8000-000000000000"])
+def test_reading_a_patient_not_registered_here_is_patient_not_found(fhir, db, patient_id):
+    response = fhir.get(f"{BASE}/Patient/{patient_id}", READ_PATIENT)
+
+    assert response.status_code == 404
+    assert outcome_code(response) == "PATIENT_NOT_FOUND"
