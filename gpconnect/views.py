@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -163,7 +163,7 @@ def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri(service_root(request))
 
 
-def _versioned(appointment: Appointment, request: HttpRequest) -> dict[str, str]:
+def _versioned(appointment: Appointment) -> dict[str, str]:
     return {
         "ETag": f'W/"{appointment.version}"',
         "Last-Modified": appointment.updated_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
@@ -234,11 +234,9 @@ def appointments(request: HttpRequest, call: Call, **kwargs: Any) -> HttpRespons
             "start, end and the Location must be those of the slots: the first slot's start, "
             "the last one's end, and the practice's Location.",
         )
-    actor = Actor(
-        call.consumer.system.user, source=Source.GP_CONNECT, organisation=wanted.organisation
-    )
     booked = book_slots(
-        actor=actor,
+        # The booking organisation as the body names it (its type, name and phone too).
+        actor=replace(call.actor, organisation=wanted.organisation),
         slot_ids=wanted.slot_ids,
         patient_id=wanted.patient_id,
         description=wanted.description,
@@ -248,7 +246,7 @@ def appointments(request: HttpRequest, call: Call, **kwargs: Any) -> HttpRespons
     call.audit.object_id = booked.pk
     appointment = selectors.appointment(booked.pk, today=call.today, practice=call.practice)
     assert appointment is not None  # just booked, in the future, at a practice on GP Connect
-    headers = _versioned(appointment, request) | {
+    headers = _versioned(appointment) | {
         "Location": f"{_base_url(request)}/Appointment/{appointment.pk}"
         f"/_history/{appointment.version}"
     }
@@ -285,7 +283,7 @@ def appointment(
 ) -> HttpResponse:
     found = _found(call, appointment_id)
     if request.method == "GET":
-        return fhir_response(_appointment_body(found), headers=_versioned(found, request))
+        return fhir_response(_appointment_body(found), headers=_versioned(found))
     version = parsing.if_match(request)
     body = parsing.json_resource(request)
     current = _appointment_body(found)
@@ -309,7 +307,7 @@ def appointment(
         )
     refreshed = selectors.appointment(changed.pk, today=call.today, practice=call.practice)
     assert refreshed is not None
-    return fhir_response(_appointment_body(refreshed), headers=_versioned(refreshed, request))
+    return fhir_response(_appointment_body(refreshed), headers=_versioned(refreshed))
 
 
 @interaction({"GET": (RETRIEVE_PATIENT_APPOINTMENTS, "gpconnect.patient.appointments")})
