@@ -76,17 +76,23 @@ def record_event(
         or (("operator" if actor.is_superuser else actor.role) if actor else "anonymous"),
         action=action,
         object_type=object_type,
-        object_id=str(object_id or ""),
+        object_id=_storable(str(object_id or ""))[:64],
         # A user, or just their id when that is all the caller has.
         patient_id=patient.pk if isinstance(patient, User) else patient,
         allowed=allowed,
         source_address=source_address[:45],
         # The middleware's id for this request, if there is one.
         request_id=current_request_id.get()[:128],
-        path=path[:300],
-        organisation=organisation[:200],
-        via=via[:200],
+        path=_storable(path)[:300],
+        organisation=_storable(organisation)[:200],
+        via=_storable(via)[:200],
     )
+
+
+def _storable(text: str) -> str:
+    """``text`` without NUL characters, which PostgreSQL cannot store: an address a client
+    made up (``/gpconnect/fhir/%00``) is still recorded."""
+    return text.replace("\x00", "")
 
 
 @dataclass(slots=True)

@@ -213,7 +213,8 @@ def seed_demo_data(sizes: Sizes, *, progress: Callable[[str], None] = lambda _: 
 
 def _gp_connect(practice: Practice) -> None:
     """The first demo practice takes bookings from other NHS services through GP Connect: its
-    routine appointments, from any organisation (manage.py gpconnect_headers calls it)."""
+    routine appointments, from any organisation (what manage.py gpconnect_headers's demo
+    consumer books)."""
     Practice.objects.filter(pk=practice.pk).update(gp_connect_enabled=True)
     routine = SlotType.objects.get(practice=practice, code="routine")
     ExternalBookability.objects.get_or_create(slot_type=routine, defaults={"bookable": True})

@@ -21,6 +21,7 @@ class ConsumerSystemAdmin(OperatorsOnly, admin.ModelAdmin):
         "name",
         "client_id",
         "asid",
+        "organisations",
         "public_key",
         "key_fingerprint",
         "is_active",

@@ -35,7 +35,7 @@ from django.http import HttpRequest
 
 from booking.services.rules import Organisation
 
-from .errors import ACCESS_DENIED, BAD_REQUEST, INVALID_RESOURCE, FhirError
+from .errors import ACCESS_DENIED, BAD_REQUEST, INVALID_RESOURCE, FhirError, has_nul
 from .models import ConsumerSystem, key_algorithms, load_public_key
 
 # Where the FHIR endpoints are served: the default JWT audience is this URL on our own host.
@@ -110,6 +110,7 @@ UNSIGNED_JWT = (
 NO_ISS = "The JWT has no iss claim naming the consumer system."
 UNKNOWN_SYSTEM = "No consumer system is registered for this JWT's issuer."
 REVOKED_SYSTEM = "This consumer system's access has been revoked."
+NOT_ITS_ORGANISATION = "This consumer system is not registered to act for {ods_code}."
 WRONG_ALGORITHM = "The JWT's algorithm does not match the key registered for the consumer system."
 BAD_SIGNATURE = "The JWT's signature does not verify with the key registered for its issuer."
 WRONG_SSP_FROM = "The Ssp-From header is not the ASID registered for this consumer system."
@@ -193,6 +194,8 @@ def authenticate(request: HttpRequest, *, interaction_id: str) -> Consumer:
     scope = _scope(claims, interaction_id)
     _resource(claims, "requesting_device", "Device")
     organisation = _organisation(_resource(claims, "requesting_organization", "Organization"))
+    if system.organisations and organisation.ods_code not in system.organisations:
+        raise FhirError(ACCESS_DENIED, NOT_ITS_ORGANISATION.format(ods_code=organisation.ods_code))
     practitioner = _resource(claims, "requesting_practitioner", "Practitioner")
     practitioner_id, practitioner_name = _practitioner(practitioner)
     if claims.get("sub") is None:
@@ -222,9 +225,10 @@ def service_root(request: HttpRequest) -> str:
     return match.group(0) if match else SERVICE_ROOT_PATH
 
 
-def expected_audience(request: HttpRequest) -> str:
-    """The ``aud`` our JWTs must carry: the URL of the service root the request came through,
-    on GPCONNECT_BASE_URL (or this host, as the request reached it)."""
+def service_root_url(request: HttpRequest) -> str:
+    """The URL of the service root the request came through, on GPCONNECT_BASE_URL (or this
+    host, as the request reached it): the ``aud`` its JWT must carry, and the base of the
+    links we answer with."""
     base: str = settings.GPCONNECT_BASE_URL.rstrip("/")
     root = service_root(request)
     return base + root if base else request.build_absolute_uri(root)
@@ -274,6 +278,9 @@ def _verified_claims(token: str) -> tuple[ConsumerSystem, dict[str, Any]]:
     issuer = unverified.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise FhirError(BAD_REQUEST, NO_ISS)
+    # Text with a NUL in it reaches no query (PostgreSQL refuses NUL in text).
+    if has_nul(unverified):
+        raise FhirError(BAD_REQUEST, MALFORMED_JWT)
     system = ConsumerSystem.objects.select_related("user").filter(client_id=issuer).first()
     if system is None:
         raise FhirError(ACCESS_DENIED, UNKNOWN_SYSTEM)
@@ -335,7 +342,7 @@ def _check_audience(request: HttpRequest, claims: Mapping[str, Any]) -> None:
     audience = claims.get("aud")
     if audience is None or audience == "":
         raise FhirError(BAD_REQUEST, MISSING_CLAIM.format(claim="aud"))
-    expected = expected_audience(request)
+    expected = service_root_url(request)
     if not isinstance(audience, str) or audience.rstrip("/") != expected:
         raise FhirError(BAD_REQUEST, WRONG_AUDIENCE.format(audience=expected))
 

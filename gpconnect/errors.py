@@ -93,6 +93,24 @@ SPINE_CODES: Mapping[str, SpineCode] = {
 }
 
 
+def has_nul(value: Any) -> bool:
+    """Whether a NUL character hides anywhere in ``value`` (text, or lists and objects of it):
+    PostgreSQL stores no such text, so it is refused before any query sees it."""
+    # A stack, not recursion: a body may nest thousands deep.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 class FhirError(Exception):
     """A refusal the GP Connect door answers with an OperationOutcome: a Spine error code (its
     status, display and issue type from SPINE_CODES) and diagnostics saying what was wrong."""

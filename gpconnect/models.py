@@ -10,6 +10,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
@@ -88,6 +89,16 @@ class ConsumerSystem(models.Model):
         validators=[RegexValidator(r"^[0-9]+$", "An ASID is digits only.")],
         help_text="Its Spine ASID. When set, the Ssp-From header of its requests must equal it.",
     )
+    # Whom it may book for: its JWT names the requesting organisation, and slots released to
+    # an ODS code go to that code only, so an operator can hold a system to its own.
+    organisations = ArrayField(
+        models.CharField(max_length=10),
+        default=list,
+        blank=True,
+        verbose_name="acts for (ODS codes)",
+        help_text="The organisations its JWTs may name as requesting organisation, separated "
+        "by commas (e.g. RYA for NHS 111 North West). Empty: any.",
+    )
     is_active = models.BooleanField(default=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -133,6 +144,8 @@ class ConsumerSystem(models.Model):
             load_public_key(self.public_key)
         except ValidationError as error:
             raise ValidationError({"public_key": error.messages}) from error
+        # ODS codes are written in capitals, each once.
+        self.organisations = sorted({code.strip().upper() for code in self.organisations} - {""})
 
     @property
     def key_fingerprint(self) -> str:

@@ -27,6 +27,7 @@ from .errors import (
     INVALID_PARAMETER,
     INVALID_RESOURCE,
     FhirError,
+    has_nul,
 )
 from .resources import (
     BOOKING_ORGANISATION_URL,
@@ -179,6 +180,8 @@ def json_resource(request: HttpRequest) -> dict[str, Any]:
         raise FhirError(BAD_REQUEST, "The body is not well-formed JSON.") from exc
     if not isinstance(body, dict):
         raise FhirError(BAD_REQUEST, "The body must be a FHIR resource (a JSON object).")
+    if has_nul(body):
+        raise FhirError(BAD_REQUEST, "The body holds a NUL character.")
     return body
 
 
@@ -188,6 +191,8 @@ def _valid_appointment(body: Mapping[str, Any]) -> None:
         raise FhirError(INVALID_RESOURCE, "The body must be an Appointment resource.")
     try:
         FhirAppointment.model_validate(body)
+    except RecursionError as exc:  # extensions nested hundreds deep
+        raise FhirError(INVALID_RESOURCE, "The Appointment is nested too deeply.") from exc
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
@@ -436,7 +441,7 @@ def if_match(request: HttpRequest) -> int:
     if not header:
         raise FhirError(BAD_REQUEST, "If-Match is required: the appointment's ETag.")
     value = header.removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not re.fullmatch(r"[0-9]{1,9}", value):
         # No version of ours: it cannot be the current one.
         return -1
     return int(value)

@@ -308,6 +308,18 @@ def appointment_resource(appointment: Appointment, *, slot_ids: Sequence[Any]) -
     return resource
 
 
+def _patient_name(patient: User) -> dict[str, Any]:
+    """The official name; parts we do not hold are left out (FHIR allows no empty text)."""
+    name: dict[str, Any] = {"use": "official"}
+    if patient.full_name:
+        name["text"] = patient.full_name
+    if patient.family_name:
+        name["family"] = patient.family_name
+    if patient.given_name:
+        name["given"] = [patient.given_name]
+    return name
+
+
 def patient_resource(patient: User) -> dict[str, Any]:
     """A patient registered at one of our practices (their ``patient_profile`` loaded)."""
     profile = patient.patient_profile
@@ -337,14 +349,7 @@ def patient_resource(patient: User) -> dict[str, Any]:
             }
         ],
         "active": True,
-        "name": [
-            {
-                "use": "official",
-                "text": patient.full_name,
-                "family": patient.family_name,
-                "given": [patient.given_name],
-            }
-        ],
+        "name": [_patient_name(patient)],
     }
     if profile.phone:
         resource["telecom"] = [{"system": "phone", "value": profile.phone, "use": "mobile"}]

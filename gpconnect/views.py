@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -21,6 +22,7 @@ from booking.models import Appointment, Source
 from booking.services import amend_notes, book_slots, cancel_appointment
 from booking.services.rules import Actor
 from core.exceptions import DomainError
+from core.http.client import client_ip
 from core.http.throttling import count_scoped_hit
 
 from . import parsing, resources, selectors
@@ -37,7 +39,7 @@ from .auth import (
     SEARCH_PATIENT,
     Consumer,
     authenticate,
-    service_root,
+    service_root_url,
 )
 from .capability import capability_statement
 from .errors import (
@@ -54,6 +56,7 @@ from .errors import (
     error_response,
     fhir_response,
     from_domain_error,
+    has_nul,
 )
 
 logger = logging.getLogger(__name__)
@@ -107,6 +110,8 @@ def interaction(methods: dict[str, tuple[str, str]]) -> Callable[[View], View]:
         def handle(request: HttpRequest, ods: str | None = None, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
                 return unsupported(request, f"{request.method} is not supported here.")
+            if _malformed_address(request):
+                return unsupported(request, "The address or its parameters hold a NUL character.")
             interaction_id, action = methods[request.method]
             if (
                 request.method == "PUT"
@@ -136,8 +141,9 @@ def interaction(methods: dict[str, tuple[str, str]]) -> Callable[[View], View]:
                 response = error_response(
                     FhirError(INTERNAL_SERVER_ERROR, "Unexpected error: the request was logged.")
                 )
-            record_interaction(
+            return _audited(
                 request,
+                response,
                 consumer=consumer,
                 action=audit.action,
                 object_type=audit.object_type,
@@ -145,22 +151,44 @@ def interaction(methods: dict[str, tuple[str, str]]) -> Callable[[View], View]:
                 patient=audit.patient,
                 allowed=allowed,
             )
-            return response
 
         return handle
 
     return wrap
 
 
+def _malformed_address(request: HttpRequest) -> bool:
+    return has_nul(request.path) or has_nul(dict(request.GET.lists()))
+
+
 def unsupported(request: HttpRequest, diagnostics: str, *, code: str = BAD_REQUEST) -> HttpResponse:
     """A method or an address the door does not serve: refused before anyone is identified,
     and audited like every other request to it."""
-    record_interaction(request, consumer=None, action="gpconnect.unsupported", allowed=False)
-    return error_response(FhirError(code, diagnostics))
+    response = error_response(FhirError(code, diagnostics))
+    return _audited(request, response, consumer=None, action="gpconnect.unsupported", allowed=False)
 
 
-def _base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri(service_root(request))
+def _audited(
+    request: HttpRequest, response: HttpResponse, *, consumer: Consumer | None, **event: Any
+) -> HttpResponse:
+    """``response``, once its audit row is written. Refusals of requests nobody could be
+    identified for are counted per client address first: past THROTTLE_GPCONNECT_REFUSED_RATE
+    the door answers 429 and logs them instead, so a flood from the internet cannot fill the
+    audit table. No answer leaves without its row: if the row cannot be written, the answer
+    is an error instead."""
+    if consumer is None:
+        wait = count_scoped_hit("gpconnect_refused", client_ip(request))
+        if wait is not None:
+            logger.warning("GP Connect: refused requests from %s over the rate", client_ip(request))
+            return error_response(Throttled(wait))
+    try:
+        record_interaction(request, consumer=consumer, **event)
+    except DatabaseError:
+        logger.exception("GP Connect: the audit row could not be written")
+        return error_response(
+            FhirError(INTERNAL_SERVER_ERROR, "The request could not be recorded: try again.")
+        )
+    return response
 
 
 def _versioned(appointment: Appointment) -> dict[str, str]:
@@ -198,7 +226,7 @@ def slots(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
         entries += [resources.location_resource(p) for p in practices.values()]
     # "This resource SHALL always be present ... except where no slots are returned."
     entries += [resources.organization_resource(p) for p in practices.values()]
-    return fhir_response(resources.bundle(entries, base_url=_base_url(request)))
+    return fhir_response(resources.bundle(entries, base_url=service_root_url(request)))
 
 
 @interaction({"POST": (BOOK_APPOINTMENT, "gpconnect.appointment.book")})
@@ -247,7 +275,7 @@ def appointments(request: HttpRequest, call: Call, **kwargs: Any) -> HttpRespons
     appointment = selectors.appointment(booked.pk, today=call.today, practice=call.practice)
     assert appointment is not None  # just booked, in the future, at a practice on GP Connect
     headers = _versioned(appointment) | {
-        "Location": f"{_base_url(request)}/Appointment/{appointment.pk}"
+        "Location": f"{service_root_url(request)}/Appointment/{appointment.pk}"
         f"/_history/{appointment.version}"
     }
     if request.headers.get("Prefer") == "return=minimal":
@@ -324,7 +352,9 @@ def patient_appointments(
     low, high = parsing.appointment_range(request.GET, today=call.today)
     found = selectors.patient_appointments(patient, low=low, high=high, practice=call.practice)
     return fhir_response(
-        resources.bundle((_appointment_body(item) for item in found), base_url=_base_url(request))
+        resources.bundle(
+            (_appointment_body(item) for item in found), base_url=service_root_url(request)
+        )
     )
 
 
@@ -335,7 +365,7 @@ def patients(request: HttpRequest, call: Call, **kwargs: Any) -> HttpResponse:
     patient = selectors.patient_by_nhs_number(nhs_number, practice=call.practice)
     call.audit.patient = patient
     found = [resources.patient_resource(patient)] if patient else []
-    return fhir_response(resources.bundle(found, base_url=_base_url(request)))
+    return fhir_response(resources.bundle(found, base_url=service_root_url(request)))
 
 
 @interaction({"GET": (READ_PATIENT, "gpconnect.patient.read")})

@@ -242,6 +242,9 @@ def set_slots_blocked(*, slots: QuerySet[Slot], blocked: bool) -> tuple[int, int
     locked = list(
         Slot.objects.filter(pk__in=slots.values("pk"))
         .select_for_update()
+        # In id order, as every booking command locks slots: no deadlock with a booking or a
+        # cancellation of several slots.
+        .order_by("pk")
         .values_list("pk", "status")
     )
     eligible = [pk for pk, status in locked if status in wanted_from]

@@ -244,6 +244,8 @@ REST_FRAMEWORK = {
         "account_email": env("THROTTLE_ACCOUNT_EMAIL_RATE", default="5/min"),
         # GP Connect requests per consumer system (an NHS 111 service books for a region).
         "gpconnect": env("THROTTLE_GPCONNECT_RATE", default="1200/min"),
+        # GP Connect requests refused before any consumer was identified, per client address.
+        "gpconnect_refused": env("THROTTLE_GPCONNECT_REFUSED_RATE", default="60/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -36,6 +36,7 @@ REST_FRAMEWORK = {
         "refresh": "1000/min",
         "account_email": "1000/min",
         "gpconnect": "100000/min",
+        "gpconnect_refused": "100000/min",
     },
 }
 
