@@ -113,6 +113,8 @@ def main() -> int:
         "THROTTLE_REGISTER_RATE": "100000/min",
         "THROTTLE_REFRESH_RATE": "100000/min",
         "THROTTLE_ACCOUNT_EMAIL_RATE": "100000/min",
+        "THROTTLE_GPCONNECT_RATE": "100000/min",
+        "THROTTLE_GPCONNECT_REFUSED_RATE": "100000/min",
         "LOG_LEVEL": "WARNING",
         "SMS_BACKEND": "booking.notifications.sms.LocMemSmsBackend",
         "TRUSTED_PROXY_NETWORKS": "none",

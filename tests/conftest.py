@@ -43,6 +43,7 @@ def _fresh_caches():
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
 THROTTLE_COUNTER = "INSERT INTO accounts_ratecounter"
+THROTTLE_PURGE = "DELETE FROM accounts_ratecounter"
 
 
 @pytest.fixture
@@ -61,7 +62,9 @@ def assert_statements():
         sql = [q["sql"].strip() for q in captured.captured_queries]
         sql = [s for s in sql if not s.startswith(TRANSACTION_CONTROL)]
         throttle = [s for s in sql if s.startswith(THROTTLE_COUNTER)]
-        own = [s for s in sql if not s.startswith(THROTTLE_COUNTER)]
+        # One request in PURGE_ONE_IN also clears old counters: the throttle's too, not the
+        # endpoint's (it made this test fail once in a thousand runs).
+        own = [s for s in sql if not s.startswith((THROTTLE_COUNTER, THROTTLE_PURGE))]
         assert len(throttle) == int(throttled), throttle
         assert len(own) == n, "\n".join(s[:120] for s in own)
 
